@@ -1,0 +1,33 @@
+"""The ARM template language engine of the local ARM (no Dagster import).
+
+Public surface::
+
+    from bicep_assets.armlocal.engine import expand, DeploymentContext
+
+    expansion = expand(template, {"name": {"value": "demo"}}, DeploymentContext())
+    for resource in expansion.resources:          # in deployment order
+        print(resource.id, resource.depends_on, resource.properties)
+    expansion.evaluate_outputs(state)            # after deployment
+
+Errors are :class:`TemplateError` (ARM ``code``, ``message``, ``details``; ``to_arm()``).
+"""
+
+from .context import DeploymentContext, EmptyState, ResourceGroup, ResourceState
+from .errors import ExpressionError, TemplateError
+from .evaluator import EvalContext, evaluate_expression
+from .expansion import Expansion, expand
+from .models import ExpandedResource
+
+__all__ = [
+    "DeploymentContext",
+    "EmptyState",
+    "EvalContext",
+    "ExpandedResource",
+    "Expansion",
+    "ExpressionError",
+    "ResourceGroup",
+    "ResourceState",
+    "TemplateError",
+    "evaluate_expression",
+    "expand",
+]

@@ -1,0 +1,289 @@
+"""Expanding a template: from template + parameters + context to resources in order.
+
+``expand`` works in three phases, like ARM's own validation:
+
+1. *identities* — every resource declaration (and each copy instance, each nested child)
+   gets its condition, type, name, scope and id; ``existing`` resources are kept apart;
+2. *bodies* — location, tags, sku, properties… are evaluated. ``reference()``/``list*()``
+   of a resource that this deployment creates are deferred (see ``body.py``), and they
+   add an implicit dependency. Nested deployments expand recursively, on demand when a
+   parent reads their outputs;
+3. *order* — explicit, implicit, parent/child and ``batchSize`` dependencies give a
+   deployment order; a cycle is an error that names it.
+
+Outputs are evaluated separately (``Expansion.evaluate_outputs``), against the state after
+deployment; during planning they show deferred values as their expression text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .body import evaluate_body
+from .context import DeploymentContext, ResourceGroup, ResourceState
+from .errors import ExpressionError, TemplateError
+from .evaluator import EvalContext, TemplateScope, check_copy_count
+from .functions.registry import expect_int
+from .models import META_KEYS, ExpandedResource
+from .ordering import deployment_order
+from .parameters import ParameterResolver, secure_parameter_names
+from .resolver import Resolver
+from .template import check_template, declarations
+
+MAX_NESTING = 32  # nested deployments inside nested deployments
+
+
+@dataclass
+class Expansion:
+    """A template expanded for one deployment context. See module docs."""
+
+    context: DeploymentContext
+    language_version: str
+    parameters: dict[str, Any]
+    secure_parameters: frozenset[str]
+    resources: list[ExpandedResource]  # to deploy, in deployment order
+    existing: list[ExpandedResource] = field(default_factory=list)
+    skipped: list[ExpandedResource] = field(default_factory=list)  # condition false
+    template_hash: str = ""
+    _scope: TemplateScope | None = field(default=None, repr=False)
+    _outputs: dict[str, Any] = field(default_factory=dict, repr=False)
+    _resolver: Resolver | None = field(default=None, repr=False)
+
+    def redacted_parameters(self) -> dict[str, Any]:
+        """Parameter values with secure ones removed (safe to store and log)."""
+        return {
+            name: (None if name in self.secure_parameters else value)
+            for name, value in self.parameters.items()
+        }
+
+    def all_resources(self) -> list[ExpandedResource]:
+        """Every resource to deploy, nested deployments' resources after their deployment."""
+        out: list[ExpandedResource] = []
+        for resource in self.resources:
+            out.append(resource)
+            if resource.nested is not None:
+                out.extend(resource.nested.all_resources())
+        return out
+
+    def evaluate_outputs(
+        self, state: ResourceState | None = None, *, deployed: bool = True
+    ) -> dict[str, dict[str, Any]]:
+        """The template's outputs ``{name: {"type", "value"}}``.
+
+        With ``state`` (after deployment) references read the deployed resources; without
+        it, values that need them stay as expression text.
+        """
+        assert self._scope is not None and self._resolver is not None
+        resolver = self._resolver.with_state(state, deployed=deployed and state is not None)
+        scope = self._scope.with_resources(resolver)
+        from .outputs import evaluate_outputs
+
+        return evaluate_outputs(EvalContext(scope), self._outputs)
+
+    def evaluate_resource(
+        self, resource: ExpandedResource, state: ResourceState
+    ) -> ExpandedResource:
+        """Re-evaluate ``resource``'s body against ``state``, as the deployment executor does
+        just before it deploys the resource (its dependencies exist in ``state`` by then)."""
+        assert self._resolver is not None
+        resolver = self._resolver.with_state(state, deployed=True)
+        return resolver.reevaluate(resource)
+
+
+def expand(
+    template: Any,
+    parameters: dict[str, Any] | None = None,
+    context: DeploymentContext | None = None,
+) -> Expansion:
+    """Expand ``template`` with ``parameters`` (ARM parameter-file shape) in ``context``."""
+    context = context or DeploymentContext()
+    try:
+        return _expand(template, parameters or {}, context, outer=None, depth=0)
+    except RecursionError:
+        raise TemplateError(
+            "The template is nested too deeply to evaluate.", code="InvalidTemplate"
+        ) from None
+
+
+def _expand(
+    template: Any,
+    supplied: dict[str, Any],
+    context: DeploymentContext,
+    *,
+    outer: TemplateScope | None,
+    depth: int,
+) -> Expansion:
+    if depth > MAX_NESTING:
+        raise TemplateError(
+            f"Nested deployments are nested more than {MAX_NESTING} levels deep.",
+            code="InvalidTemplate",
+        )
+    check_template(template)
+    language = str(template.get("languageVersion") or "1.0")
+    template_hash = template_hash_of(template)
+
+    if outer is None:
+        scope = TemplateScope(
+            variables=template.get("variables") or {},
+            functions=template.get("functions") or [],
+            deployment=context,
+        )
+        scope.template_header = _header(template)
+        scope.template_hash = template_hash
+        scope.type_definitions = template.get("definitions") or {}
+
+        def evaluate_default(name: str, default: Any) -> Any:
+            ctx = EvalContext(scope, location=f"parameters('{name}')", in_parameter_default=True)
+            return ctx.evaluate_value(default)
+
+        parameter_values = ParameterResolver(template, supplied, evaluate_default)
+        scope.parameters = parameter_values  # defaults may read other parameters, lazily
+        values = parameter_values.resolve_all()
+        scope.parameters = values
+        secure = frozenset(secure_parameter_names(template))
+    else:
+        # expressionEvaluationOptions.scope = outer: the inner template sees the parent's
+        # parameters and variables; only its resources and outputs are its own.
+        scope = outer.for_outer_nested(context)
+        values = dict(outer.parameters)
+        secure = frozenset()
+
+    resolver = Resolver(scope, context, language, depth=depth, expand_nested=_expand_nested)
+    scope.resources = resolver
+    resolver.declare(declarations(template, language))
+    resolver.evaluate_bodies()
+    for name in list(scope.variable_defs):  # ARM validates every variable, used or not
+        scope.variable(EvalContext(scope), name)
+
+    live = resolver.live_resources()
+    order = deployment_order(
+        [r.key for r in live],
+        {r.key: resolver.dependency_keys(r) for r in live},
+        {r.key: r.id for r in live},
+    )
+    by_key = {r.key: r for r in live}
+    ordered = [by_key[k] for k in order]
+    for resource in ordered:
+        resource.depends_on = [by_key[k].id for k in resolver.dependency_keys(resource)]
+
+    return Expansion(
+        context=context,
+        language_version=language,
+        parameters=values,
+        secure_parameters=secure,
+        resources=ordered,
+        existing=resolver.existing_resources(),
+        skipped=resolver.skipped_resources(),
+        template_hash=template_hash,
+        _scope=scope,
+        _outputs=template.get("outputs") or {},
+        _resolver=resolver,
+    )
+
+
+def _expand_nested(
+    parent: Resolver, resource: ExpandedResource, raw_template: Any, ctx: EvalContext
+) -> None:
+    """Expand the inner template of a ``Microsoft.Resources/deployments`` resource."""
+    properties = resource.body.get("properties") or {}
+    if not isinstance(raw_template, dict):
+        link = properties.get("templateLink") if isinstance(properties, dict) else None
+        resource.nested_deferred_reason = (
+            "linked templates (templateLink) are not fetched by the local ARM"
+            if link
+            else "the nested deployment has no inline template"
+        )
+        return
+    options = properties.get("expressionEvaluationOptions") or {}
+    inner_scope = str(options.get("scope", "outer")).lower() == "inner"
+    child_context = _nested_context(parent.context, resource, properties)
+    if inner_scope:
+        params = properties.get("parameters") or {}
+        if resource.deferred and _has_expression(params):
+            resource.nested_deferred_reason = (
+                "its parameters depend on resources that this deployment creates"
+            )
+            return
+        nested = _expand(raw_template, params, child_context, outer=None, depth=parent.depth + 1)
+    else:
+        nested = _expand(
+            raw_template, {}, child_context, outer=parent.scope, depth=parent.depth + 1
+        )
+    resource.nested = nested
+
+
+def _nested_context(
+    context: DeploymentContext, resource: ExpandedResource, properties: dict[str, Any]
+) -> DeploymentContext:
+    from .resource_ids import parse_resource_id
+
+    scope = parse_resource_id(resource.id)
+    subscription = scope.subscription_id or context.subscription_id
+    group_name = scope.resource_group
+    group: ResourceGroup | None = None
+    if group_name is not None:
+        same = context.resource_group is not None and context.resource_group.name.lower() == (
+            group_name.lower()
+        )
+        group = (
+            context.resource_group
+            if same
+            else ResourceGroup(
+                name=group_name,
+                location=context.resource_group.location
+                if context.resource_group
+                else (context.location or "westeurope"),
+            )
+        )
+    mode = properties.get("mode") if isinstance(properties.get("mode"), str) else "Incremental"
+    return replace(
+        context,
+        subscription_id=subscription,
+        resource_group=group,
+        deployment_name=resource.name,
+        mode=mode,  # type: ignore[arg-type]
+        location=resource.location or context.location,
+    )
+
+
+def _has_expression(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.startswith("[") and value.endswith("]") and not value.startswith("[[")
+    if isinstance(value, dict):
+        return any(_has_expression(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_expression(v) for v in value)
+    return False
+
+
+def _header(template: dict[str, Any]) -> dict[str, Any]:
+    header = {k: template[k] for k in ("$schema", "contentVersion", "metadata") if k in template}
+    return header
+
+
+def template_hash_of(template: Any) -> str:
+    """A stable hash of the template's JSON (ARM reports one per deployment)."""
+    text = json.dumps(template, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return str(int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big"))
+
+
+def evaluate_copy_count(ctx: EvalContext, name: str, count: Any, location: str) -> int:
+    """A resource copy loop's count, checked against ARM's limits."""
+    result = evaluate_body(ctx, count, f"{location}.copy.count", property_copies=False)
+    if result.deferred:
+        raise ExpressionError(
+            f"{location}.copy.count: The copy count of '{name}' cannot depend on a resource "
+            "of this deployment."
+        )
+    try:
+        value = expect_int("copy", result.value)
+        check_copy_count(name, value)
+    except ExpressionError as exc:
+        raise exc.at(f"{location}.copy.count") from None
+    return value
+
+
+__all__ = ["META_KEYS", "Expansion", "expand", "template_hash_of"]
