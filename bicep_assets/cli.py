@@ -1,0 +1,128 @@
+"""The ``bicep-assets`` command.
+
+``bicep-assets expand -f TEMPLATE.json [-p PARAMS] [-g RG] [-l LOCATION]`` expands an ARM
+template offline with the local ARM's template engine and prints the resources in deployment
+order (JSON or a table) — a quick rehearsal that needs no Azure account.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from .armlocal.engine import DeploymentContext, Expansion, ResourceGroup, TemplateError, expand
+from .armlocal.parameter_args import ParameterArgumentError, parse_parameter_args
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bicep-assets", description="Dagster-native orchestration of Bicep/ARM deployments."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    exp = commands.add_parser(
+        "expand", help="expand an ARM template offline and print its resources in order"
+    )
+    exp.add_argument("-f", "--template-file", required=True, type=Path, help="ARM JSON template")
+    exp.add_argument(
+        "-p",
+        "--parameters",
+        action="append",
+        default=[],
+        help="@params.json, params.json or NAME=VALUE (repeatable; later ones win)",
+    )
+    exp.add_argument("-g", "--resource-group", default="rg", help="resource group name")
+    exp.add_argument("-l", "--location", default="westeurope", help="resource group location")
+    exp.add_argument("-n", "--name", default="deployment", help="deployment name")
+    exp.add_argument("--subscription", default=DeploymentContext.subscription_id)
+    exp.add_argument("--mode", choices=["Incremental", "Complete"], default="Incremental")
+    exp.add_argument("-o", "--output", choices=["json", "table"], default="table")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "expand":
+        return _expand(args)
+    return 2  # pragma: no cover - argparse rejects unknown commands
+
+
+def _expand(args: argparse.Namespace) -> int:
+    try:
+        template = json.loads(args.template_file.read_text(encoding="utf-8-sig"))
+        parameters = parse_parameter_args(args.parameters)
+    except FileNotFoundError:
+        return _fail(f"template file '{args.template_file}' does not exist")
+    except json.JSONDecodeError as exc:
+        return _fail(f"template file '{args.template_file}' is not valid JSON: {exc}")
+    except ParameterArgumentError as exc:
+        return _fail(str(exc))
+    context = DeploymentContext(
+        subscription_id=args.subscription,
+        resource_group=ResourceGroup(args.resource_group, args.location),
+        deployment_name=args.name,
+        mode=args.mode,
+    )
+    try:
+        expansion = expand(template, parameters, context)
+        outputs = expansion.evaluate_outputs()
+    except TemplateError as exc:
+        print(json.dumps({"error": exc.to_arm()}, indent=2), file=sys.stderr)
+        return 1
+    if args.output == "json":
+        print(json.dumps(_as_json(expansion, outputs), indent=2, default=str))
+    else:
+        print(_as_table(expansion))
+    return 0
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def _redact_outputs(expansion: Expansion, outputs: dict[str, Any]) -> dict[str, Any]:
+    return {
+        name: ({"type": o["type"]} if str(o["type"]).lower().startswith("secure") else o)
+        for name, o in outputs.items()
+    }
+
+
+def _as_json(expansion: Expansion, outputs: dict[str, Any]) -> dict[str, Any]:
+    def resource(r: Any) -> dict[str, Any]:
+        data = r.to_arm()
+        data["dependsOn"] = r.depends_on
+        if r.nested is not None:
+            data["properties"] = {
+                k: v for k, v in (data.get("properties") or {}).items() if k != "template"
+            }
+            data["nestedResources"] = [resource(n) for n in r.nested.resources]
+        elif r.nested_deferred_reason:
+            data["nestedDeferredReason"] = r.nested_deferred_reason
+        return data
+
+    return {
+        "parameters": expansion.redacted_parameters(),
+        "resources": [resource(r) for r in expansion.resources],
+        "outputs": _redact_outputs(expansion, outputs),
+    }
+
+
+def _as_table(expansion: Expansion) -> str:
+    rows = [("#", "type", "name", "depends on", "note")]
+    for index, r in enumerate(expansion.all_resources(), start=1):
+        note = "waits for references" if r.deferred else ""
+        if r.nested_deferred_reason:
+            note = f"nested: {r.nested_deferred_reason}"
+        rows.append((str(index), r.type, r.name, str(len(r.depends_on)), note))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

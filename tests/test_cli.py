@@ -1,0 +1,82 @@
+"""The ``bicep-assets`` command, run as a real process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from .armlocal.engine.conftest import template
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bicep_assets.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def write(tmp_path: Path, name: str, data: object) -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_expand_prints_resources_in_order_and_redacts_secure_values(tmp_path: Path) -> None:
+    tpl = write(
+        tmp_path,
+        "main.json",
+        template(
+            [
+                {
+                    "type": "Microsoft.Web/sites",
+                    "apiVersion": "2022-03-01",
+                    "name": "[parameters('app')]",
+                    "dependsOn": ["plan"],
+                },
+                {"type": "Microsoft.Web/serverfarms", "apiVersion": "2022-03-01", "name": "plan"},
+            ],
+            parameters={"app": {"type": "string"}, "pw": {"type": "securestring"}},
+            outputs={"pw": {"type": "securestring", "value": "[parameters('pw')]"}},
+        ),
+    )
+    params = write(
+        tmp_path,
+        "p.json",
+        {
+            "parameters": {"pw": {"value": "canary-secret"}},
+            "$schema": "x",
+            "contentVersion": "1.0.0.0",
+        },
+    )
+    result = run("expand", "-f", str(tpl), "-p", f"@{params}", "-p", "app=web1", "-o", "json")
+    assert result.returncode == 0, result.stderr
+    assert "canary-secret" not in result.stdout
+    data = json.loads(result.stdout)
+    assert [r["name"] for r in data["resources"]] == ["plan", "web1"]
+    assert data["parameters"] == {"app": "web1", "pw": None}
+    assert data["outputs"] == {"pw": {"type": "securestring"}}
+
+    table = run("expand", "-f", str(tpl), "-p", f"@{params}", "-p", "app=web1")
+    assert table.returncode == 0
+    lines = table.stdout.splitlines()
+    assert lines[1].split()[1:3] == ["Microsoft.Web/serverfarms", "plan"]
+
+
+def test_expand_reports_template_errors_as_arm_json(tmp_path: Path) -> None:
+    tpl = write(tmp_path, "main.json", template([], parameters={"n": {"type": "int"}}))
+    result = run("expand", "-f", str(tpl), "-p", "n=abc")
+    assert result.returncode == 1
+    error = json.loads(result.stderr)["error"]
+    assert error["code"] == "InvalidTemplate"
+    assert "Expected a value of type 'Integer'" in error["message"]
+
+
+def test_expand_names_a_missing_file(tmp_path: Path) -> None:
+    result = run("expand", "-f", str(tmp_path / "nope.json"))
+    assert result.returncode == 2
+    assert "nope.json' does not exist" in result.stderr
