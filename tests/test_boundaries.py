@@ -28,7 +28,11 @@ ARMLOCAL_FILES = sorted((PACKAGE / "armlocal").rglob("*.py"))
     "path", ARMLOCAL_FILES, ids=[str(p.relative_to(PACKAGE)) for p in ARMLOCAL_FILES]
 )
 def test_armlocal_never_imports_dagster(path: Path) -> None:
-    dagster = {m for m in imported_modules(path.read_text(encoding="utf-8")) if m.split(".")[0].startswith("dagster")}
+    dagster = {
+        m
+        for m in imported_modules(path.read_text(encoding="utf-8"))
+        if m.split(".")[0].startswith("dagster")
+    }
     assert not dagster, f"{path} imports {sorted(dagster)}; armlocal must stay Dagster-free"
 
 

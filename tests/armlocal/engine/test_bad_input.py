@@ -42,7 +42,9 @@ CASES: list[tuple[Any, dict[str, Any], str, str]] = [
         r"resources\[0\]\.name: The template function 'nope' is not valid",
     ),
     (
-        template({"sa": {**SA, "name": "sa", "properties": {"n": "[substring()]"}}}, language="2.0"),
+        template(
+            {"sa": {**SA, "name": "sa", "properties": {"n": "[substring()]"}}}, language="2.0"
+        ),
         {},
         "InvalidTemplate",
         r"resources\['sa'\]\.properties\.n: The template language function 'substring' expects",
@@ -61,13 +63,17 @@ CASES: list[tuple[Any, dict[str, Any], str, str]] = [
         r"resources\[0\]\.name: The language expression .* is not valid",
     ),
     (
-        template([{**SA, "name": "[concat('sa', copyIndex())]", "copy": {"name": "l", "count": 801}}]),
+        template(
+            [{**SA, "name": "[concat('sa', copyIndex())]", "copy": {"name": "l", "count": 801}}]
+        ),
         {},
         "InvalidTemplate",
         "The copy count of 'l' is 801, which exceeds the limit of 800",
     ),
     (
-        template([{**SA, "name": "[concat('sa', copyIndex())]", "copy": {"name": "l", "count": -1}}]),
+        template(
+            [{**SA, "name": "[concat('sa', copyIndex())]", "copy": {"name": "l", "count": -1}}]
+        ),
         {},
         "InvalidTemplate",
         "The copy count of 'l' must not be negative",
@@ -131,12 +137,30 @@ CASES: list[tuple[Any, dict[str, Any], str, str]] = [
     ),
 ]
 IDS = [
-    "array-template", "string-template", "unknown-schema", "no-schema", "no-content-version",
-    "unknown-top-level-key", "unknown-language-version", "resources-not-array", "no-name",
-    "unknown-function", "wrong-arity", "wrong-argument-type", "unparsable-expression",
-    "copy-over-limit", "copy-negative", "parameter-wrong-type", "missing-required-parameters",
-    "unknown-parameter", "cyclic-variables", "recursive-user-function", "deep-json",
-    "deep-expression", "self-dependency", "reference-unknown-resource",
+    "array-template",
+    "string-template",
+    "unknown-schema",
+    "no-schema",
+    "no-content-version",
+    "unknown-top-level-key",
+    "unknown-language-version",
+    "resources-not-array",
+    "no-name",
+    "unknown-function",
+    "wrong-arity",
+    "wrong-argument-type",
+    "unparsable-expression",
+    "copy-over-limit",
+    "copy-negative",
+    "parameter-wrong-type",
+    "missing-required-parameters",
+    "unknown-parameter",
+    "cyclic-variables",
+    "recursive-user-function",
+    "deep-json",
+    "deep-expression",
+    "self-dependency",
+    "reference-unknown-resource",
 ]
 
 
