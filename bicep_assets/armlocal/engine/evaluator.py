@@ -81,6 +81,8 @@ class TemplateScope:
         self.template_header: dict[str, Any] = {}
         self.template_hash = ""
         self.type_definitions: dict[str, Any] = {}
+        self.template: dict[str, Any] = {}  # the raw template, for deployment()
+        self.deployment_parameters: dict[str, Any] = {}  # as the request gave them
         self._add_variables(variables or {})
 
     def with_resources(self, resources: Any) -> TemplateScope:
@@ -91,9 +93,10 @@ class TemplateScope:
 
     def for_outer_nested(self, deployment: DeploymentContext) -> TemplateScope:
         """The scope of a nested template evaluated in this (outer) scope: the same parameters,
-        variables and functions, deployed into ``deployment``."""
+        variables, functions and deployment functions; its resources go to ``deployment``."""
         twin = copy.copy(self)
-        twin.deployment = deployment
+        # functions keep answering for the parent (resourceGroup(), subscription(), as ARM
+        # documents for outer scope); only the inner resources' ids use ``deployment``
         twin.resources = None
         return twin
 

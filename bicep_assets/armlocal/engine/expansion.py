@@ -17,8 +17,6 @@ deployment; during planning they show deferred values as their expression text.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -32,6 +30,7 @@ from .ordering import deployment_order
 from .parameters import ParameterResolver, secure_parameter_names
 from .resolver import Resolver
 from .template import check_template, declarations
+from .template_hash import template_hash
 
 MAX_NESTING = 32  # nested deployments inside nested deployments
 
@@ -133,6 +132,8 @@ def _expand(
         )
         scope.template_header = _header(template)
         scope.template_hash = template_hash
+        scope.template = template
+        scope.deployment_parameters = supplied
         scope.type_definitions = template.get("definitions") or {}
 
         def evaluate_default(name: str, default: Any) -> Any:
@@ -148,7 +149,7 @@ def _expand(
         # expressionEvaluationOptions.scope = outer: the inner template sees the parent's
         # parameters and variables; only its resources and outputs are its own.
         scope = outer.for_outer_nested(context)
-        values = dict(outer.parameters)
+        values = {}  # the parent's parameters stay the parent's (and its secrets with it)
         secure = frozenset()
 
     resolver = Resolver(scope, context, language, depth=depth, expand_nested=_expand_nested)
@@ -265,9 +266,8 @@ def _header(template: dict[str, Any]) -> dict[str, Any]:
 
 
 def template_hash_of(template: Any) -> str:
-    """A stable hash of the template's JSON (ARM reports one per deployment)."""
-    text = json.dumps(template, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return str(int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big"))
+    """ARM's template hash (see ``template_hash``): reported for every deployment."""
+    return template_hash(template)
 
 
 def evaluate_copy_count(ctx: EvalContext, name: str, count: Any, location: str) -> int:

@@ -3,6 +3,10 @@
 An id is ``{scope}/providers/{Namespace}/{type1}/{name1}[/{type2}/{name2}...]`` where scope
 is ``""`` (tenant), ``/subscriptions/{sub}``, ``/subscriptions/{sub}/resourceGroups/{rg}``,
 a management group, or another resource's id (extension resources).
+
+Resource groups and subscriptions are the exception: their ids carry no ``providers``
+segment (``/subscriptions/{sub}/resourceGroups/{rg}``), also when built from the type
+``Microsoft.Resources/resourceGroups``.
 """
 
 from __future__ import annotations
@@ -11,37 +15,85 @@ from dataclasses import dataclass
 
 from .errors import ExpressionError
 
+_RESOURCES_NAMESPACE = "microsoft.resources"
+
 
 def split_type(resource_type: str) -> tuple[str, list[str]]:
-    """``Microsoft.Network/virtualNetworks/subnets`` → (``Microsoft.Network``, [vnets, subnets])."""
+    """``Microsoft.Network/virtualNetworks/subnets`` → (``Microsoft.Network``, [vnets, subnets]).
+
+    Leading and trailing slashes are ignored (ARM accepts ``'Microsoft.Web/sites/'``).
+    """
     parts = resource_type.strip("/").split("/")
     if len(parts) < 2 or not all(parts):
         raise ExpressionError(
-            f"The resource type '{resource_type}' is not valid: expected "
-            "'{Namespace}/{type}[/{childType}...]'."
+            f"The resource type '{resource_type}' is not valid: expected a fully qualified "
+            "type including the resource provider namespace, such as "
+            "'Microsoft.Storage/storageAccounts'."
         )
     return parts[0], parts[1:]
 
 
-def build_resource_id(scope_id: str, resource_type: str, names: list[str]) -> str:
-    """The id of a resource of ``resource_type`` named ``names`` (one per type segment)."""
-    namespace, types = split_type(resource_type)
+def name_segments(names: list[str]) -> list[str]:
+    """The name segments of ``names``; a name may itself be ``'parent/child'``."""
     segments: list[str] = []
     for name in names:
         segments.extend(str(name).strip("/").split("/"))
+    return segments
+
+
+def build_resource_id(
+    scope_id: str, resource_type: str, names: list[str], *, function: str | None = None
+) -> str:
+    """The id of a resource of ``resource_type`` named ``names`` (one per type segment).
+
+    ``scope_id`` is the id of the parent scope (``""`` for the tenant). Without
+    ``function`` the names may be ``'parent/child'`` strings (a resource declaration's
+    ``name``); with it, each name is one segment and errors are worded as that template
+    function reports them.
+    """
+    namespace, types = split_type(resource_type)
+    segments = name_segments(names) if function is None else [str(n) for n in names]
     if len(segments) != len(types):
+        if function is not None:
+            raise ExpressionError(
+                f"Unable to evaluate template language function '{function}': the type "
+                f"'{resource_type}' requires '{len(types)}' resource name argument(s). "
+                f"Please see https://aka.ms/arm-resource-functions/#{function.lower()} for "
+                "usage details."
+            )
         raise ExpressionError(
-            f"The resource type '{resource_type}' requires {len(types)} resource name "
-            f"segment{'s' if len(types) != 1 else ''}, but "
-            f"'{'/'.join(segments)}' has {len(segments)}."
+            f"The resource name '{'/'.join(segments)}' and type '{resource_type}' have "
+            "incorrect segment lengths. A nested resource type must have identical number "
+            "of segments as its resource name. A root resource type must have segment "
+            "length one greater than its resource name."
         )
-    if namespace.lower() == "microsoft.resources" and [t.lower() for t in types] == [
-        "resourcegroups"
-    ]:
-        # resource groups live at /subscriptions/{id}/resourceGroups/{name}, no provider
-        return f"{scope_id.rstrip('/')}/resourceGroups/{segments[0]}"
+    scope = scope_id.rstrip("/")
+    special = _scope_resource_id(scope, namespace, types, segments)
+    if special is not None:
+        return special
     path = "/".join(f"{t}/{n}" for t, n in zip(types, segments, strict=True))
-    return f"{scope_id.rstrip('/')}/providers/{namespace}/{path}"
+    return f"{scope}/providers/{namespace}/{path}"
+
+
+def _scope_resource_id(
+    scope: str, namespace: str, types: list[str], names: list[str]
+) -> str | None:
+    """Ids of subscriptions and resource groups, which have no ``providers`` segment."""
+    if namespace.lower() != _RESOURCES_NAMESPACE:
+        return None
+    lowered = [t.lower() for t in types]
+    if lowered == ["resourcegroups"] and _is_subscription_scope(scope):
+        return f"{scope}/resourceGroups/{names[0]}"
+    if scope == "" and lowered == ["subscriptions"]:
+        return f"/subscriptions/{names[0]}"
+    if scope == "" and lowered == ["subscriptions", "resourcegroups"]:
+        return f"/subscriptions/{names[0]}/resourceGroups/{names[1]}"
+    return None
+
+
+def _is_subscription_scope(scope: str) -> bool:
+    parts = scope.strip("/").split("/")
+    return len(parts) == 2 and parts[0].lower() == "subscriptions"
 
 
 def full_name(names: list[str]) -> str:

@@ -1,14 +1,21 @@
-"""Deployment and scope functions: deployment(), environment(), subscription(), tenant()…"""
+"""Deployment and scope functions: deployment(), deployer(), environment(), subscription(),
+resourceGroup(), tenant(), managementGroup() — shaped as Microsoft documents them.
+
+They read the deployment context (``ctx.scope.deployment``, see ``engine.context``) and, for
+``deployment()``, the template being deployed (``ctx.scope.template`` when the expansion
+provides it, else the header it keeps in ``ctx.scope.template_header``).
+"""
 
 from __future__ import annotations
 
+import copy
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ExpressionError
-from .registry import arm_function, expect_str
+from .registry import arm_function
 
 if TYPE_CHECKING:
-    from ..evaluator import EvalContext
+    from ..evaluator import EvalContext, TemplateScope
 
 # Azure public cloud endpoints, as environment() documents them for 'AzureCloud'.
 AZURE_CLOUD: dict[str, Any] = {
@@ -43,35 +50,99 @@ AZURE_CLOUD: dict[str, Any] = {
     },
 }
 
+TENANT_COUNTRY_CODE = "US"
+TENANT_DISPLAY_NAME = "Local ARM tenant"
+
+# ARM reports the declared types of a deployed template's outputs in this spelling
+# (the documented deployment() example turns "object" into "Object").
+_TYPE_NAMES = {
+    name.lower(): name
+    for name in ("String", "SecureString", "Int", "Bool", "Object", "SecureObject", "Array")
+}
+
+
+def _not_expected(function: str) -> ExpressionError:
+    """ARM's error for a scope function used where its scope does not exist."""
+    return ExpressionError(
+        f"The template function '{function.upper()}' is not expected at this location. "
+        "Please see https://aka.ms/arm-template-expressions for usage details."
+    )
+
 
 @arm_function("environment")
 def environment(ctx: EvalContext) -> dict[str, Any]:
-    import copy
-
+    """The Azure environment (endpoints and DNS suffixes) of the public cloud."""
     return copy.deepcopy(AZURE_CLOUD)
+
+
+def _template(scope: TemplateScope) -> dict[str, Any]:
+    return scope.template or scope.template_header
+
+
+def _language_version(scope: TemplateScope, template: dict[str, Any]) -> str:
+    version = template.get("languageVersion")
+    if version is None:
+        version = getattr(scope.resources, "language", None)
+    return str(version or "1.0")
+
+
+def _as_deployed(template: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``template`` as deployment() shows it (output types in ARM's spelling)."""
+    result = copy.deepcopy(template)
+    outputs = result.get("outputs")
+    if isinstance(outputs, dict):
+        for output in outputs.values():
+            declared = output.get("type") if isinstance(output, dict) else None
+            if isinstance(declared, str) and declared.lower() in _TYPE_NAMES:
+                output["type"] = _TYPE_NAMES[declared.lower()]
+    return result
 
 
 @arm_function("deployment")
 def deployment(ctx: EvalContext) -> dict[str, Any]:
-    dep = ctx.scope.deployment
-    template = ctx.scope.template_header if hasattr(ctx.scope, "template_header") else {}
-    properties: dict[str, Any] = {
-        "template": dict(template),
-        "templateHash": getattr(ctx.scope, "template_hash", ""),
-        "parameters": {},
-        "mode": dep.mode,
-        "provisioningState": "Accepted",
-    }
-    if dep.template_link:
-        properties["templateLink"] = dict(dep.template_link)
-    result: dict[str, Any] = {"name": dep.deployment_name, "properties": properties}
-    if dep.resource_group is None:
+    """The current deployment: name, (location at subscription scope) and properties.
+
+    A languageVersion 2.0 template sees only a subset: the template's ``contentVersion`` and
+    ``metadata``, and ``templateLink`` when the template was linked.
+    """
+    scope = ctx.scope
+    dep = scope.deployment
+    template = _template(scope)
+    result: dict[str, Any] = {"name": dep.deployment_name}
+    if dep.resource_group is None and dep.location is not None:
         result["location"] = dep.location
+    properties: dict[str, Any] = {}
+    if _language_version(scope, template).startswith("2"):
+        subset = {k: template[k] for k in ("contentVersion", "metadata") if k in template}
+        properties["template"] = copy.deepcopy(subset)
+        if dep.template_link:
+            properties["templateLink"] = copy.deepcopy(dep.template_link)
+    else:
+        if dep.template_link:
+            properties["templateLink"] = copy.deepcopy(dep.template_link)
+        properties["template"] = _as_deployed(template)
+        properties["templateHash"] = scope.template_hash
+        properties["parameters"] = copy.deepcopy(scope.deployment_parameters)
+        properties["mode"] = dep.mode
+        properties["provisioningState"] = "Accepted"
+    result["properties"] = properties
     return result
+
+
+@arm_function("deployer")
+def deployer(ctx: EvalContext) -> dict[str, Any]:
+    """The principal running the deployment (the user principal name may be empty)."""
+    dep = ctx.scope.deployment
+    return {
+        "objectId": dep.deployer_object_id,
+        "tenantId": dep.tenant_id,
+        "userPrincipalName": getattr(dep, "deployer_user_principal_name", None) or "",
+    }
 
 
 @arm_function("subscription")
 def subscription(ctx: EvalContext) -> dict[str, Any]:
+    """The subscription of the deployment (resource group and subscription deployments)."""
     dep = ctx.scope.deployment
     return {
         "id": dep.subscription_resource_id,
@@ -83,49 +154,42 @@ def subscription(ctx: EvalContext) -> dict[str, Any]:
 
 @arm_function("resourceGroup")
 def resource_group(ctx: EvalContext) -> dict[str, Any]:
+    """The resource group of a resource group deployment.
+
+    ``managedBy`` appears only for a managed group and ``tags`` only when the group has
+    tags (ARM omits both otherwise, so ``resourceGroup().tags`` fails on an untagged group).
+    """
     dep = ctx.scope.deployment
     group = dep.resource_group
     if group is None:
-        raise ExpressionError(
-            "The template function 'resourceGroup' is not expected at this location: the "
-            "deployment is at subscription scope."
-        )
+        raise _not_expected("resourceGroup")
     result: dict[str, Any] = {
         "id": dep.resource_group_id,
         "name": group.name,
         "type": "Microsoft.Resources/resourceGroups",
         "location": group.location,
-        "tags": dict(group.tags),
-        "properties": {"provisioningState": "Succeeded"},
     }
     if group.managed_by:
         result["managedBy"] = group.managed_by
+    if group.tags:
+        result["tags"] = dict(group.tags)
+    result["properties"] = {"provisioningState": "Succeeded"}
     return result
 
 
 @arm_function("tenant")
 def tenant(ctx: EvalContext) -> dict[str, Any]:
+    """The tenant of the deployment (any scope)."""
     dep = ctx.scope.deployment
     return {
-        "countryCode": "US",
-        "displayName": "Local ARM tenant",
+        "countryCode": TENANT_COUNTRY_CODE,
+        "displayName": TENANT_DISPLAY_NAME,
         "id": f"/tenants/{dep.tenant_id}",
         "tenantId": dep.tenant_id,
     }
 
 
-@arm_function("managementGroup", min_args=0, max_args=1)
-def management_group(ctx: EvalContext, *args: Any) -> dict[str, Any]:
-    name = expect_str("managementGroup", args[0], 0) if args else ctx.scope.deployment.tenant_id
-    return {
-        "id": f"/providers/Microsoft.Management/managementGroups/{name}",
-        "name": name,
-        "type": "Microsoft.Management/managementGroups",
-        "properties": {"tenantId": ctx.scope.deployment.tenant_id, "displayName": name},
-    }
-
-
-@arm_function("deployer")
-def deployer(ctx: EvalContext) -> dict[str, Any]:
-    dep = ctx.scope.deployment
-    return {"objectId": dep.deployer_object_id, "tenantId": dep.tenant_id}
+@arm_function("managementGroup")
+def management_group(ctx: EvalContext) -> dict[str, Any]:
+    """Only valid in management group deployments, which the local ARM does not run."""
+    raise _not_expected("managementGroup")

@@ -1,112 +1,283 @@
-"""Resource functions: the resourceId family, reference(), list*(), pickZones()."""
+"""Resource functions: the resourceId family, reference(), references(), pickZones().
+
+The id functions follow ARM's argument rules: exactly one argument contains a ``/`` and it is
+the fully qualified resource type; the arguments before it are the scope (subscription id,
+resource group or management group name, as the function allows), those after it are the
+resource names, one per type segment (``'vnet/subnet'`` as one name is an error in ARM).
+``list*()`` calls are answered by the evaluator and the expansion's resolver.
+"""
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ExpressionError
 from ..resource_ids import build_resource_id, parse_resource_id
-from .registry import arm_function, expect_str
+from .registry import arm_function, expect_int, expect_str
 
 if TYPE_CHECKING:
     from ..evaluator import EvalContext
 
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+_ORDINALS = ("the first argument", "one of first two arguments", "one of first three arguments")
 
 
-def _strings(fn: str, args: tuple[Any, ...]) -> list[str]:
-    return [expect_str(fn, a, i) for i, a in enumerate(args)]
+def _usage(fn: str) -> str:
+    return f"Please see https://aka.ms/arm-resource-functions/#{fn.lower()} for usage details."
 
 
-def _type_position(fn: str, args: list[str]) -> int:
-    for i, arg in enumerate(args):
-        if "/" in arg and "." in arg.split("/", 1)[0]:
-            return i
-    raise ExpressionError(
-        f"The template language function '{fn}' expects a resource type such as "
-        "'Microsoft.Storage/storageAccounts' among its parameters."
+def _id_arguments(fn: str, raw: tuple[Any, ...]) -> tuple[list[str], str, list[str]]:
+    """Split id-function arguments into (scope arguments, resource type, names)."""
+    args = [expect_str(fn, a, i) for i, a in enumerate(raw)]
+    typed = [i for i, a in enumerate(args) if "/" in a]
+    if len(typed) != 1:
+        raise ExpressionError(
+            f"Unable to evaluate template language function '{fn}': function requires "
+            "exactly one multi-segmented argument which must be resource type including "
+            f"resource provider namespace. Current function arguments '{','.join(args)}'. "
+            + _usage(fn)
+        )
+    pos = typed[0]
+    return args[:pos], args[pos], args[pos + 1 :]
+
+
+def _too_many_scope_arguments(fn: str, resource_type: str, allowed: int, suffix: str = "") -> str:
+    return (
+        f"Unable to evaluate template language function '{fn}': function requires fully "
+        f"qualified resource type '{resource_type}' as {_ORDINALS[allowed]}{suffix}. " + _usage(fn)
     )
 
 
 @arm_function("resourceId", min_args=2, max_args=None)
 def resource_id(ctx: EvalContext, *raw: Any) -> str:
-    args = _strings("resourceId", raw)
-    pos = _type_position("resourceId", args)
+    """``resourceId([subscriptionId], [resourceGroupName], resourceType, name1, ...)``.
+
+    In a resource group deployment up to two scope arguments (subscription id and resource
+    group name) may precede the type; in a subscription deployment only a subscription id.
+    """
+    leading, resource_type, names = _id_arguments("resourceId", raw)
     dep = ctx.scope.deployment
-    if pos > 2:
+    group = dep.resource_group.name if dep.resource_group is not None else None
+    allowed = 2 if group is not None else 1
+    if len(leading) > allowed:
         raise ExpressionError(
-            "The template language function 'resourceId' expects at most a subscription id "
-            "and a resource group name before the resource type."
+            _too_many_scope_arguments(
+                "resourceId",
+                resource_type,
+                2,
+                " for resource at resource group scope, or first two arguments for resource "
+                "at subscription scope",
+            )
         )
-    sub, group = dep.subscription_id, dep.resource_group.name if dep.resource_group else None
-    if pos == 2:
-        sub, group = args[0], args[1]
-    elif pos == 1:
-        if _GUID.match(args[0]) and dep.resource_group is None:
-            sub, group = args[0], None
-        else:
-            group = args[0]
-    scope = f"/subscriptions/{sub}" + (f"/resourceGroups/{group}" if group else "")
-    return build_resource_id(scope, args[pos], args[pos + 1 :])
+    subscription = dep.subscription_id
+    if len(leading) == 2:
+        subscription, group = leading
+    elif len(leading) == 1 and group is not None:
+        group = leading[0]
+    elif len(leading) == 1:
+        subscription = leading[0]
+    scope = f"/subscriptions/{subscription}" + (f"/resourceGroups/{group}" if group else "")
+    return build_resource_id(scope, resource_type, names, function="resourceId")
 
 
 @arm_function("subscriptionResourceId", min_args=2, max_args=None)
 def subscription_resource_id(ctx: EvalContext, *raw: Any) -> str:
-    args = _strings("subscriptionResourceId", raw)
-    pos = _type_position("subscriptionResourceId", args)
-    if pos > 1:
-        raise ExpressionError(
-            "The template language function 'subscriptionResourceId' expects at most a "
-            "subscription id before the resource type."
-        )
-    sub = args[0] if pos == 1 else ctx.scope.deployment.subscription_id
-    return build_resource_id(f"/subscriptions/{sub}", args[pos], args[pos + 1 :])
+    """``subscriptionResourceId([subscriptionId], resourceType, name1, ...)``."""
+    fn = "subscriptionResourceId"
+    leading, resource_type, names = _id_arguments(fn, raw)
+    if len(leading) > 1:
+        raise ExpressionError(_too_many_scope_arguments(fn, resource_type, 1))
+    subscription = leading[0] if leading else ctx.scope.deployment.subscription_id
+    return build_resource_id(f"/subscriptions/{subscription}", resource_type, names, function=fn)
 
 
 @arm_function("tenantResourceId", min_args=2, max_args=None)
 def tenant_resource_id(ctx: EvalContext, *raw: Any) -> str:
-    args = _strings("tenantResourceId", raw)
-    return build_resource_id("", args[0], args[1:])
+    """``tenantResourceId(resourceType, name1, ...)``: ``/providers/{type}/{name}``."""
+    fn = "tenantResourceId"
+    leading, resource_type, names = _id_arguments(fn, raw)
+    if leading:
+        raise ExpressionError(_too_many_scope_arguments(fn, resource_type, 0))
+    return build_resource_id("", resource_type, names, function=fn)
 
 
 @arm_function("managementGroupResourceId", min_args=2, max_args=None)
 def management_group_resource_id(ctx: EvalContext, *raw: Any) -> str:
-    args = _strings("managementGroupResourceId", raw)
-    pos = _type_position("managementGroupResourceId", args)
-    group = args[0] if pos == 1 else ctx.scope.deployment.tenant_id
-    scope = f"/providers/Microsoft.Management/managementGroups/{group}"
-    return build_resource_id(scope, args[pos], args[pos + 1 :])
+    """``managementGroupResourceId([managementGroupName], resourceType, name1, ...)``.
+
+    The local ARM deploys to resource groups and subscriptions only, so there is no current
+    management group: the management group must be named.
+    """
+    fn = "managementGroupResourceId"
+    leading, resource_type, names = _id_arguments(fn, raw)
+    if len(leading) > 1:
+        raise ExpressionError(_too_many_scope_arguments(fn, resource_type, 1))
+    if not leading:
+        raise ExpressionError(
+            f"Unable to evaluate template language function '{fn}': there is no current "
+            "management group, since the deployment is not at management group scope; pass "
+            "the management group name as the first argument. " + _usage(fn)
+        )
+    scope = f"/providers/Microsoft.Management/managementGroups/{leading[0]}"
+    return build_resource_id(scope, resource_type, names, function=fn)
 
 
 @arm_function("extensionResourceId", min_args=3, max_args=None)
 def extension_resource_id(ctx: EvalContext, *raw: Any) -> str:
-    args = _strings("extensionResourceId", raw)
-    return build_resource_id(args[0], args[1], args[2:])
+    """``extensionResourceId(baseResourceId, resourceType, name1, ...)``."""
+    fn = "extensionResourceId"
+    base = expect_str(fn, raw[0], 0)
+    if not base.startswith("/"):
+        raise ExpressionError(
+            f"Unable to evaluate template language function '{fn}': the base resource id "
+            f"'{base}' is not a fully qualified resource id (it must start with '/'). " + _usage(fn)
+        )
+    leading, resource_type, names = _id_arguments(fn, raw[1:])
+    if leading:
+        raise ExpressionError(
+            f"Unable to evaluate template language function '{fn}': function requires "
+            f"fully qualified resource type '{resource_type}' as the second argument. " + _usage(fn)
+        )
+    return build_resource_id(base, resource_type, names, function=fn)
 
 
 @arm_function("reference", min_args=1, max_args=3)
 def reference(ctx: EvalContext, target: Any, *rest: Any) -> Any:
+    """``reference(nameOrId, [apiVersion], ['Full'])``: a resource's runtime state.
+
+    Without ``'Full'`` only the ``properties`` object is returned. ``'Full'`` is compared
+    ignoring case; any other third argument selects the properties.
+    """
     target = expect_str("reference", target, 0)
     api_version = expect_str("reference", rest[0], 1) if rest else None
-    full = len(rest) > 1 and str(rest[1]).lower() == "full"
+    full = len(rest) > 1 and expect_str("reference", rest[1], 2).lower() == "full"
     resolver = ctx.scope.resources
     if resolver is None:
-        raise ExpressionError("The template function 'reference' is not expected at this location.")
+        raise ExpressionError(
+            "The template function 'reference' is not expected at this location. It can only "
+            "be used in the outputs of a template and the properties of a resource."
+        )
     return resolver.reference(ctx, target, api_version, full)
+
+
+@arm_function("references", min_args=1, max_args=2)
+def references(ctx: EvalContext, name: Any, *rest: Any) -> Any:
+    """``references(symbolicName, ['Full' | 'Properties'])``: a resource collection's states.
+
+    Only in languageVersion 2.0 templates; the members are in copy index order and
+    conditionally skipped members are left out.
+    """
+    from ..evaluator import Deferred
+
+    name = expect_str("references", name, 0)
+    mode = expect_str("references", rest[0], 1).lower() if rest else "properties"
+    if mode not in ("full", "properties"):
+        raise ExpressionError(
+            "The template language function 'references' expects its second parameter to be "
+            f"'Full' or 'Properties', not '{rest[0]}'."
+        )
+    resolver = ctx.scope.resources
+    if resolver is None:
+        raise ExpressionError(
+            "The template function 'references' is not expected at this location."
+        )
+    if not str(getattr(resolver, "language", "1.0")).startswith("2"):
+        raise ExpressionError(
+            "The template function 'references' requires a template with languageVersion "
+            "'2.0' (symbolic resource names)."
+        )
+    declared = getattr(resolver, "by_symbol", {})
+    if name.lower() not in declared:
+        raise ExpressionError(
+            f"The template function 'references' expects the symbolic name of a resource "
+            f"collection of this template; '{name}' is not one."
+        )
+    members = [r for r in resolver.find(name) if (r.symbolic_name or "").lower() == name.lower()]
+    members.sort(key=lambda r: r.copy_index if r.copy_index is not None else -1)
+    values = [resolver.reference(ctx, member.id, None, mode == "full") for member in members]
+    for value in values:
+        if type(value) is Deferred:
+            return value
+    return values
+
+
+# Regions with availability zones (Microsoft's "Azure regions list"; programmatic names).
+ZONE_REGIONS = frozenset(
+    {
+        "australiaeast", "austriaeast", "belgiumcentral", "brazilsouth", "canadacentral",
+        "centralindia", "centralus", "chilecentral", "eastasia", "eastus", "eastus2",
+        "francecentral", "germanywestcentral", "indonesiacentral", "israelcentral",
+        "italynorth", "japaneast", "japanwest", "koreacentral", "malaysiawest",
+        "mexicocentral", "newzealandnorth", "northeurope", "norwayeast", "polandcentral",
+        "qatarcentral", "southafricanorth", "southcentralus", "southeastasia", "spaincentral",
+        "swedencentral", "switzerlandnorth", "uaenorth", "uksouth", "westeurope", "westus2",
+        "westus3",
+    }
+)  # fmt: skip
+
+# Resource providers / types that are global (not regional), hence never zonal.
+_GLOBAL_NAMESPACES = frozenset({"microsoft.cdn"})
+_GLOBAL_TYPES = frozenset(
+    {
+        "microsoft.network/dnszones",
+        "microsoft.network/frontdoors",
+        "microsoft.network/privatednszones",
+        "microsoft.network/trafficmanagerprofiles",
+    }
+)
+_ZONE_COUNT = 3
 
 
 @arm_function("pickZones", min_args=3, max_args=5)
 def pick_zones(
     ctx: EvalContext, namespace: Any, resource_type: Any, location: Any, *rest: Any
 ) -> list[str]:
-    expect_str("pickZones", namespace, 0)
-    expect_str("pickZones", resource_type, 1)
-    expect_str("pickZones", location, 2)
-    count = rest[0] if rest else 1
-    offset = rest[1] if len(rest) > 1 else 0
-    zones = ["1", "2", "3"]  # the local ARM treats every location as zone-redundant
-    return zones[offset : offset + count]
+    """``pickZones(providerNamespace, resourceType, location, [numberOfZones], [offset])``.
+
+    The local ARM models every regional resource type as zonal in the regions that have
+    availability zones, and global types (CDN, DNS, Front Door, Traffic Manager) as not.
+    """
+    fn = "pickZones"
+    namespace = expect_str(fn, namespace, 0)
+    resource_type = expect_str(fn, resource_type, 1)
+    location = expect_str(fn, location, 2)
+    count = expect_int(fn, rest[0], 3) if rest else 1
+    offset = expect_int(fn, rest[1], 4) if len(rest) > 1 else 0
+    if not 1 <= count <= _ZONE_COUNT:
+        raise ExpressionError(
+            f"The template language function '{fn}' expects the number of zones to be a "
+            f"positive integer from 1 to {_ZONE_COUNT}; got {count}."
+        )
+    if offset < 0:
+        raise ExpressionError(
+            f"The template language function '{fn}' expects the offset to be a non-negative "
+            f"integer; got {offset}."
+        )
+    full_type = f"{namespace}/{resource_type}".lower()
+    region = location.replace(" ", "").lower()
+    if (
+        region not in ZONE_REGIONS
+        or namespace.lower() in _GLOBAL_NAMESPACES
+        or full_type in _GLOBAL_TYPES
+    ):
+        return []
+    if offset + count > _ZONE_COUNT:
+        raise ExpressionError(
+            f"The template language function '{fn}' cannot pick {count} zone(s) at offset "
+            f"{offset}: '{namespace}/{resource_type}' supports {_ZONE_COUNT} zones in "
+            f"'{location}'."
+        )
+    return [str(zone) for zone in range(offset + 1, offset + count + 1)]
+
+
+@arm_function("providers", min_args=1, max_args=2)
+def providers(ctx: EvalContext, namespace: Any, *rest: Any) -> Any:
+    """``providers()`` is deprecated in ARM templates; the local ARM keeps no provider registry."""
+    namespace = expect_str("providers", namespace, 0)
+    raise ExpressionError(
+        f"The template function 'providers' (here for '{namespace}') is deprecated and not "
+        "supported by the local ARM: it has no resource provider registry. Give the resource "
+        "an explicit apiVersion instead."
+    )
 
 
 def resource_name_from_id(resource_id: str) -> str:
