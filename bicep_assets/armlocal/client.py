@@ -1,0 +1,64 @@
+"""Connecting the official Azure SDK clients to a local ARM.
+
+The local ARM serves HTTPS with a certificate made when it starts (by ``trustme``), and
+checks a bearer token. The SDK's own credential pipeline is used unchanged — its
+``BearerTokenCredentialPolicy`` refuses tokens over plain HTTP, which is why the service is
+HTTPS rather than the client carrying a custom authentication policy: nothing about the
+client differs from talking to management.azure.com except ``base_url`` and the CA file.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from azure.core.credentials import AccessToken, TokenCredential
+
+
+class StaticTokenCredential(TokenCredential):
+    """A credential that always presents the same bearer token (the local ARM's)."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        return AccessToken(self._token, int(time.time()) + 3600)
+
+
+@dataclass(frozen=True)
+class LocalArmConnection:
+    """Where a local ARM listens and how to reach it: base URL, token, CA bundle."""
+
+    base_url: str
+    token: str
+    ca_file: str
+    subscription_id: str
+
+    def credential(self) -> StaticTokenCredential:
+        return StaticTokenCredential(self.token)
+
+    def client_kwargs(self, *, polling_interval: float = 0.1) -> dict[str, Any]:
+        """Keyword arguments every SDK management client accepts."""
+        return {
+            "credential": self.credential(),
+            "subscription_id": self.subscription_id,
+            "base_url": self.base_url,
+            "connection_verify": self.ca_file,
+            "polling_interval": polling_interval,
+        }
+
+    def resource_client(self, **kwargs: Any) -> Any:
+        from azure.mgmt.resource.resources import ResourceManagementClient
+
+        return ResourceManagementClient(**{**self.client_kwargs(), **kwargs})
+
+    def deployments_client(self, **kwargs: Any) -> Any:
+        from azure.mgmt.resource.deployments import DeploymentsMgmtClient
+
+        return DeploymentsMgmtClient(**{**self.client_kwargs(), **kwargs})
+
+    def health_client(self, **kwargs: Any) -> Any:
+        from azure.mgmt.resourcehealth import ResourceHealthMgmtClient
+
+        return ResourceHealthMgmtClient(**{**self.client_kwargs(), **kwargs})

@@ -1,0 +1,162 @@
+"""ARM's REST conventions: errors, routes, request bodies and long-running responses.
+
+Handlers raise :class:`ArmHttpError` for anything a client did wrong; the server renders it
+as ARM does: ``{"error": {"code", "message", "target"?, "details"?}}`` with the status.
+Routes are regular expressions matched case-insensitively (the SDK sends ``resourcegroups``
+in lower case; ARM paths are case-insensitive) with names kept as the client spelled them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+MAX_BODY_BYTES = 4 * 1024 * 1024  # ARM's limit for a request (template + parameters)
+API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview|-beta|-alpha|-privatepreview)?$")
+
+
+class ArmHttpError(Exception):
+    """An ARM-shaped error response."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        target: str | None = None,
+        details: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.target = target
+        self.details = details or []
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.target:
+            error["target"] = self.target
+        if self.details:
+            error["details"] = self.details
+        return {"error": error}
+
+    def response(self) -> Response:
+        return json_response(self.body(), self.status, headers=self.headers)
+
+
+def json_response(
+    body: Any, status: int = 200, *, headers: dict[str, str] | None = None
+) -> Response:
+    data = b"" if body is None else json.dumps(body).encode("utf-8")
+    response = Response(data, status=status, headers=headers or {})
+    if body is not None:
+        response.content_type = "application/json; charset=utf-8"
+    return response
+
+
+def empty_response(status: int, *, headers: dict[str, str] | None = None) -> Response:
+    return Response(b"", status=status, headers=headers or {})
+
+
+def read_json(request: Request, *, required: bool = True) -> Any:
+    """The request's JSON body, or an ARM error saying what is wrong with it."""
+    length = request.content_length
+    if length is not None and length > MAX_BODY_BYTES:
+        raise ArmHttpError(
+            413,
+            "RequestContentTooLarge",
+            f"The request content size exceeds the maximum allowed size of {MAX_BODY_BYTES} "
+            f"bytes (it is {length} bytes).",
+        )
+    data = request.get_data(cache=True)
+    if len(data) > MAX_BODY_BYTES:
+        raise ArmHttpError(
+            413,
+            "RequestContentTooLarge",
+            f"The request content size exceeds the maximum allowed size of {MAX_BODY_BYTES} bytes.",
+        )
+    if not data:
+        if required:
+            raise ArmHttpError(400, "InvalidRequestContent", "The request content is missing.")
+        return None
+    mimetype = (request.mimetype or "").lower()
+    if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
+        raise ArmHttpError(
+            415,
+            "UnsupportedMediaType",
+            f"The content media type '{request.mimetype}' is not supported. Only "
+            "'application/json' is supported.",
+        )
+    try:
+        return json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        where = f" at line {exc.lineno}, column {exc.colno}" if hasattr(exc, "lineno") else ""
+        raise ArmHttpError(
+            400,
+            "InvalidRequestContent",
+            f"The request content was invalid and could not be deserialized: the JSON is not "
+            f"valid{where}.",
+        ) from None
+
+
+def require_object(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ArmHttpError(
+            400,
+            "InvalidRequestContent",
+            f"The request content was invalid: {what} must be a JSON object.",
+        )
+    return value
+
+
+Handler = Callable[..., Response]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    pattern: re.Pattern[str]
+    handler: Handler
+    operation: str  # an ARM-like operation name, e.g. "Deployments_CreateOrUpdate"
+
+
+class Router:
+    """Method + path regex → handler, case-insensitive, first match wins."""
+
+    def __init__(self) -> None:
+        self.routes: list[Route] = []
+
+    def add(self, method: str, pattern: str, handler: Handler, operation: str) -> None:
+        compiled = re.compile(f"^{pattern}/?$", re.IGNORECASE)
+        self.routes.append(Route(method.upper(), compiled, handler, operation))
+
+    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        known_path = False
+        for route in self.routes:
+            found = route.pattern.match(path)
+            if found is None:
+                continue
+            known_path = True
+            if route.method == method or (method == "HEAD" and route.method == "HEAD"):
+                return route, found.groupdict()
+        if known_path:
+            raise ArmHttpError(
+                405,
+                "MethodNotAllowed",
+                f"The HTTP method '{method}' is not supported for the path '{path}'.",
+            )
+        return None
+
+
+SEGMENT = r"[^/]+"
+SUB = rf"/subscriptions/(?P<sub>{SEGMENT})"
+RG = rf"{SUB}/resourcegroups/(?P<rg>{SEGMENT})"

@@ -1,0 +1,464 @@
+"""The ARM REST operations the local ARM serves: path → handler → backend call.
+
+Every handler takes ``(backend, request, **path_groups)`` and returns a werkzeug Response;
+long-running operations answer as ARM does (deployment PUT: 201 + ``Azure-AsyncOperation``;
+what-if, validate and deletes: 202 + ``Location``), with absolute polling URLs and an
+integer ``Retry-After``. The operation names are ARM's (used by fault rules and logs).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.wrappers import Request, Response
+
+from . import behaviors
+from .deployments import DeploymentScope, deployment_not_found
+from .rest import (
+    RG,
+    SUB,
+    ArmHttpError,
+    Router,
+    empty_response,
+    json_response,
+    read_json,
+    require_object,
+)
+
+if TYPE_CHECKING:
+    from .service import ArmBackend
+
+RESOURCES_API = "2025-04-01"
+SCOPE = r"(?P<scope>/subscriptions/[^/]+(?:/resourcegroups/[^/]+)?)"
+DEPLOYMENT = rf"{SCOPE}/providers/Microsoft\.Resources/deployments/(?P<name>[^/]+)"
+PAGE_SIZE = 100
+
+
+def _scope(scope: str) -> DeploymentScope:
+    parts = scope.strip("/").split("/")
+    return DeploymentScope(parts[1], parts[3] if len(parts) > 3 else None)
+
+
+def _base(request: Request) -> str:
+    return request.host_url.rstrip("/")
+
+
+def _retry_headers(backend: ArmBackend) -> dict[str, str]:
+    return {"Retry-After": str(int(backend.config.retry_after))}
+
+
+def _location_response(
+    backend: ArmBackend, request: Request, subscription: str, operation_id: str
+) -> Response:
+    url = (
+        f"{_base(request)}/subscriptions/{subscription}/providers/Microsoft.Resources/"
+        f"operationResults/{operation_id}?api-version={request.args.get('api-version')}"
+    )
+    return empty_response(202, headers={"Location": url, **_retry_headers(backend)})
+
+
+def _page(request: Request, items: list[Any]) -> dict[str, Any]:
+    """ARM paging: ``$top`` caps the total, ``nextLink`` carries a skip token."""
+    top = request.args.get("$top")
+    if top is not None:
+        if not top.isdigit():
+            raise ArmHttpError(
+                400,
+                "InvalidQueryParameterValue",
+                f"The value '{top}' of query parameter '$top' is not an integer.",
+            )
+        items = items[: int(top)]
+    skip_text = request.args.get("$skiptoken", "0")
+    skip = int(skip_text) if skip_text.isdigit() else 0
+    page = items[skip : skip + PAGE_SIZE]
+    body: dict[str, Any] = {"value": page}
+    if skip + PAGE_SIZE < len(items):
+        args = request.args.copy()
+        args["$skiptoken"] = str(skip + PAGE_SIZE)
+        query = "&".join(f"{k}={v}" for k, v in args.items(multi=True))
+        body["nextLink"] = f"{_base(request)}{request.path}?{query}"
+    return body
+
+
+# -- resource groups ---------------------------------------------------------------------
+def put_group(backend: ArmBackend, request: Request, sub: str, rg: str) -> Response:
+    body = require_object(read_json(request), "the resource group")
+    group, created = backend.create_or_update_resource_group(sub, rg, body)
+    return json_response(group, 201 if created else 200)
+
+
+def get_group(backend: ArmBackend, request: Request, sub: str, rg: str) -> Response:
+    return json_response(backend.get_resource_group(sub, rg))
+
+
+def head_group(backend: ArmBackend, request: Request, sub: str, rg: str) -> Response:
+    exists = backend.store.get_resource_group(sub, rg) is not None
+    return empty_response(204 if exists else 404)
+
+
+def patch_group(backend: ArmBackend, request: Request, sub: str, rg: str) -> Response:
+    group = backend.get_resource_group(sub, rg)
+    body = require_object(read_json(request), "the resource group patch")
+    merged = {
+        "location": group["location"],
+        "tags": body.get("tags", group.get("tags")),
+        "managedBy": body.get("managedBy", group.get("managedBy")),
+    }
+    updated, _ = backend.create_or_update_resource_group(sub, group["name"], merged)
+    return json_response(updated)
+
+
+def delete_group(backend: ArmBackend, request: Request, sub: str, rg: str) -> Response:
+    if backend.store.get_resource_group(sub, rg) is None:
+        return empty_response(204)
+    running = [
+        d
+        for d in backend.store.list_deployments(DeploymentScope(sub, rg).id)
+        if d["properties"]["provisioningState"] in ("Accepted", "Running")
+    ]
+    if running:
+        raise ArmHttpError(
+            409,
+            "ResourceGroupBeingDeployed",
+            f"The resource group '{rg}' cannot be deleted while deployment "
+            f"'{running[0]['name']}' is running.",
+        )
+    backend.delete_resource_group(sub, rg)
+    operation = backend.start_operation()
+    operation.status, operation.result = "Succeeded", None
+    return _location_response(backend, request, sub, operation.id)
+
+
+def list_groups(backend: ArmBackend, request: Request, sub: str) -> Response:
+    return json_response(_page(request, backend.store.list_resource_groups(sub)))
+
+
+# -- generic resources -------------------------------------------------------------------
+def _filtered(request: Request, resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    text = request.args.get("$filter")
+    if not text:
+        return resources
+    import re
+
+    match = re.fullmatch(r"\s*resourceType\s+eq\s+'([^']+)'\s*", text, re.IGNORECASE)
+    if match is None:
+        raise ArmHttpError(
+            400,
+            "InvalidFilterInQueryString",
+            f"The $filter '{text}' is not supported; use resourceType eq 'X'.",
+        )
+    wanted = match.group(1).lower()
+    return [r for r in resources if r["type"].lower() == wanted]
+
+
+def list_group_resources(backend: ArmBackend, request: Request, sub: str, rg: str) -> Response:
+    backend.get_resource_group(sub, rg)
+    return json_response(_page(request, _filtered(request, backend.store.list_resources(sub, rg))))
+
+
+def list_subscription_resources(backend: ArmBackend, request: Request, sub: str) -> Response:
+    return json_response(_page(request, _filtered(request, backend.store.list_resources(sub))))
+
+
+def _split_action(path: str) -> tuple[str, str | None]:
+    """A generic path is a resource id, or a resource id plus one action segment."""
+    _, _, tail = path.rpartition("/providers/")
+    segments = tail.split("/")
+    if len(segments) >= 3 and len(segments) % 2 == 0:
+        return path.rsplit("/", 1)[0], segments[-1]
+    return path, None
+
+
+def generic_get(backend: ArmBackend, request: Request, rid: str) -> Response:
+    return json_response(backend.get_resource(rid))
+
+
+def generic_head(backend: ArmBackend, request: Request, rid: str) -> Response:
+    return empty_response(204 if backend.store.get_resource(rid) is not None else 404)
+
+
+def generic_put(backend: ArmBackend, request: Request, rid: str) -> Response:
+    body = require_object(read_json(request), "the resource")
+    stored, created = backend.put_resource(rid, body, request.args.get("api-version", ""))
+    return json_response(stored, 201 if created else 200)
+
+
+def generic_delete(backend: ArmBackend, request: Request, rid: str) -> Response:
+    return empty_response(200 if backend.delete_resource(rid) else 204)
+
+
+def generic_post(backend: ArmBackend, request: Request, rid: str) -> Response:
+    resource_id, action = _split_action(rid)
+    if action is None:
+        raise ArmHttpError(405, "MethodNotAllowed", "POST needs an action such as listKeys.")
+    body = read_json(request, required=False)
+    return json_response(backend.invoke_action(resource_id, action, body))
+
+
+# -- providers ---------------------------------------------------------------------------
+def get_provider(backend: ArmBackend, request: Request, sub: str, ns: str) -> Response:
+    return json_response(backend.provider(ns))
+
+
+def register_provider(backend: ArmBackend, request: Request, sub: str, ns: str) -> Response:
+    return json_response(backend.provider(ns, register=True))
+
+
+def list_providers(backend: ArmBackend, request: Request, sub: str) -> Response:
+    known = {"microsoft.resources": "Microsoft.Resources", **backend.registered_providers}
+    for resource in backend.store.list_resources(sub):
+        namespace = resource["type"].split("/")[0]
+        known.setdefault(namespace.lower(), namespace)
+    namespaces = sorted(known.values(), key=str.lower)
+    return json_response({"value": [backend.provider(ns) for ns in namespaces]})
+
+
+# -- deployments -------------------------------------------------------------------------
+def put_deployment(backend: ArmBackend, request: Request, scope: str, name: str) -> Response:
+    body = require_object(read_json(request), "the deployment")
+    target = _scope(scope)
+    record, created = backend.runner.create_or_update(target, name, body)
+    status_url = (
+        f"{_base(request)}{target.deployment_id(name)}/operationStatuses/"
+        f"{record['properties']['correlationId']}?api-version={request.args.get('api-version')}"
+    )
+    headers = {"Azure-AsyncOperation": status_url, **_retry_headers(backend)}
+    return json_response(record, 201 if created else 200, headers=headers)
+
+
+def _deployment(backend: ArmBackend, scope: str, name: str) -> dict[str, Any]:
+    record = backend.store.get_deployment(_scope(scope).id, name)
+    if record is None:
+        raise deployment_not_found(name)
+    return record
+
+
+def get_deployment(backend: ArmBackend, request: Request, scope: str, name: str) -> Response:
+    return json_response(_deployment(backend, scope, name))
+
+
+def head_deployment(backend: ArmBackend, request: Request, scope: str, name: str) -> Response:
+    found = backend.store.get_deployment(_scope(scope).id, name) is not None
+    return empty_response(204 if found else 404)
+
+
+def deployment_status(
+    backend: ArmBackend, request: Request, scope: str, name: str, operation: str
+) -> Response:
+    record = _deployment(backend, scope, name)
+    state = record["properties"]["provisioningState"]
+    status = "Running" if state == "Accepted" else state
+    body: dict[str, Any] = {"status": status}
+    if state == "Failed" and record["properties"].get("error"):
+        body["error"] = record["properties"]["error"]
+    headers = _retry_headers(backend) if status == "Running" else {}
+    return json_response(body, headers=headers)
+
+
+def delete_deployment(backend: ArmBackend, request: Request, scope: str, name: str) -> Response:
+    target = _scope(scope)
+    record = backend.store.get_deployment(target.id, name)
+    if record is None:
+        return empty_response(204)
+    if record["properties"]["provisioningState"] in ("Accepted", "Running"):
+        raise ArmHttpError(
+            409,
+            "DeploymentActive",
+            f"The deployment '{name}' is still running; cancel it before deleting it.",
+        )
+    backend.store.delete_deployment(target.id, name)
+    operation = backend.start_operation()
+    operation.status = "Succeeded"
+    return _location_response(backend, request, target.subscription_id, operation.id)
+
+
+def list_deployments(backend: ArmBackend, request: Request, scope: str) -> Response:
+    records = backend.store.list_deployments(_scope(scope).id)
+    text = request.args.get("$filter")
+    if text:
+        import re
+
+        match = re.fullmatch(r"\s*provisioningState\s+eq\s+'(\w+)'\s*", text, re.IGNORECASE)
+        if match is None:
+            raise ArmHttpError(
+                400,
+                "InvalidFilterInQueryString",
+                f"The $filter '{text}' is not supported; use provisioningState eq 'State'.",
+            )
+        wanted = match.group(1).lower()
+        records = [r for r in records if r["properties"]["provisioningState"].lower() == wanted]
+    return json_response(_page(request, records))
+
+
+def cancel_deployment(backend: ArmBackend, request: Request, scope: str, name: str) -> Response:
+    backend.runner.cancel(_scope(scope), name)
+    return empty_response(204)
+
+
+def validate_deployment(backend: ArmBackend, request: Request, scope: str, name: str) -> Response:
+    from .deployments import (
+        check_deployment_name,
+        dependencies_of,
+        providers_of,
+        redacted_parameters,
+    )
+
+    check_deployment_name(name)
+    target = _scope(scope)
+    body = require_object(read_json(request), "the deployment")
+    expansion, properties = backend.runner.expand(target, name, body)
+    result = {
+        "id": target.deployment_id(name),
+        "name": name,
+        "type": "Microsoft.Resources/deployments",
+        "properties": {
+            "provisioningState": "Succeeded",
+            "templateHash": expansion.template_hash,
+            "parameters": redacted_parameters(expansion),
+            "mode": properties.get("mode", "Incremental"),
+            "providers": providers_of(expansion),
+            "dependencies": dependencies_of(expansion),
+            "validatedResources": [{"id": r.id} for r in expansion.all_resources()],
+        },
+    }
+    operation = backend.start_operation()
+    operation.status, operation.result = "Succeeded", result
+    return _location_response(backend, request, target.subscription_id, operation.id)
+
+
+def what_if_deployment(backend: ArmBackend, request: Request, scope: str, name: str) -> Response:
+    from .deployments import check_deployment_name
+    from .whatif import what_if
+
+    check_deployment_name(name)
+    target = _scope(scope)
+    body = require_object(read_json(request), "the what-if request")
+    expansion, properties = backend.runner.expand(target, name, body)
+    settings = properties.get("whatIfSettings") or {}
+    existing = (
+        backend.store.list_resources(target.subscription_id, target.resource_group)
+        if target.resource_group
+        else []
+    )
+    result = what_if(
+        expansion,
+        backend.store.get_resource,
+        mode=properties.get("mode", "Incremental"),
+        existing_in_scope=existing,
+        read_only_paths=_service_owned_paths,
+        result_format=settings.get("resultFormat", "FullResourcePayloads"),
+    )
+    operation = backend.start_operation()
+    operation.status, operation.result = "Succeeded", result
+    return _location_response(backend, request, target.subscription_id, operation.id)
+
+
+def _service_owned_paths(resource_type: str) -> set[str]:
+    """Paths what-if must not report as changes: read-only ones, and write-only secrets the
+    local ARM never stores (so a redeploy of a Key Vault secret is not a Modify)."""
+    return behaviors.read_only_paths(resource_type) | behaviors.write_only_paths(resource_type)
+
+
+def export_template(backend: ArmBackend, request: Request, scope: str, name: str) -> Response:
+    _deployment(backend, scope, name)
+    template = backend.store.get_deployment_template(_scope(scope).id, name)
+    return json_response({"template": template})
+
+
+def list_operations(
+    backend: ArmBackend, request: Request, scope: str, name: str, op: str | None = None
+) -> Response:
+    record = _deployment(backend, scope, name)
+    operations = backend.store.list_operations(record["id"])
+    if op is None:
+        return json_response(_page(request, operations))
+    for operation in operations:
+        if operation["operationId"].lower() == op.lower():
+            return json_response(operation)
+    raise ArmHttpError(
+        404,
+        "DeploymentOperationNotFound",
+        f"The deployment operation '{op}' of deployment '{name}' was not found.",
+    )
+
+
+def operation_result(backend: ArmBackend, request: Request, sub: str, op: str) -> Response:
+    operation = backend.get_operation(op)
+    operation.polls += 1
+    if operation.polls == 1:  # ARM answers at least one 202 before the result
+        url = f"{_base(request)}{request.full_path}"
+        return empty_response(202, headers={"Location": url, **_retry_headers(backend)})
+    if operation.error is not None:
+        raise operation.error
+    if operation.result is None:
+        return empty_response(204)
+    return json_response(operation.result)
+
+
+# -- resource health ---------------------------------------------------------------------
+def availability_status(backend: ArmBackend, request: Request, rid: str) -> Response:
+    return json_response(backend.availability_status(rid))
+
+
+def build_router() -> Router:
+    """The route table, most specific first (generic resources last)."""
+    router = Router()
+    add = router.add
+    add("PUT", DEPLOYMENT, put_deployment, "Deployments_CreateOrUpdate")
+    add("GET", DEPLOYMENT, get_deployment, "Deployments_Get")
+    add("HEAD", DEPLOYMENT, head_deployment, "Deployments_CheckExistence")
+    add("DELETE", DEPLOYMENT, delete_deployment, "Deployments_Delete")
+    add(
+        "GET",
+        rf"{SCOPE}/providers/Microsoft\.Resources/deployments",
+        list_deployments,
+        "Deployments_List",
+    )
+    add("POST", rf"{DEPLOYMENT}/cancel", cancel_deployment, "Deployments_Cancel")
+    add("POST", rf"{DEPLOYMENT}/validate", validate_deployment, "Deployments_Validate")
+    add("POST", rf"{DEPLOYMENT}/whatIf", what_if_deployment, "Deployments_WhatIf")
+    add("POST", rf"{DEPLOYMENT}/exportTemplate", export_template, "Deployments_ExportTemplate")
+    add(
+        "GET",
+        rf"{DEPLOYMENT}/operationStatuses/(?P<operation>[^/]+)",
+        deployment_status,
+        "Deployments_GetStatus",
+    )
+    add(
+        "GET",
+        rf"{SCOPE}(?:/providers/Microsoft\.Resources)?/deployments/(?P<name>[^/]+)/operations"
+        r"(?:/(?P<op>[^/]+))?",
+        list_operations,
+        "DeploymentOperations_List",
+    )
+    add(
+        "GET",
+        rf"{SUB}/providers/Microsoft\.Resources/operationResults/(?P<op>[^/]+)",
+        operation_result,
+        "Operations_GetResult",
+    )
+    add(
+        "GET",
+        r"(?P<rid>/subscriptions/.+?)/providers/Microsoft\.ResourceHealth/"
+        r"availabilityStatuses/current",
+        availability_status,
+        "AvailabilityStatuses_GetByResource",
+    )
+    add("PUT", RG, put_group, "ResourceGroups_CreateOrUpdate")
+    add("GET", RG, get_group, "ResourceGroups_Get")
+    add("HEAD", RG, head_group, "ResourceGroups_CheckExistence")
+    add("PATCH", RG, patch_group, "ResourceGroups_Update")
+    add("DELETE", RG, delete_group, "ResourceGroups_Delete")
+    add("GET", rf"{SUB}/resourcegroups", list_groups, "ResourceGroups_List")
+    add("GET", rf"{RG}/resources", list_group_resources, "Resources_ListByResourceGroup")
+    add("GET", rf"{SUB}/resources", list_subscription_resources, "Resources_List")
+    add("GET", rf"{SUB}/providers", list_providers, "Providers_List")
+    add("GET", rf"{SUB}/providers/(?P<ns>[^/]+)", get_provider, "Providers_Get")
+    add("POST", rf"{SUB}/providers/(?P<ns>[^/]+)/register", register_provider, "Providers_Register")
+    generic = r"(?P<rid>/subscriptions/[^/]+/resourcegroups/[^/]+/providers/.+)"
+    add("GET", generic, generic_get, "Resources_GetById")
+    add("HEAD", generic, generic_head, "Resources_CheckExistenceById")
+    add("PUT", generic, generic_put, "Resources_CreateOrUpdateById")
+    add("DELETE", generic, generic_delete, "Resources_DeleteById")
+    add("POST", generic, generic_post, "Resources_InvokeAction")
+    return router

@@ -1,0 +1,332 @@
+"""The local ARM as an HTTPS service: the WSGI app, and running it embedded or standalone.
+
+``LocalArm`` starts the service (embedded: a thread on 127.0.0.1 and an ephemeral port) and
+hands out a :class:`~bicep_assets.armlocal.client.LocalArmConnection` — base URL, token and
+the CA file of the certificate it made at start — from which the official SDK clients are
+built unchanged. Every request needs that bearer token (401 otherwise, ARM-shaped); ARM
+routes need an ``api-version``. Web apps deployed here answer health probes under
+``/sites/{subscription}/{group}/{name}/`` (no token: they stand for the app, not for ARM).
+Faults from the :class:`~bicep_assets.armlocal.faults.FaultPlan` apply before dispatch.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import socket
+import struct
+import tempfile
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import trustme
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+from .client import LocalArmConnection
+from .faults import FaultPlan, FaultPlanSpec
+from .rest import API_VERSION, ArmHttpError, empty_response, json_response, read_json
+from .routes import build_router
+from .service import ArmBackend, LocalArmConfig
+from .store import ArmStore, ArmStoreError
+
+log = logging.getLogger("bicep_assets.armlocal")
+
+# api-versions of the ARM services the local ARM emulates (Microsoft.Resources and
+# Microsoft.ResourceHealth); other resource providers accept any well-formed version.
+KNOWN_API_VERSIONS = {
+    "2015-01-01",
+    "2016-02-01",
+    "2016-07-01",
+    "2016-09-01",
+    "2017-05-10",
+    "2018-02-01",
+    "2018-05-01",
+    "2019-03-01",
+    "2019-05-01",
+    "2019-05-10",
+    "2019-07-01",
+    "2019-08-01",
+    "2019-10-01",
+    "2020-06-01",
+    "2020-08-01",
+    "2020-10-01",
+    "2021-01-01",
+    "2021-04-01",
+    "2022-09-01",
+    "2022-10-01",
+    "2023-07-01",
+    "2024-03-01",
+    "2024-07-01",
+    "2024-11-01",
+    "2025-03-01",
+    "2025-04-01",
+    "2025-05-01",
+    "2026-06-01",
+    "2015-01-01-preview",
+    "2022-10-01-preview",
+    "2023-10-01-preview",
+    "2024-02-01",
+    "2025-05-01-preview",
+}
+OWN_SERVICES = re.compile(
+    r"/providers/Microsoft\.(Resources|ResourceHealth)/|/resourcegroups(/[^/]+)?(/resources)?/?$"
+    r"|^/subscriptions/[^/]+/(resources|providers(/[^/]+(/register)?)?)/?$",
+    re.IGNORECASE,
+)
+SITE = re.compile(r"^/sites/(?P<sub>[^/]+)/(?P<rg>[^/]+)/(?P<name>[^/]+)(/.*)?$", re.IGNORECASE)
+
+
+class ArmApp:
+    """The WSGI application: auth, api-version, faults, routing, ARM-shaped errors."""
+
+    def __init__(self, backend: ArmBackend) -> None:
+        self.backend = backend
+        self.router = build_router()
+        self.requests: deque[tuple[str, str, int]] = deque(maxlen=10000)
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        response = self.handle(request, environ)
+        with self._lock:
+            self.requests.append((request.method, request.path, response.status_code))
+        return response(environ, start_response)
+
+    def handle(self, request: Request, environ: dict[str, Any]) -> Response:
+        try:
+            path = request.path
+            site = SITE.match(path)
+            if site is not None:
+                return self._site(site)
+            self._authenticate(request)
+            if path.startswith("/_localarm/"):
+                return self._admin(request)
+            self._check_path(path)
+            matched = self.router.match(request.method, path)
+            if matched is None:
+                raise ArmHttpError(
+                    404,
+                    "InvalidResourceType" if "/providers/" in path else "NotFound",
+                    f"No route for '{request.method} {path}' in the local ARM.",
+                )
+            route, groups = matched
+            self._check_api_version(request, path)
+            for fault in self.backend.faults.request_faults(route.operation, request.method, path):
+                if fault.kind == "latency":
+                    time.sleep(fault.delay_s)
+                elif fault.kind == "reset":
+                    _reset_connection(environ)
+                    raise ArmHttpError(500, "ConnectionReset", "The connection was reset.")
+                else:
+                    code, message = fault.error_code_and_message()
+                    headers = {}
+                    if fault.retry_after is not None:
+                        headers["Retry-After"] = str(fault.retry_after)
+                    raise ArmHttpError(fault.status, code, message, headers=headers)
+            return route.handler(self.backend, request, **groups)
+        except ArmHttpError as error:
+            return error.response()
+        except ArmStoreError as error:
+            return ArmHttpError(error.status, error.code, error.message).response()
+        except Exception:
+            log.exception("local ARM failed on %s %s", request.method, request.path)
+            return ArmHttpError(
+                500, "InternalServerError", "The local ARM hit an internal error; see its log."
+            ).response()
+
+    def _authenticate(self, request: Request) -> None:
+        header = request.headers.get("Authorization")
+        if not header:
+            raise ArmHttpError(
+                401,
+                "AuthenticationFailed",
+                "Authentication failed. The 'Authorization' header is missing.",
+                headers={"WWW-Authenticate": 'Bearer authorization_uri="local"'},
+            )
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or token.strip() != self.backend.config.token:
+            raise ArmHttpError(
+                401,
+                "InvalidAuthenticationToken",
+                "The access token is invalid.",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
+
+    @staticmethod
+    def _check_path(path: str) -> None:
+        segments = path.split("/")[1:]
+        if any(s in ("", ".", "..") for s in segments[:-1]) or any(
+            s in (".", "..") for s in segments
+        ):
+            raise ArmHttpError(
+                400,
+                "InvalidRequestUri",
+                f"The request URI path '{path}' is not valid: it has an empty, '.' or '..' "
+                "segment.",
+            )
+
+    @staticmethod
+    def _check_api_version(request: Request, path: str) -> None:
+        version = request.args.get("api-version")
+        if not version:
+            raise ArmHttpError(
+                400,
+                "MissingApiVersionParameter",
+                "The api-version query parameter (?api-version=) is required for all requests.",
+            )
+        own = OWN_SERVICES.search(path) is not None
+        if (own and version not in KNOWN_API_VERSIONS) or not API_VERSION.match(version):
+            raise ArmHttpError(
+                400,
+                "InvalidApiVersionParameter",
+                f"The api-version '{version}' is invalid. The supported versions are '"
+                + ",".join(sorted(KNOWN_API_VERSIONS, reverse=True))
+                + "'.",
+            )
+
+    def _site(self, match: re.Match[str]) -> Response:
+        status, message = self.backend.site_status(match["sub"], match["rg"], match["name"])
+        return json_response({"status": status, "message": message}, status)
+
+    def _admin(self, request: Request) -> Response:
+        path = request.path.rstrip("/").lower()
+        if path == "/_localarm/faults":
+            if request.method == "GET":
+                return json_response(self.backend.faults.to_json())
+            if request.method == "PUT":
+                data = read_json(request)
+                try:
+                    spec = FaultPlanSpec.model_validate(data)
+                except ValueError as exc:
+                    raise ArmHttpError(400, "InvalidFaultPlan", str(exc)) from None
+                self.backend.faults.replace(spec)
+                return json_response(self.backend.faults.to_json())
+            if request.method == "DELETE":
+                self.backend.faults.replace(FaultPlanSpec())
+                return empty_response(204)
+        if path == "/_localarm/reset" and request.method == "POST":
+            self.backend.runner.wait_idle()
+            self.backend.store.reset()
+            return empty_response(204)
+        if path == "/_localarm/requests" and request.method == "GET":
+            with self._lock:
+                rows = [{"method": m, "path": p, "status": s} for m, p, s in self.requests]
+            return json_response({"value": rows})
+        raise ArmHttpError(404, "NotFound", f"No admin route '{request.method} {request.path}'.")
+
+
+def _reset_connection(environ: dict[str, Any]) -> None:
+    """Close the client's connection with a TCP RST (SO_LINGER 0), as a dropped link does."""
+    sock = environ.get("werkzeug.socket")
+    if sock is None:
+        return
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()
+    except OSError:
+        pass
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        log.debug("%s %s", self.requestline, code)
+
+    def log_error(self, format: str, *args: Any) -> None:
+        log.debug(format, *args)
+
+
+class LocalArm:
+    """A running local ARM (``with LocalArm() as arm: arm.connection.resource_client()``)."""
+
+    def __init__(
+        self,
+        *,
+        state: str | Path | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        config: LocalArmConfig | None = None,
+        faults: FaultPlan | None = None,
+        cert_dir: str | Path | None = None,
+    ) -> None:
+        self.config = config or LocalArmConfig()
+        self.store = ArmStore(state)
+        self.store.recover_interrupted()
+        self.backend = ArmBackend(self.store, self.config, faults)
+        self.app = ArmApp(self.backend)
+        self.host = host
+        self._tmp = tempfile.TemporaryDirectory(prefix="localarm-") if cert_dir is None else None
+        self.cert_dir = Path(cert_dir) if cert_dir is not None else Path(self._tmp.name)
+        self.cert_dir.mkdir(parents=True, exist_ok=True)
+        ca = trustme.CA(organization_name="bicep_assets local ARM")
+        self.ca_file = self.cert_dir / "localarm-ca.pem"
+        ca.cert_pem.write_to_path(str(self.ca_file))
+        import ssl
+
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ca.issue_cert(host, "localhost", "127.0.0.1").configure_cert(context)
+        self.server: BaseWSGIServer = make_server(
+            host,
+            port,
+            self.app,
+            threaded=True,
+            ssl_context=context,
+            request_handler=_QuietHandler,
+        )
+        self.port = self.server.server_port
+        self.config.sites_base = f"{host}:{self.port}/sites"
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"https://{self.host}:{self.port}"
+
+    @property
+    def connection(self) -> LocalArmConnection:
+        return LocalArmConnection(
+            base_url=self.base_url,
+            token=self.config.token,
+            ca_file=str(self.ca_file),
+            subscription_id=self.config.subscription_id,
+        )
+
+    def start(self) -> LocalArm:
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, name="localarm-http", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self.server.serve_forever()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.backend.runner.pool.shutdown(wait=True, cancel_futures=True)
+        self.store.close()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+    def __enter__(self) -> LocalArm:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def describe(self) -> dict[str, Any]:
+        """What a client needs, as JSON (printed by ``bicep-assets emulator serve``)."""
+        return {
+            "base_url": self.base_url,
+            "token": self.config.token,
+            "ca_file": str(self.ca_file),
+            "subscription_id": self.config.subscription_id,
+        }
+
+
+def describe_json(arm: LocalArm) -> str:
+    return json.dumps(arm.describe())

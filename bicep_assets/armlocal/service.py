@@ -1,0 +1,271 @@
+"""The local ARM's backend: the operations of the ARM REST API, named after them.
+
+Like a moto backend, :class:`ArmBackend` holds the state (the SQLite :class:`ArmStore`), the
+fault plan and the deployment runner, and exposes one method per API operation. The HTTP
+layer (``server.py``) only parses requests and renders what these methods return; errors
+are :class:`~bicep_assets.armlocal.rest.ArmHttpError`.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import behaviors
+from .engine.context import DEFAULT_SUBSCRIPTION, DEFAULT_TENANT
+from .engine.resource_ids import parse_resource_id
+from .faults import FaultPlan
+from .rest import ArmHttpError
+from .store import ArmStore
+
+GROUP_NAME_MAX = 90
+
+
+@dataclass
+class LocalArmConfig:
+    """How a local ARM behaves; every field has a default that suits tests and demos."""
+
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
+    tenant_id: str = DEFAULT_TENANT
+    subscription_id: str = DEFAULT_SUBSCRIPTION
+    retry_after: int = 1  # seconds the SDK is told to wait between polls (an integer)
+    resource_delay_s: float = 0.0  # how long each resource takes to deploy
+    sites_base: str = ""  # host:port/sites, set by the server once it listens
+
+
+class AsyncOperation:
+    """A long-running operation tracked in memory (what-if, validate, deletes)."""
+
+    def __init__(self) -> None:
+        self.id = uuid.uuid4().hex
+        self.done = threading.Event()
+        self.status = "Running"
+        self.result: Any = None
+        self.error: ArmHttpError | None = None
+        self.polls = 0
+
+
+class ArmBackend:
+    """See the module docstring."""
+
+    def __init__(
+        self,
+        store: ArmStore,
+        config: LocalArmConfig | None = None,
+        faults: FaultPlan | None = None,
+    ) -> None:
+        from .deployments import DeploymentRunner
+
+        self.store = store
+        self.config = config or LocalArmConfig()
+        self.faults = faults or FaultPlan()
+        self.operations: dict[str, AsyncOperation] = {}
+        self.runner = DeploymentRunner(self)
+        self.registered_providers: dict[str, str] = {}  # lower → as registered
+
+    def service_context(self) -> behaviors.ServiceContext:
+        return behaviors.ServiceContext(
+            tenant_id=self.config.tenant_id, sites_base=self.config.sites_base
+        )
+
+    # -- async operations ---------------------------------------------------------------
+    def start_operation(self) -> AsyncOperation:
+        operation = AsyncOperation()
+        self.operations[operation.id] = operation
+        return operation
+
+    def get_operation(self, operation_id: str) -> AsyncOperation:
+        operation = self.operations.get(operation_id)
+        if operation is None:
+            raise ArmHttpError(
+                404, "OperationNotFound", f"The operation '{operation_id}' was not found."
+            )
+        return operation
+
+    # -- resource groups ------------------------------------------------------------------
+    def check_group_name(self, name: str) -> None:
+        import re
+
+        if (
+            len(name) > GROUP_NAME_MAX
+            or not re.fullmatch(r"[-\w\._\(\)]+", name)
+            or (name.endswith("."))
+        ):
+            raise ArmHttpError(
+                400,
+                "InvalidResourceGroupName",
+                f"The resource group name '{name}' is invalid: it must be 1-90 characters of "
+                "letters, digits, '-', '_', '.', '(' or ')' and must not end with '.'.",
+            )
+
+    def create_or_update_resource_group(
+        self, subscription_id: str, name: str, body: dict[str, Any]
+    ) -> tuple[dict[str, Any], bool]:
+        self.check_group_name(name)
+        location = body.get("location")
+        if not isinstance(location, str) or not location:
+            raise ArmHttpError(
+                400, "LocationRequired", "The location property is required for this definition."
+            )
+        tags = body.get("tags") or {}
+        if not isinstance(tags, dict):
+            raise ArmHttpError(400, "InvalidRequestContent", "'tags' must be a JSON object.")
+        existing = self.store.get_resource_group(subscription_id, name)
+        if existing is not None and _norm(existing["location"]) != _norm(location):
+            raise ArmHttpError(
+                409,
+                "InvalidResourceGroupLocation",
+                f"Invalid resource group location '{location}'. The Resource group already "
+                f"exists in location '{existing['location']}'.",
+            )
+        group = self.store.create_or_update_resource_group(
+            subscription_id,
+            existing["name"] if existing else name,
+            location=location,
+            tags=tags,
+            managed_by=body.get("managedBy"),
+        )
+        return group, existing is None
+
+    def get_resource_group(self, subscription_id: str, name: str) -> dict[str, Any]:
+        group = self.store.get_resource_group(subscription_id, name)
+        if group is None:
+            raise group_not_found(name)
+        return group
+
+    def delete_resource_group(self, subscription_id: str, name: str) -> None:
+        self.get_resource_group(subscription_id, name)
+        self.store.delete_resource_group(subscription_id, name)
+
+    # -- generic resources ----------------------------------------------------------------
+    def get_resource(self, resource_id: str) -> dict[str, Any]:
+        resource = self.store.get_resource(resource_id)
+        if resource is None:
+            raise resource_not_found(resource_id)
+        return resource
+
+    def put_resource(
+        self, resource_id: str, body: dict[str, Any], api_version: str
+    ) -> tuple[dict[str, Any], bool]:
+        parts = parse_arm_id(resource_id)
+        if parts.resource_group:
+            self.get_resource_group(parts.subscription_id or "", parts.resource_group)
+        previous = self.store.get_resource(resource_id)
+        desired = {k: v for k, v in body.items() if k not in ("id", "name", "type")}
+        desired = {
+            "id": resource_id,
+            "name": parts.name,
+            "type": parts.resource_type,
+            "apiVersion": api_version,
+            **desired,
+        }
+        stored = behaviors.apply_runtime_properties(desired, previous, self.service_context())
+        self.store.put_resource(stored)
+        return stored, previous is None
+
+    def delete_resource(self, resource_id: str) -> bool:
+        """Delete a resource (and what lives under it); False when it did not exist."""
+        return bool(self.store.delete_resource(resource_id))
+
+    def invoke_action(self, resource_id: str, action: str, body: Any) -> Any:
+        resource = self.get_resource(resource_id)
+        answer = behaviors.invoke_action(resource, action, body, self.service_context())
+        if answer is None:
+            raise ArmHttpError(
+                404,
+                "InvalidResourceType",
+                f"The resource type '{resource['type']}' does not support the action '{action}'.",
+            )
+        return answer
+
+    # -- providers ------------------------------------------------------------------------
+    def provider(self, namespace: str, *, register: bool = False) -> dict[str, Any]:
+        if register:
+            self.registered_providers.setdefault(namespace.lower(), namespace)
+        return {
+            "id": f"/subscriptions/{self.config.subscription_id}/providers/{namespace}",
+            "namespace": namespace,
+            "registrationState": "Registered",
+            "registrationPolicy": "RegistrationRequired",
+            "resourceTypes": [],
+        }
+
+    # -- resource health ------------------------------------------------------------------
+    def availability_status(self, resource_id: str) -> dict[str, Any]:
+        from .timestamps import iso, utc_now
+
+        resource = self.get_resource(resource_id)
+        parts = parse_arm_id(resource_id)
+        rule = self.faults.resource_rule("health", parts.resource_type, parts.name)
+        state = rule.availability_state if rule else "Available"
+        summaries = {
+            "Available": "There aren't any known Azure platform problems affecting this resource.",
+            "Unavailable": "The resource is unavailable (injected by the local ARM's faults).",
+            "Degraded": "The resource is degraded (injected by the local ARM's faults).",
+            "Unknown": "The health of this resource is not known.",
+        }
+        now = iso(utc_now())
+        properties: dict[str, Any] = {
+            "availabilityState": state,
+            "summary": summaries[state],
+            "reasonType": "" if state == "Available" else "Unplanned",
+            "occuredTime": now,
+            "reportedTime": now,
+            "title": state,
+        }
+        return {
+            "id": f"{resource_id}/providers/Microsoft.ResourceHealth/availabilityStatuses/current",
+            "name": "current",
+            "type": "Microsoft.ResourceHealth/AvailabilityStatuses",
+            "location": resource.get("location"),
+            "properties": properties,
+        }
+
+    # -- web app health endpoints ---------------------------------------------------------
+    def site_status(self, subscription_id: str, group: str, site: str) -> tuple[int, str]:
+        resource_id = (
+            f"/subscriptions/{subscription_id}/resourceGroups/{group}/providers/"
+            f"Microsoft.Web/sites/{site}"
+        )
+        if self.store.get_resource(resource_id) is None:
+            return 404, f"No web app '{site}' in resource group '{group}'."
+        rule = self.faults.resource_rule("site_status", "Microsoft.Web/sites", site)
+        if rule is not None:
+            return rule.status, f"Injected status {rule.status} for web app '{site}'."
+        return 200, f"Web app '{site}' is running (local ARM)."
+
+
+def _norm(location: str) -> str:
+    return location.replace(" ", "").lower()
+
+
+def group_not_found(name: str) -> ArmHttpError:
+    return ArmHttpError(
+        404, "ResourceGroupNotFound", f"Resource group '{name}' could not be found."
+    )
+
+
+def resource_not_found(resource_id: str) -> ArmHttpError:
+    try:
+        parts = parse_resource_id(resource_id)
+        where = f" under resource group '{parts.resource_group}'" if parts.resource_group else ""
+        what = f"{parts.resource_type}/{parts.name}"
+    except Exception:
+        where, what = "", resource_id
+    return ArmHttpError(
+        404,
+        "ResourceNotFound",
+        f"The Resource '{what}'{where} was not found. For more details please go to "
+        "https://aka.ms/ARMResourceNotFoundFix",
+    )
+
+
+def parse_arm_id(resource_id: str) -> Any:
+    try:
+        return parse_resource_id(resource_id)
+    except Exception:
+        raise ArmHttpError(
+            400, "InvalidResourceId", f"The resource id '{resource_id}' is not valid."
+        ) from None

@@ -1,0 +1,86 @@
+"""A local ARM on an ephemeral port for the whole session, reset before each test; the
+official SDK clients pointed at it over HTTPS."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from bicep_assets.armlocal.faults import FaultPlanSpec
+from bicep_assets.armlocal.server import LocalArm
+from bicep_assets.armlocal.service import LocalArmConfig
+
+SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
+
+
+@pytest.fixture(scope="session")
+def session_arm() -> Iterator[LocalArm]:
+    arm = LocalArm(config=LocalArmConfig(retry_after=0)).start()
+    yield arm
+    arm.stop()
+
+
+@pytest.fixture
+def arm(session_arm: LocalArm) -> LocalArm:
+    session_arm.backend.runner.wait_idle()
+    session_arm.store.reset()
+    session_arm.backend.faults.replace(FaultPlanSpec())
+    session_arm.config.resource_delay_s = 0.0
+    session_arm.app.requests.clear()
+    return session_arm
+
+
+@pytest.fixture
+def resources(arm: LocalArm) -> Any:
+    return arm.connection.resource_client()
+
+
+@pytest.fixture
+def deployments(arm: LocalArm) -> Any:
+    return arm.connection.deployments_client()
+
+
+@pytest.fixture
+def health(arm: LocalArm) -> Any:
+    return arm.connection.health_client()
+
+
+@pytest.fixture
+def group(resources: Any) -> str:
+    resources.resource_groups.create_or_update("rg-test", {"location": "westeurope"})
+    return "rg-test"
+
+
+def template(resources: Any = (), **sections: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "$schema": SCHEMA,
+        "contentVersion": "1.0.0.0",
+        "resources": list(resources),
+    }
+    body.update(sections)
+    return body
+
+
+def storage(name: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "type": "Microsoft.Storage/storageAccounts",
+        "apiVersion": "2023-01-01",
+        "name": name,
+        "location": "westeurope",
+        "sku": {"name": "Standard_LRS"},
+        "kind": "StorageV2",
+        **extra,
+    }
+
+
+def deploy_body(
+    tpl: dict[str, Any],
+    parameters: dict[str, Any] | None = None,
+    mode: str = "Incremental",
+    **properties: Any,
+) -> dict[str, Any]:
+    return {
+        "properties": {"mode": mode, "template": tpl, "parameters": parameters or {}, **properties}
+    }
