@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .armlocal.commands import add_arm_commands, add_emulator_commands, run_arm, run_emulator
 from .armlocal.engine import DeploymentContext, Expansion, ResourceGroup, TemplateError, expand
 from .armlocal.parameter_args import ParameterArgumentError, parse_parameter_args
 
@@ -39,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--subscription", default=DeploymentContext.subscription_id)
     exp.add_argument("--mode", choices=["Incremental", "Complete"], default="Incremental")
     exp.add_argument("-o", "--output", choices=["json", "table"], default="table")
+    add_emulator_commands(commands)
+    add_arm_commands(commands)
     return parser
 
 
@@ -46,6 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "expand":
         return _expand(args)
+    if args.command == "emulator":
+        return run_emulator(args)
+    if args.command == "arm":
+        return run_arm(args)
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 

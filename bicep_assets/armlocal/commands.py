@@ -1,0 +1,244 @@
+"""``bicep-assets emulator serve`` and ``bicep-assets arm ...``: the local ARM from a shell.
+
+``emulator serve`` runs a standalone local ARM (like Azurite) and prints one JSON line with
+what clients need (base URL, token, CA file). ``arm`` mirrors ``az`` for resource groups and
+deployments, through the official SDK clients, against a running local ARM
+(``--endpoint URL --token T --ca-file F``) or an embedded one over a state file
+(``--state FILE``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .client import LocalArmConnection
+from .parameter_args import ParameterArgumentError, parse_parameter_args
+
+
+def add_emulator_commands(commands: Any) -> None:
+    emulator = commands.add_parser("emulator", help="run the local ARM service")
+    sub = emulator.add_subparsers(dest="emulator_command", required=True)
+    serve = sub.add_parser("serve", help="serve the ARM REST API over HTTPS until stopped")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    serve.add_argument("--state", type=Path, help="SQLite state file (default: in memory)")
+    serve.add_argument("--token", help="bearer token clients must send (default: random)")
+    serve.add_argument("--cert-dir", type=Path, help="where to write the CA file")
+    serve.add_argument("--faults", type=Path, help="fault plan JSON file")
+    serve.add_argument("--retry-after", type=int, default=1)
+    serve.add_argument(
+        "--resource-delay", type=float, default=0.0, help="seconds each resource takes to deploy"
+    )
+
+
+def add_arm_commands(commands: Any) -> None:
+    arm = commands.add_parser("arm", help="az-like commands against a local ARM")
+    target = arm.add_argument_group("target (a running local ARM, or a state file)")
+    target.add_argument("--endpoint", help="base URL of a running local ARM")
+    target.add_argument("--token", help="its bearer token")
+    target.add_argument("--ca-file", help="its CA certificate file")
+    target.add_argument("--state", type=Path, help="run an embedded local ARM over this file")
+    arm.add_argument("--subscription", default="00000000-0000-0000-0000-000000000000")
+    arm.add_argument("-o", "--output", choices=["json", "table", "diff"], default=None)
+    sub = arm.add_subparsers(dest="arm_command", required=True)
+
+    group = sub.add_parser("group", help="resource groups").add_subparsers(
+        dest="group_command", required=True
+    )
+    create = group.add_parser("create")
+    create.add_argument("-n", "--name", required=True)
+    create.add_argument("-l", "--location", required=True)
+    create.add_argument("--tags", nargs="*", default=[], help="key=value ...")
+    for verb in ("show", "delete"):
+        group.add_parser(verb).add_argument("-n", "--name", required=True)
+    group.add_parser("list")
+
+    deployment = sub.add_parser("deployment", help="deployments").add_subparsers(
+        dest="scope", required=True
+    )
+    scoped = deployment.add_parser("group", help="resource-group deployments").add_subparsers(
+        dest="deployment_command", required=True
+    )
+    for verb in ("validate", "what-if", "create"):
+        cmd = scoped.add_parser(verb)
+        cmd.add_argument("-g", "--resource-group", required=True)
+        cmd.add_argument("-n", "--name", help="deployment name (default: the template's stem)")
+        cmd.add_argument("-f", "--template-file", required=True, type=Path)
+        cmd.add_argument("-p", "--parameters", action="append", default=[])
+        cmd.add_argument("--mode", choices=["Incremental", "Complete"], default="Incremental")
+    for verb in ("show", "list", "operations"):
+        cmd = scoped.add_parser(verb)
+        cmd.add_argument("-g", "--resource-group", required=True)
+        if verb != "list":
+            cmd.add_argument("-n", "--name", required=True)
+
+
+def run_emulator(args: argparse.Namespace) -> int:
+    from .faults import FaultPlan
+    from .server import LocalArm
+    from .service import LocalArmConfig
+
+    config = LocalArmConfig(retry_after=args.retry_after, resource_delay_s=args.resource_delay)
+    if args.token:
+        config.token = args.token
+    faults = None
+    if args.faults:
+        try:
+            faults = FaultPlan.from_json(json.loads(args.faults.read_text(encoding="utf-8")))
+        except (OSError, ValueError) as exc:
+            print(f"error: fault plan '{args.faults}': {exc}", file=sys.stderr)
+            return 2
+    arm = LocalArm(
+        state=args.state,
+        host=args.host,
+        port=args.port,
+        config=config,
+        faults=faults,
+        cert_dir=args.cert_dir,
+    )
+
+    def stop(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    print(json.dumps(arm.describe()), flush=True)
+    try:
+        arm.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        arm.stop()
+    return 0
+
+
+@contextlib.contextmanager
+def _connection(args: argparse.Namespace) -> Iterator[LocalArmConnection]:
+    if args.state is not None:
+        from .server import LocalArm
+        from .service import LocalArmConfig
+
+        with LocalArm(
+            state=args.state,
+            config=LocalArmConfig(retry_after=0, subscription_id=args.subscription),
+        ) as arm:
+            yield arm.connection
+        return
+    missing = [n for n in ("endpoint", "token", "ca_file") if not getattr(args, n)]
+    if missing:
+        raise SystemExit(
+            "error: give --state FILE, or --endpoint, --token and --ca-file of a running local "
+            f"ARM (missing: {', '.join('--' + m.replace('_', '-') for m in missing)})"
+        )
+    yield LocalArmConnection(args.endpoint, args.token, args.ca_file, args.subscription)
+
+
+def run_arm(args: argparse.Namespace) -> int:
+    from azure.core.exceptions import HttpResponseError
+
+    try:
+        with _connection(args) as connection:
+            if args.arm_command == "group":
+                result = _group(connection, args)
+            else:
+                result = _deployment(connection, args)
+    except HttpResponseError as exc:
+        error = getattr(exc, "error", None)
+        body = {
+            "code": getattr(error, "code", None) or str(exc.status_code),
+            "message": getattr(error, "message", None) or exc.message,
+        }
+        print(json.dumps({"error": body}, indent=2), file=sys.stderr)
+        return 1
+    except (ParameterArgumentError, OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if result is not None:
+        print(result)
+    return 0
+
+
+def _as_dict(model: Any) -> Any:
+    if model is None:
+        return None
+    if hasattr(model, "as_dict"):
+        return model.as_dict()
+    return model
+
+
+def _group(connection: LocalArmConnection, args: argparse.Namespace) -> str | None:
+    client = connection.resource_client()
+    groups = client.resource_groups
+    if args.group_command == "create":
+        tags = dict(t.split("=", 1) for t in args.tags if "=" in t)
+        return json.dumps(
+            _as_dict(groups.create_or_update(args.name, {"location": args.location, "tags": tags})),
+            indent=2,
+        )
+    if args.group_command == "show":
+        return json.dumps(_as_dict(groups.get(args.name)), indent=2)
+    if args.group_command == "delete":
+        groups.begin_delete(args.name).result()
+        return None
+    return json.dumps([_as_dict(g) for g in groups.list()], indent=2)
+
+
+def _deployment(connection: LocalArmConnection, args: argparse.Namespace) -> str | None:
+    from .whatif_render import render_what_if
+
+    client = connection.deployments_client()
+    command = args.deployment_command
+    group = args.resource_group
+    if command in ("show", "operations", "list"):
+        if command == "show":
+            return json.dumps(_as_dict(client.deployments.get(group, args.name)), indent=2)
+        if command == "operations":
+            items = client.deployment_operations.list(group, args.name)
+            return json.dumps([_as_dict(o) for o in items], indent=2)
+        items = [_as_dict(d) for d in client.deployments.list_by_resource_group(group)]
+        if args.output == "table":
+            return _deployment_table(items)
+        return json.dumps(items, indent=2)
+    template = json.loads(args.template_file.read_text(encoding="utf-8-sig"))
+    body = {
+        "properties": {
+            "mode": args.mode,
+            "template": template,
+            "parameters": parse_parameter_args(args.parameters),
+        }
+    }
+    name = args.name or args.template_file.stem
+    if command == "validate":
+        result = client.deployments.begin_validate(group, name, body).result()
+        return json.dumps(_as_dict(result), indent=2)
+    if command == "what-if":
+        result = _as_dict(client.deployments.begin_what_if(group, name, body).result())
+        if args.output == "json":
+            return json.dumps(result, indent=2)
+        return render_what_if(result, color=sys.stdout.isatty())
+    deployment = _as_dict(client.deployments.begin_create_or_update(group, name, body).result())
+    return json.dumps(deployment, indent=2)
+
+
+def _deployment_table(items: list[dict[str, Any]]) -> str:
+    rows = [("Name", "State", "Timestamp", "Mode")]
+    for item in items:
+        props = item.get("properties", {})
+        rows.append(
+            (
+                item.get("name", ""),
+                props.get("provisioningState", ""),
+                props.get("timestamp", ""),
+                props.get("mode", ""),
+            )
+        )
+    widths = [max(len(str(r[i])) for r in rows) for i in range(4)]
+    return "\n".join(
+        "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows
+    )

@@ -1,0 +1,151 @@
+"""``bicep-assets arm ...`` mirroring az, against an embedded local ARM over a state file and
+against a running ``bicep-assets emulator serve``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from .armlocal.server.test_standalone_crash import serve
+
+TEMPLATE = {
+    "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+    "contentVersion": "1.0.0.0",
+    "parameters": {"name": {"type": "string"}, "pw": {"type": "securestring"}},
+    "resources": [
+        {
+            "type": "Microsoft.Storage/storageAccounts",
+            "apiVersion": "2023-01-01",
+            "name": "[parameters('name')]",
+            "location": "westeurope",
+            "sku": {"name": "Standard_LRS"},
+            "kind": "StorageV2",
+        }
+    ],
+    "outputs": {
+        "blob": {"type": "string", "value": "[reference(parameters('name')).primaryEndpoints.blob]"}
+    },
+}
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bicep_assets.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_arm_commands_over_a_state_file(tmp_path: Path) -> None:
+    state = tmp_path / "arm.sqlite"
+    tpl = tmp_path / "main.json"
+    tpl.write_text(json.dumps(TEMPLATE), encoding="utf-8")
+    base = ["arm", "--state", str(state)]
+
+    created = cli(*base, "group", "create", "-n", "rg-cli", "-l", "westeurope")
+    assert created.returncode == 0, created.stderr
+    assert json.loads(created.stdout)["name"] == "rg-cli"
+
+    params = ["-p", "name=stcli", "-p", "pw=canary-pw-42"]
+    whatif = cli(*base, "deployment", "group", "what-if", "-g", "rg-cli", "-f", str(tpl), *params)
+    assert whatif.returncode == 0, whatif.stderr
+    assert "+ Microsoft.Storage/storageAccounts/stcli" in whatif.stdout
+    assert "Resource changes: 1 create." in whatif.stdout
+
+    deployed = cli(*base, "deployment", "group", "create", "-g", "rg-cli", "-f", str(tpl), *params)
+    assert deployed.returncode == 0, deployed.stderr
+    body = json.loads(deployed.stdout)
+    assert body["name"] == "main"
+    assert body["properties"]["outputs"]["blob"]["value"] == "https://stcli.blob.core.windows.net/"
+    assert "canary-pw-42" not in deployed.stdout
+
+    again = cli(
+        *base,
+        "-o",
+        "json",
+        "deployment",
+        "group",
+        "what-if",
+        "-g",
+        "rg-cli",
+        "-f",
+        str(tpl),
+        *params,
+    )
+    changes = json.loads(again.stdout)["properties"]["changes"]
+    assert [c["changeType"] for c in changes] == ["NoChange"]
+
+    listed = cli(*base, "-o", "table", "deployment", "group", "list", "-g", "rg-cli")
+    assert listed.stdout.splitlines()[1].split()[:2] == ["main", "Succeeded"]
+    shown = json.loads(
+        cli(*base, "deployment", "group", "show", "-g", "rg-cli", "-n", "main").stdout
+    )
+    assert shown["properties"]["provisioningState"] == "Succeeded"
+    assert "canary-pw-42" not in state.read_bytes().decode("utf-8", "replace")
+
+
+def test_arm_errors_print_arm_json(tmp_path: Path) -> None:
+    tpl = tmp_path / "main.json"
+    tpl.write_text(json.dumps(TEMPLATE), encoding="utf-8")
+    result = cli(
+        "arm",
+        "--state",
+        str(tmp_path / "s.sqlite"),
+        "deployment",
+        "group",
+        "validate",
+        "-g",
+        "missing-rg",
+        "-f",
+        str(tpl),
+        "-p",
+        "name=x",
+        "-p",
+        "pw=y",
+    )
+    assert result.returncode == 1
+    assert json.loads(result.stderr)["error"]["code"] == "ResourceGroupNotFound"
+
+
+def test_arm_needs_a_target() -> None:
+    result = cli("arm", "group", "list")
+    assert result.returncode != 0
+    assert "give --state FILE, or --endpoint, --token and --ca-file" in result.stderr
+
+
+def test_arm_commands_against_a_running_emulator(tmp_path: Path) -> None:
+    process, info = serve(tmp_path / "arm.sqlite", tmp_path / "certs")
+    try:
+        target = [
+            "arm",
+            "--endpoint",
+            info["base_url"],
+            "--token",
+            info["token"],
+            "--ca-file",
+            info["ca_file"],
+        ]
+        assert cli(*target, "group", "create", "-n", "rg-e", "-l", "westeurope").returncode == 0
+        listed: list[dict[str, Any]] = json.loads(cli(*target, "group", "list").stdout)
+        assert [g["name"] for g in listed] == ["rg-e"]
+        wrong = cli(
+            "arm",
+            "--endpoint",
+            info["base_url"],
+            "--token",
+            "nope",
+            "--ca-file",
+            info["ca_file"],
+            "group",
+            "list",
+        )
+        assert wrong.returncode == 1
+        assert json.loads(wrong.stderr)["error"]["code"] == "InvalidAuthenticationToken"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
