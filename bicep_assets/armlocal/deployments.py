@@ -407,7 +407,9 @@ class DeploymentRunner:
             evaluated = expansion.evaluate_resource(resource, state)
             if self.backend.config.resource_delay_s:
                 time.sleep(self.backend.config.resource_delay_s)
-            self._check_target(evaluated)
+            is_group = evaluated.type.lower() == "microsoft.resources/resourcegroups"
+            if not is_group:
+                self._check_target(evaluated)
             rule = self.backend.faults.resource_rule(
                 "deployment_error", evaluated.type, evaluated.name
             )
@@ -419,6 +421,9 @@ class DeploymentRunner:
                         "target": evaluated.id,
                     }
                 )
+            if is_group:
+                self._deploy_group(deployment_id, evaluated, operation, started)
+                return
             previous = store.get_resource(evaluated.id)
             body = behaviors.apply_runtime_properties(
                 evaluated.to_arm(), previous, self.backend.service_context()
@@ -443,6 +448,33 @@ class DeploymentRunner:
                 if store.get_resource(child["id"]) is None:
                     store.put_resource(child)
             store.put_operation(deployment_id, operation)
+
+    def _deploy_group(
+        self,
+        deployment_id: str,
+        resource: ExpandedResource,
+        operation: dict[str, Any],
+        started: float,
+    ) -> None:
+        """A subscription-scope template's resource group lives in the groups table."""
+        store = self.backend.store
+        subscription = resource.id.split("/")[2]  # /subscriptions/{id}/resourceGroups/{name}
+        location = resource.location or ""
+        existing = store.get_resource_group(subscription, resource.name)
+        try:
+            store.create_or_update_resource_group(
+                subscription, resource.name, location=location,
+                tags=resource.body.get("tags") or {}, managed_by=resource.body.get("managedBy"),
+            )
+        except ArmStoreError as exc:
+            error = {"code": exc.code, "message": exc.message, "target": resource.id}
+            self._fail_operation(deployment_id, operation, started, error, exc.status)
+            raise DeploymentFailure(error) from None
+        operation["properties"].update(
+            provisioningState="Succeeded", statusCode="OK" if existing else "Created",
+            duration=iso_duration(time.monotonic() - started), timestamp=iso(utc_now()),
+        )
+        store.put_operation(deployment_id, operation)
 
     def _check_target(self, resource: ExpandedResource) -> None:
         parts = parse_resource_id(resource.id)
