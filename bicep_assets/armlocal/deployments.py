@@ -463,16 +463,21 @@ class DeploymentRunner:
         existing = store.get_resource_group(subscription, resource.name)
         try:
             store.create_or_update_resource_group(
-                subscription, resource.name, location=location,
-                tags=resource.body.get("tags") or {}, managed_by=resource.body.get("managedBy"),
+                subscription,
+                resource.name,
+                location=location,
+                tags=resource.body.get("tags") or {},
+                managed_by=resource.body.get("managedBy"),
             )
         except ArmStoreError as exc:
             error = {"code": exc.code, "message": exc.message, "target": resource.id}
             self._fail_operation(deployment_id, operation, started, error, exc.status)
             raise DeploymentFailure(error) from None
         operation["properties"].update(
-            provisioningState="Succeeded", statusCode="OK" if existing else "Created",
-            duration=iso_duration(time.monotonic() - started), timestamp=iso(utc_now()),
+            provisioningState="Succeeded",
+            statusCode="OK" if existing else "Created",
+            duration=iso_duration(time.monotonic() - started),
+            timestamp=iso(utc_now()),
         )
         store.put_operation(deployment_id, operation)
 

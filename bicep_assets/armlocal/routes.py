@@ -346,6 +346,7 @@ def what_if_deployment(backend: ArmBackend, request: Request, scope: str, name: 
         mode=properties.get("mode", "Incremental"),
         existing_in_scope=existing,
         read_only_paths=_service_owned_paths,
+        defaulted_paths=behaviors.defaulted_paths,
         result_format=settings.get("resultFormat", "FullResourcePayloads"),
     )
     operation = backend.start_operation()

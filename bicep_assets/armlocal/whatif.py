@@ -73,6 +73,7 @@ def what_if(
     read_only_paths: ReadOnlyPaths | None = None,
     result_format: str = "FullResourcePayloads",
     suppress_noise: bool = False,
+    defaulted_paths: ReadOnlyPaths | None = None,
 ) -> dict[str, Any]:
     """The ``WhatIfOperationResult`` of deploying ``expansion`` (see the module docs).
 
@@ -80,12 +81,14 @@ def what_if(
     ``None``. ``existing_in_scope`` lists the resources that exist in the target resource
     group(s) (GET bodies with ``id``; others are ignored). ``mode`` overrides the expansion's
     deployment mode. ``read_only_paths(resource_type)`` gives patterns of the property paths
-    the service sets at runtime (see :func:`read_only_matcher`).
+    the service sets at runtime (see :func:`read_only_matcher`); ``defaulted_paths`` those it
+    fills with a default when the template leaves them out (e.g. a web app's ``kind``): a
+    template that omits them changes nothing there (NoEffect), one that sets them is compared.
     """
     fmt = _choice("resultFormat", result_format, RESULT_FORMATS)
     top_mode = _choice("mode", mode or expansion.context.mode, MODES)
     lookup = _lookup(current)
-    planner = _Planner(lookup, read_only_paths, suppress_noise)
+    planner = _Planner(lookup, read_only_paths, suppress_noise, defaulted_paths)
     planner.visit(expansion, top_mode)
     planner.add_untouched(existing_in_scope)
     changes = sorted(planner.changes.values(), key=lambda c: c["resourceId"].lower())
@@ -113,10 +116,15 @@ class _Planner:
     """Walks an expansion (and its nested expansions) and collects one change per resource."""
 
     def __init__(
-        self, lookup: ResourceLookup, read_only_paths: ReadOnlyPaths | None, suppress: bool
+        self,
+        lookup: ResourceLookup,
+        read_only_paths: ReadOnlyPaths | None,
+        suppress: bool,
+        defaulted_paths: ReadOnlyPaths | None = None,
     ) -> None:
         self.lookup = lookup
         self.read_only_paths = read_only_paths
+        self.defaulted_paths = defaulted_paths
         self.suppress = suppress
         self.changes: dict[str, dict[str, Any]] = {}  # lowercase id → change
         self.referenced: set[str] = set()  # ids of `existing` resources
@@ -143,7 +151,8 @@ class _Planner:
         existing = self.lookup(resource.id)
         if existing is None:
             return {"resourceId": resource.id, "changeType": "Create", "after": desired}
-        differ = _Differ(self.read_only(resource.type), self.suppress)
+        defaulted = self.defaulted_paths(resource.type) if self.defaulted_paths else ()
+        differ = _Differ(self.read_only(resource.type), self.suppress, defaulted)
         deltas, predicted = differ.resource(existing, desired)
         envelope = {k: v for k, v in desired.items() if k.lower() in ENVELOPE_KEYS}
         significant = any(d["propertyChangeType"] != "NoEffect" for d in deltas)
@@ -203,8 +212,11 @@ def read_only_matcher(patterns: Iterable[str]) -> Callable[[str], bool]:
 class _Differ:
     """Compares a current and a desired JSON value under one resource type's read-only paths."""
 
-    def __init__(self, read_only: Iterable[str], suppress: bool) -> None:
+    def __init__(
+        self, read_only: Iterable[str], suppress: bool, defaulted: Iterable[str] = ()
+    ) -> None:
         self.is_read_only = read_only_matcher(read_only)
+        self.is_defaulted = read_only_matcher(defaulted)
         self.suppress = suppress
 
     def resource(self, before: Any, after: Any) -> tuple[list[dict[str, Any]], Any]:
@@ -238,7 +250,7 @@ class _Differ:
             return [], old
         read_only = bool(path) and self.is_read_only(_render(path))
         if new is _MISSING:
-            if read_only:
+            if read_only or (bool(path) and self.is_defaulted(_render(path))):
                 return [_delta(rel, "NoEffect", old, old)], old
             if isinstance(old, dict):  # deleted, except for the parts the service owns
                 deltas, predicted = self.object(old, {}, rel, path)

@@ -7,6 +7,7 @@ same read-only "noise" real ARM sees::
 
     stored = apply_runtime_properties(desired, previous, ctx)    # on every PUT
     read_only_paths(stored["type"])    # paths the service owns: what-if marks them NoEffect
+    defaulted_paths(stored["type"])    # paths the service fills in when a PUT leaves them out
     write_only_paths(stored["type"])   # paths a GET never returns (secret values)
     invoke_action(stored, "listKeys", body, ctx)                  # POST actions, or None
     implicit_children(stored, ctx)     # resources the service creates alongside
@@ -18,12 +19,19 @@ asks for a system-assigned or user-assigned identity gets its principal (and cli
 Unknown types get nothing else.
 
 Modelled types (from the Azure REST API reference's GET responses): storage accounts and
-blob containers, App Service plans, web apps and slots, Key Vault vaults/secrets/keys,
-user-assigned identities, Log Analytics workspaces, Application Insights components, every
-Microsoft.Network type (etag, inline sub-resource ids) with virtual networks, public IPs,
-NSGs, NICs, load balancers and application gateways in detail, SQL servers and databases,
-Cosmos DB accounts, Redis caches, container registries, Service Bus and Event Hubs
-namespaces and authorization rules, and role assignments.
+blob containers, App Service plans, web apps and slots, Container Apps environments and
+container apps, Key Vault vaults/secrets/keys, user-assigned identities, Log Analytics
+workspaces, Application Insights components, every Microsoft.Network type (etag, inline
+sub-resource ids) with virtual networks, public IPs, NSGs, NICs, load balancers, application
+gateways and private endpoints in detail, SQL servers and databases, Cosmos DB accounts,
+Redis caches, container registries, Service Bus and Event Hubs namespaces and authorization
+rules, Event Grid topics and domains, Web PubSub and SignalR services, DevTest Labs labs,
+and role assignments.
+
+Some properties a template may set are always in a GET because the service fills them in
+when a PUT leaves them out (a storage account's ``kind``, a SQL database's ``sku``): those
+are the *defaulted* paths. They are not read-only — a template that sets them owns them —
+but a what-if should not call them deleted when the template is silent about them.
 
 **The one deliberate departure from Azure's shape — web apps.** HTTP probes in demos and
 tests make real network calls, so a web app must have an address the local ARM answers.
@@ -45,13 +53,16 @@ from typing import Any
 
 from . import (
     authorization,
+    container_apps,
     containers,
     databases,
+    devtestlab,
     identity,
     keyvault,
     messaging,
     monitoring,
     network,
+    realtime,
     storage,
     web,
 )
@@ -73,6 +84,7 @@ __all__ = [
     "SiteAddress",
     "apply_runtime_properties",
     "behavior_for",
+    "defaulted_paths",
     "implicit_children",
     "invoke_action",
     "is_read_only_path",
@@ -103,6 +115,9 @@ def _registry() -> dict[str, Behavior]:
         containers,
         messaging,
         authorization,
+        container_apps,
+        realtime,
+        devtestlab,
     ):
         for behavior in module.BEHAVIORS:
             key = behavior.resource_type.lower()
@@ -159,6 +174,14 @@ def is_read_only_path(resource_type: str, path: str | Sequence[str | int]) -> bo
 
     Pass a sequence when object keys may contain dots (user-assigned identity ids do)."""
     return path_matches(read_only_paths(resource_type), path)
+
+
+def defaulted_paths(resource_type: str) -> set[str]:
+    """Dotted paths a template may set for ``resource_type`` and the service fills in when the
+    PUT leaves them out (``kind``, ``sku``, ``properties.capabilities``…): a resource stored
+    without the template setting them has the service's value there. Each covers its
+    subtree."""
+    return set(behavior_for(resource_type).defaulted)
 
 
 def write_only_paths(resource_type: str) -> set[str]:

@@ -3,11 +3,12 @@ Redis. Administrator passwords are write-only, as in Azure."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from . import regions
-from .model import Behavior, Runtime, properties_of
+from .model import Behavior, Runtime, properties_of, set_default
 
 SQL_SERVERS = "Microsoft.Sql/servers"
 COSMOS_ACCOUNTS = "Microsoft.DocumentDB/databaseAccounts"
@@ -20,12 +21,44 @@ def _apply_sql_server(body: dict[str, Any], rt: Runtime) -> None:
     props["state"] = "Ready"
 
 
+# Single-database SKU names: DTU tiers by letter ("S3"), vCore ones as
+# "{GP|BC|HS}[_S]_{family}_{vCores}" ("GP_Gen5_2", "GP_S_Gen5_1" serverless).
+_DTU_TIERS = {"S": "Standard", "P": "Premium"}
+_VCORE_TIERS = {"GP": "GeneralPurpose", "BC": "BusinessCritical", "HS": "Hyperscale"}
+_NAMED_TIERS = {"basic": "Basic", "free": "Free", "system": "System"}
+# What Azure creates when a database names no SKU: General Purpose, Gen5, 2 vCores.
+DEFAULT_DATABASE_SKU = {
+    "name": "GP_Gen5_2",
+    "tier": "GeneralPurpose",
+    "family": "Gen5",
+    "capacity": 2,
+}
+
+
+def database_sku(name: str) -> dict[str, Any]:
+    """What the service reports beside a database SKU name: ``"GP_Gen5_2"`` →
+    ``{"tier": "GeneralPurpose", "family": "Gen5"}``, ``"S1"`` → ``{"tier": "Standard"}``;
+    names it does not know give ``{}``."""
+    vcore = re.fullmatch(r"(GP|BC|HS)(?:_S)?_([A-Za-z0-9]+)_(\d+)", name, re.IGNORECASE)
+    if vcore:
+        return {"tier": _VCORE_TIERS[vcore.group(1).upper()], "family": vcore.group(2)}
+    if re.fullmatch(r"[SP]\d+", name, re.IGNORECASE):
+        return {"tier": _DTU_TIERS[name[0].upper()]}
+    if re.fullmatch(r"DW\d+c?", name, re.IGNORECASE):
+        return {"tier": "DataWarehouse"}
+    tier = _NAMED_TIERS.get(name.lower())
+    return {"tier": tier} if tier else {}
+
+
 def _apply_sql_database(body: dict[str, Any], rt: Runtime) -> None:
+    sku = set_default(body, "sku", dict(DEFAULT_DATABASE_SKU))
+    if isinstance(sku, dict) and isinstance(sku.get("name"), str):
+        for key, value in database_sku(sku["name"]).items():
+            sku.setdefault(key, value)
     props = properties_of(body)
     props["status"] = "Online"
     props["databaseId"] = rt.guid("databaseId")
     props["creationDate"] = rt.created("properties.creationDate")
-    sku = body.get("sku")
     if isinstance(sku, Mapping) and isinstance(sku.get("name"), str):
         props["currentServiceObjectiveName"] = sku["name"]
 
@@ -37,6 +70,7 @@ def cosmos_endpoint(account: str, region: str | None = None) -> str:
 
 def _apply_cosmos(body: dict[str, Any], rt: Runtime) -> None:
     props = properties_of(body)
+    set_default(props, "capabilities", [])  # a GET always lists them, often none
     props["documentEndpoint"] = cosmos_endpoint(rt.name)
     props["instanceId"] = rt.guid("instanceId")
     requested = props.get("locations")
@@ -140,8 +174,11 @@ BEHAVIORS = [
                 "properties.databaseId",
                 "properties.creationDate",
                 "properties.currentServiceObjectiveName",
+                "sku.tier",
+                "sku.family",
             }
         ),
+        defaulted=frozenset({"sku"}),
     ),
     Behavior(
         COSMOS_ACCOUNTS,
@@ -157,6 +194,7 @@ BEHAVIORS = [
                 "properties.locations[*].provisioningState",
             }
         ),
+        defaulted=frozenset({"properties.capabilities"}),
         actions={
             "listkeys": _cosmos_list_keys,
             "readonlykeys": _cosmos_readonly_keys,

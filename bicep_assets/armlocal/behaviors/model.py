@@ -113,6 +113,9 @@ class Behavior:
 
     ``apply`` adds the runtime properties to the (copied) desired body in place;
     ``read_only`` are path patterns the service owns (see :func:`path_matches`);
+    ``defaulted`` are paths the template may set, which the service fills in (``apply`` does)
+    when the request leaves them out — a storage account's ``kind``, a Service Bus
+    namespace's ``sku``: a GET always has them, but a template that sets them owns them;
     ``write_only`` are paths a GET never returns (secrets): they are not stored;
     ``actions`` answer POST actions (``listKeys`` …), keyed by lower-case action name;
     ``children`` lists the resources the service creates along with this one.
@@ -121,6 +124,7 @@ class Behavior:
     resource_type: str
     apply: Apply | None = None
     read_only: frozenset[str] = frozenset()
+    defaulted: frozenset[str] = frozenset()
     write_only: frozenset[str] = frozenset()
     actions: Mapping[str, Action] = field(default_factory=dict)
     children: Children | None = None
@@ -144,6 +148,23 @@ def get_path(obj: Any, path: str) -> Any:
             return None
         obj = obj.get(segment)
     return obj
+
+
+def set_default(obj: dict[str, Any], path: str, value: Any) -> Any:
+    """The value at a simple dotted ``path`` of ``obj``; ``value`` is stored there first when
+    the path holds nothing (``None`` or absent), creating the objects on the way. A path
+    through a non-object value is left alone (``value`` is returned)."""
+    *parents, last = path.split(".")
+    for segment in parents:
+        child = obj.get(segment)
+        if child is None:
+            child = obj[segment] = {}
+        if not isinstance(child, dict):
+            return value
+        obj = child
+    if obj.get(last) is None:
+        obj[last] = value
+    return obj[last]
 
 
 def remove_path(obj: Any, path: str) -> None:

@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from . import regions, values
-from .model import Apply, Behavior, Runtime, properties_of
+from .model import Apply, Behavior, Runtime, properties_of, set_default
 
 NAMESPACE = "Microsoft.Network"
 
@@ -50,6 +50,16 @@ def _apply_network(body: dict[str, Any], rt: Runtime) -> None:
             properties_of(item)["provisioningState"] = "Succeeded"
 
 
+def _then_network(extra: Apply) -> Apply:
+    """``extra``, then the behavior of every network resource."""
+
+    def apply(body: dict[str, Any], rt: Runtime) -> None:
+        extra(body, rt)
+        _apply_network(body, rt)
+
+    return apply
+
+
 def _with_guid(extra: Apply | None = None) -> Apply:
     """The network behavior plus ``properties.resourceGuid`` (and ``extra``)."""
 
@@ -76,6 +86,20 @@ def _apply_public_ip(body: dict[str, Any], rt: Runtime) -> None:
         dns["fqdn"] = f"{dns['domainNameLabel']}.{region}.cloudapp.azure.com"
 
 
+def _apply_private_endpoint(body: dict[str, Any], rt: Runtime) -> None:
+    """The network interface the service creates for the endpoint (named
+    ``customNetworkInterfaceName``, else ``{endpoint}.nic.{guid}``, in the endpoint's group),
+    and the custom DNS configurations unless the template gives them — none here: the local
+    ARM does not allocate the private addresses they would list."""
+    props = properties_of(body)
+    nic = props.get("customNetworkInterfaceName")
+    if not isinstance(nic, str) or not nic:
+        nic = f"{rt.name}.nic.{rt.guid('networkInterface')}"
+    group = f"/subscriptions/{rt.subscription_id}/resourceGroups/{rt.resource_group}"
+    props["networkInterfaces"] = [{"id": f"{group}/providers/{NAMESPACE}/networkInterfaces/{nic}"}]
+    set_default(props, "customDnsConfigs", [])
+
+
 def _typed(resource_type: str, apply: Apply, read_only: frozenset[str] = frozenset()) -> Behavior:
     return Behavior(
         f"{NAMESPACE}/{resource_type}",
@@ -100,5 +124,11 @@ BEHAVIORS = [
         "publicIPAddresses",
         _with_guid(_apply_public_ip),
         frozenset({"properties.ipAddress", "properties.dnsSettings.fqdn"}),
+    ),
+    Behavior(
+        f"{NAMESPACE}/privateEndpoints",
+        apply=_then_network(_apply_private_endpoint),
+        read_only=NETWORK_READ_ONLY | {"properties.networkInterfaces"},
+        defaulted=frozenset({"properties.customDnsConfigs"}),
     ),
 ]

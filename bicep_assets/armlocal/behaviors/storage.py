@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from . import regions
-from .model import Behavior, Runtime, properties_of
+from .model import Behavior, Runtime, properties_of, set_default
 
 ACCOUNTS = "Microsoft.Storage/storageAccounts"
 SAS_VERSION = "2015-04-05"  # the signed version ARM puts in the SAS tokens it lists
@@ -41,6 +41,10 @@ def _replication(body: Mapping[str, Any]) -> str:
 
 
 def _apply_account(body: dict[str, Any], rt: Runtime) -> None:
+    # Azure requires both in a PUT; the local ARM accepts a bare account (a parent a test
+    # creates) and reports the defaults the portal proposes.
+    set_default(body, "kind", "StorageV2")
+    set_default(body, "sku", {"name": "Standard_LRS"})
     props = properties_of(body)
     sku = body.get("sku")
     if isinstance(sku, dict) and isinstance(sku.get("name"), str):
@@ -170,6 +174,7 @@ BEHAVIORS = [
                 "properties.keyCreationTime",
             }
         ),
+        defaulted=frozenset({"kind", "sku"}),
         actions={
             "listkeys": _list_keys,
             "listaccountsas": _list_account_sas,

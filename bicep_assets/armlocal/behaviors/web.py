@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import regions, values
-from .model import Behavior, Runtime, ServiceContext, properties_of
+from .model import Behavior, Runtime, ServiceContext, properties_of, set_default
 
 SITES = "Microsoft.Web/sites"
 SLOTS = "Microsoft.Web/sites/slots"
@@ -108,7 +108,14 @@ def _outbound_ips(rt: Runtime, props: Mapping[str, Any], count: int) -> str:
     return ",".join(values.documentation_ips("outboundIpAddresses", key, count, block=0))
 
 
+def custom_domain_verification_id(subscription_id: str) -> str:
+    """The id a subscription proves domain ownership with (64 upper-case hex digits): one per
+    subscription, shared by its web apps and container apps."""
+    return values.stable_hex("customDomainVerificationId", subscription_id, 64).upper()
+
+
 def _apply_site(body: dict[str, Any], rt: Runtime) -> None:
+    set_default(body, "kind", "app")  # a web app, unless the template says otherwise
     props = properties_of(body)
     host = _host(rt)
     props["defaultHostName"] = host
@@ -122,10 +129,7 @@ def _apply_site(body: dict[str, Any], rt: Runtime) -> None:
     props["lastModifiedTimeUtc"] = rt.now_iso
     props["outboundIpAddresses"] = _outbound_ips(rt, props, 4)
     props["possibleOutboundIpAddresses"] = _outbound_ips(rt, props, 8)
-    # One verification id per subscription, as App Service hands out.
-    props["customDomainVerificationId"] = values.stable_hex(
-        "customDomainVerificationId", rt.subscription_id, 64
-    ).upper()
+    props["customDomainVerificationId"] = custom_domain_verification_id(rt.subscription_id)
 
 
 _SITE_READ_ONLY = frozenset(
@@ -204,6 +208,6 @@ BEHAVIORS = [
             }
         ),
     ),
-    Behavior(SITES, apply=_apply_site, read_only=_SITE_READ_ONLY),
-    Behavior(SLOTS, apply=_apply_site, read_only=_SITE_READ_ONLY),
+    Behavior(SITES, apply=_apply_site, read_only=_SITE_READ_ONLY, defaulted=frozenset({"kind"})),
+    Behavior(SLOTS, apply=_apply_site, read_only=_SITE_READ_ONLY, defaulted=frozenset({"kind"})),
 ]

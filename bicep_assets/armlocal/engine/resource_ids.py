@@ -151,3 +151,25 @@ def is_resource_id(text: str) -> bool:
     except ExpressionError:
         return False
     return text.startswith("/")
+
+
+def ancestors(resource_id: str) -> list[tuple[str, str, str]]:
+    """``(id, type, name)`` of the resources ``resource_id`` lives under, outermost first:
+    the parents of a child resource, and the resource an extension resource is scoped to."""
+    try:
+        parts = parse_resource_id(resource_id)
+    except ExpressionError:
+        return []
+    found: list[tuple[str, str, str]] = []
+    if "/providers/" in parts.scope.lower():
+        found.extend(ancestors(parts.scope))
+        scope = parse_resource_id(parts.scope)
+        found.append((parts.scope, scope.resource_type, scope.name))
+    for depth in range(1, len(parts.types)):
+        path = "/".join(
+            f"{t}/{n}" for t, n in zip(parts.types[:depth], parts.names[:depth], strict=True)
+        )
+        parent_id = f"{parts.scope}/providers/{parts.namespace}/{path}"
+        parent_type = "/".join([parts.namespace, *parts.types[:depth]])
+        found.append((parent_id, parent_type, "/".join(parts.names[:depth])))
+    return found

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from bicep_assets.armlocal import behaviors
+from bicep_assets.armlocal.behaviors.model import path_matches
 
 from .conftest import (
     CTX,
@@ -136,6 +137,45 @@ SAMPLES: list[tuple[str, str, tuple[str, ...], dict[str, Any]]] = [
         ("3f2c1d1e-0000-4000-8000-000000000001",),
         {"properties": {"principalId": "p", "roleDefinitionId": "r"}},
     ),
+    (
+        "container-environment",
+        "Microsoft.App/managedEnvironments",
+        ("cae",),
+        {"properties": {"zoneRedundant": False}},
+    ),
+    (
+        "container-app",
+        "Microsoft.App/containerApps",
+        ("ca",),
+        {
+            "identity": {"type": "SystemAssigned"},
+            "properties": {
+                "environmentId": rid("Microsoft.App/managedEnvironments", "cae"),
+                "configuration": {"ingress": {"external": True, "targetPort": 80}},
+                "template": {"containers": [{"name": "app", "image": "nginx"}]},
+            },
+        },
+    ),
+    ("event-grid-topic", "Microsoft.EventGrid/topics", ("evgt",), {"properties": {}}),
+    ("event-grid-domain", "Microsoft.EventGrid/domains", ("evgd",), {"properties": {}}),
+    (
+        "web-pubsub",
+        "Microsoft.SignalRService/webPubSub",
+        ("wps",),
+        {"kind": "WebPubSub", "sku": {"name": "Standard_S1", "capacity": 1}, "properties": {}},
+    ),
+    (
+        "signalr",
+        "Microsoft.SignalRService/signalR",
+        ("sigr",),
+        {"kind": "SignalR", "sku": {"name": "Free_F1"}, "properties": {}},
+    ),
+    (
+        "devtest-lab",
+        "Microsoft.DevTestLab/labs",
+        ("lab",),
+        {"properties": {"labStorageType": "Premium"}},
+    ),
     ("unknown", "Contoso.Widgets/gadgets", ("g1",), {"properties": {"size": 3}}),
 ]
 SAMPLE_IDS = [sample[0] for sample in SAMPLES]
@@ -148,15 +188,97 @@ SAMPLE_IDS = [sample[0] for sample in SAMPLES]
 )
 def test_everything_added_is_read_only(resource_type: str, names: tuple, body: dict) -> None:
     """What-if of an unchanged template must say NoChange: every value the service adds or
-    changes lies under one of the type's read-only paths."""
+    changes lies under one of the type's read-only paths — or fills in a defaulted path the
+    template left out."""
     desired = resource(resource_type, *names, **copy.deepcopy(body))
     for path in behaviors.write_only_paths(resource_type):
         section, key = path.split(".")
         desired.get(section, {}).pop(key, None)
     added = leaf_changes(desired, behaviors.apply_runtime_properties(desired, None, CTX))
     assert added, "every resource gets at least provisioningState"
-    not_read_only = [p for p in added if not behaviors.is_read_only_path(resource_type, p)]
+    defaulted = behaviors.defaulted_paths(resource_type)
+    not_read_only = [
+        p
+        for p in added
+        if not behaviors.is_read_only_path(resource_type, p) and not path_matches(defaulted, p)
+    ]
     assert not_read_only == []
+
+
+@pytest.mark.parametrize(
+    ("resource_type", "names", "body", "path"),
+    [
+        ("Microsoft.Storage/storageAccounts", ("st",), {"kind": "BlobStorage"}, ("kind",)),
+        (
+            "Microsoft.Storage/storageAccounts",
+            ("st",),
+            {"sku": {"name": "Premium_ZRS"}},
+            ("sku", "name"),
+        ),
+        ("Microsoft.Web/sites", ("fn",), {"kind": "functionapp,linux"}, ("kind",)),
+        (
+            "Microsoft.Sql/servers/databases",
+            ("sql", "db"),
+            {"sku": {"name": "S2"}},
+            ("sku", "name"),
+        ),
+        (
+            "Microsoft.DocumentDB/databaseAccounts",
+            ("cosmos",),
+            {"properties": {"capabilities": [{"name": "EnableServerless"}]}},
+            ("properties", "capabilities"),
+        ),
+        (
+            "Microsoft.ServiceBus/namespaces",
+            ("sb",),
+            {"sku": {"name": "Premium", "capacity": 2}},
+            ("sku", "capacity"),
+        ),
+        (
+            "Microsoft.Network/privateEndpoints",
+            ("pe",),
+            {"properties": {"customDnsConfigs": [{"fqdn": "st.blob.core.windows.net"}]}},
+            ("properties", "customDnsConfigs"),
+        ),
+        (
+            "Microsoft.App/containerApps",
+            ("ca",),
+            {"properties": {"managedEnvironmentId": "/subscriptions/s/resourceGroups/r/x"}},
+            ("properties", "managedEnvironmentId"),
+        ),
+        ("Microsoft.SignalRService/webPubSub", ("wps",), {"kind": "SocketIO"}, ("kind",)),
+        (
+            "Microsoft.DevTestLab/labs",
+            ("lab",),
+            {"properties": {"artifactsStorageAccount": "/subscriptions/s/x/mine"}},
+            ("properties", "artifactsStorageAccount"),
+        ),
+    ],
+    ids=[
+        "storage-kind",
+        "storage-sku",
+        "site-kind",
+        "sql-database-sku",
+        "cosmos-capabilities",
+        "servicebus-sku",
+        "private-endpoint-dns",
+        "container-app-environment",
+        "web-pubsub-kind",
+        "lab-artifacts-account",
+    ],
+)
+def test_defaulted_values_the_template_sets_are_kept(
+    resource_type: str, names: tuple, body: dict, path: tuple
+) -> None:
+    """A defaulted path is the template's when it sets it: the service keeps the value."""
+    desired = resource(resource_type, *names, **copy.deepcopy(body))
+    stored_body = behaviors.apply_runtime_properties(desired, None, CTX)
+    given, kept = desired, stored_body
+    for key in path:
+        given, kept = given[key], kept[key]
+    assert kept == given
+    assert path_matches(behaviors.defaulted_paths(resource_type), list(path))
+    assert not behaviors.is_read_only_path(resource_type, list(path))
 
 
 @pytest.mark.parametrize(
