@@ -363,3 +363,62 @@ def test_concurrent_deployments_of_different_names(deployments: Any, group: str)
         t.join()
     assert errors == []
     assert len(list(deployments.deployments.list_by_resource_group(group))) == 6
+
+
+def test_on_error_deployment_specific_deployment(
+    deployments: Any, arm: LocalArm, group: str
+) -> None:
+    from bicep_assets.armlocal.faults import FaultPlanSpec, FaultRule
+
+    ops = deployments.deployments
+    ops.begin_create_or_update(group, "v1", deploy_body(template([storage("v1sa")]))).result()
+    ops.begin_create_or_update(group, "v2", deploy_body(template([storage("v2sa")]))).result()
+    arm.backend.faults.replace(
+        FaultPlanSpec(
+            rules=[
+                FaultRule(
+                    kind="deployment_error", resource_name="v3sa", arm_code="AllocationFailed"
+                )
+            ]
+        )
+    )
+    body = deploy_body(
+        template([storage("v3sa")]),
+        onErrorDeployment={"type": "SpecificDeployment", "deploymentName": "v1"},
+    )
+    with pytest.raises(HttpResponseError):
+        ops.begin_create_or_update(group, "v3", body).result()
+    arm.backend.runner.wait_idle()
+    assert ops.get(group, "v3").properties.on_error_deployment.deployment_name == "v1"
+    rerun = ops.get(group, "v1")
+    assert rerun.properties.provisioning_state == "Succeeded"
+    names = [d.name for d in ops.list_by_resource_group(group)]
+    assert names[0] == "v1"  # the rollback is the newest run in the history
+
+
+def test_racing_puts_of_one_name_start_exactly_one_deployment(
+    deployments: Any, arm: LocalArm, group: str
+) -> None:
+    arm.config.resource_delay_s = 0.3
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def put() -> None:
+        try:
+            deployments.deployments.begin_create_or_update(
+                group, "race", deploy_body(template([storage("racer")]))
+            )
+            result = "accepted"
+        except HttpResponseError as exc:
+            result = exc.error.code
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=put) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["DeploymentActive"] * 4 + ["accepted"]
+    arm.backend.runner.wait_idle()
+    assert len(list(deployments.deployment_operations.list(group, "race"))) == 1
