@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from .sqlite_state import (
@@ -24,7 +23,6 @@ from .sqlite_state import (
     provisioning_state_of,
     to_json,
 )
-from .timestamps import iso, iso_duration, parse_iso
 
 DEPLOYMENT_HISTORY_LIMIT = 800  # ARM refuses a new deployment at this many in one scope
 PRUNE_ABOVE = 700  # ... deletes the oldest deployments once a scope holds more than this
@@ -49,17 +47,20 @@ def deployment_not_found(name: str) -> ArmStoreError:
     return ArmStoreError(404, "DeploymentNotFound", f"Deployment '{name}' could not be found.")
 
 
-def interrupted_error(what: str, last_progress: str | None, now: str) -> dict[str, Any]:
-    """The ARM error a deployment or operation gets when the local ARM stopped during it."""
-    since = f" (last progress recorded at {last_progress})" if last_progress else ""
-    return {
-        "code": "DeploymentInterrupted",
-        "message": (
-            f"The local ARM stopped while {what} was running{since}; it was marked Failed "
-            f"when the local ARM started again at {now}. Deploy again to finish it."
-        ),
-        "details": [],
-    }
+def deployment_active(name: str, active: Mapping[str, Any]) -> ArmStoreError:
+    """ARM's refusal to replace a deployment whose previous run is still going."""
+    since = (active.get("properties") or {}).get("timestamp")
+    return ArmStoreError(
+        409,
+        "DeploymentActive",
+        f"Unable to edit or replace deployment '{name}': previous deployment from "
+        f"'{since}' is still active (expiration time is in 14 days). Please see "
+        "https://aka.ms/arm-deploy for usage details.",
+    )
+
+
+def is_unfinished(state: str | None) -> bool:
+    return state not in TERMINAL_STATES
 
 
 class DeploymentHistory(SqliteState):
@@ -79,6 +80,7 @@ class DeploymentHistory(SqliteState):
         scope = normalize_scope(scope_id)
         key, scope_key = deployment_id(scope, name).lower(), scope.lower()
         state, now, text = provisioning_state_of(body), self._now(), to_json(body)
+        owner = self._owner_while(is_unfinished(state))
         with self.transaction():
             self._require_group(scope)
             stored = self._conn.execute(
@@ -87,8 +89,8 @@ class DeploymentHistory(SqliteState):
             if stored is not None and _run_of(json.loads(stored[0])) == _run_of(body):
                 self._conn.execute(
                     "UPDATE deployments SET name = ?, provisioning_state = ?, changed = ?, "
-                    "body = ?, template = ? WHERE key = ?",
-                    (name, state, now, text, to_json(template), key),
+                    "body = ?, template = ?, owner = ? WHERE key = ?",
+                    (name, state, now, text, to_json(template), owner, key),
                 )
                 return json.loads(text)
             sequence = self._conn.execute(
@@ -96,8 +98,9 @@ class DeploymentHistory(SqliteState):
             ).fetchone()[0]
             self._conn.execute("DELETE FROM deployments WHERE key = ?", (key,))
             self._conn.execute(
-                "INSERT INTO deployments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (key, scope_key, name, state, now, now, sequence, text, to_json(template)),
+                "INSERT INTO deployments (key, scope_key, name, provisioning_state, created, "
+                "changed, sequence, body, template, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (key, scope_key, name, state, now, now, sequence, text, to_json(template), owner),
             )
         return json.loads(text)
 
@@ -105,12 +108,12 @@ class DeploymentHistory(SqliteState):
         self, scope_id: str, name: str, body: Mapping[str, Any]
     ) -> dict[str, Any]:
         """Record progress of the current run (body only; place, template, operations stay)."""
-        key = deployment_id(scope_id, name).lower()
+        key, state = deployment_id(scope_id, name).lower(), provisioning_state_of(body)
         with self.transaction():
             updated = self._conn.execute(
-                "UPDATE deployments SET provisioning_state = ?, changed = ?, body = ? "
+                "UPDATE deployments SET provisioning_state = ?, changed = ?, body = ?, owner = ? "
                 "WHERE key = ?",
-                (provisioning_state_of(body), self._now(), to_json(body), key),
+                (state, self._now(), to_json(body), self._owner_while(is_unfinished(state)), key),
             )
             if updated.rowcount == 0:
                 raise deployment_not_found(name)
@@ -148,13 +151,21 @@ class DeploymentHistory(SqliteState):
             (normalize_scope(scope_id).lower(), excluded),
         )
 
-    def has_running_deployments(self, scope_id: str | None = None) -> bool:
-        """Whether any deployment (in ``scope_id``, or anywhere) is not yet finished."""
+    def has_running_deployments(
+        self, scope_id: str | None = None, *, owned_here: bool = False
+    ) -> bool:
+        """Whether any deployment (in ``scope_id``, or anywhere) is not yet finished.
+
+        ``owned_here``: only deployments this store instance runs (not other processes').
+        """
         sql = f"SELECT 1 FROM deployments WHERE {_UNFINISHED}"
         params: tuple[Any, ...] = TERMINAL_STATES
         if scope_id is not None:
             sql += " AND scope_key = ?"
             params += (normalize_scope(scope_id).lower(),)
+        if owned_here:
+            sql += " AND owner = ?"
+            params += (self._owner_json,)
         return bool(self._rows(sql + " LIMIT 1", params))
 
     def delete_deployment(self, scope_id: str, name: str) -> bool:
@@ -193,20 +204,27 @@ class DeploymentHistory(SqliteState):
         return [name for _, name in oldest]
 
     def put_operation(self, deployment_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        """Add, or update by ``operationId``, one operation of the deployment with this id."""
+        """Add, or update by ``operationId``, one operation of the deployment with this id.
+
+        The deployment's ``changed`` time moves too: it is the run's last recorded progress.
+        """
         operation_id = body.get("operationId")
         if not isinstance(operation_id, str) or not operation_id:
             raise ValueError("A deployment operation body needs an 'operationId'.")
-        key = normalize_scope(deployment_id).lower()
+        key, state = normalize_scope(deployment_id).lower(), provisioning_state_of(body)
+        owner = self._owner_while(is_unfinished(state))
         with self.transaction():
-            found = self._conn.execute("SELECT 1 FROM deployments WHERE key = ?", (key,))
-            if found.fetchone() is None:
+            found = self._conn.execute(
+                "UPDATE deployments SET changed = ? WHERE key = ?", (self._now(), key)
+            )
+            if found.rowcount == 0:
                 raise deployment_not_found(normalize_scope(deployment_id).rsplit("/", 1)[-1])
             self._conn.execute(
-                "INSERT INTO deployment_operations VALUES (?, ?, ?, ?) ON CONFLICT "
+                "INSERT INTO deployment_operations (deployment_key, operation_key, "
+                "provisioning_state, body, owner) VALUES (?, ?, ?, ?, ?) ON CONFLICT "
                 "(deployment_key, operation_key) DO UPDATE SET provisioning_state = "
-                "excluded.provisioning_state, body = excluded.body",
-                (key, operation_id.lower(), provisioning_state_of(body), to_json(body)),
+                "excluded.provisioning_state, body = excluded.body, owner = excluded.owner",
+                (key, operation_id.lower(), state, to_json(body), owner),
             )
         return json.loads(to_json(body))
 
@@ -223,50 +241,3 @@ class DeploymentHistory(SqliteState):
             (normalize_scope(deployment_id).lower(),),
         )
         return [json.loads(row[0]) for row in rows]
-
-    def _fail_unfinished_deployments(self, moment: datetime) -> tuple[list[str], list[str]]:
-        """Mark unfinished deployments and operations Failed (inside a transaction)."""
-        stamp = iso(moment)
-        deployments: list[str] = []
-        rows = self._conn.execute(
-            f"SELECT key, name, created, changed, body FROM deployments WHERE {_UNFINISHED}",
-            TERMINAL_STATES,
-        ).fetchall()
-        for key, name, created, changed, text in rows:
-            body = json.loads(text)
-            properties = body.setdefault("properties", {})
-            properties.update(
-                provisioningState="Failed",
-                timestamp=stamp,
-                duration=iso_duration((moment - parse_iso(created)).total_seconds()),
-                error=interrupted_error(f"deployment '{name}'", changed, stamp),
-            )
-            self._conn.execute(
-                "UPDATE deployments SET provisioning_state = 'Failed', changed = ?, body = ? "
-                "WHERE key = ?",
-                (stamp, to_json(body), key),
-            )
-            deployments.append(body.get("id") or key)
-        operations: list[str] = []
-        rows = self._conn.execute(
-            f"SELECT rowid, body FROM deployment_operations WHERE {_UNFINISHED}",
-            TERMINAL_STATES,
-        ).fetchall()
-        for rowid, text in rows:
-            body = json.loads(text)
-            properties = body.setdefault("properties", {})
-            target = (properties.get("targetResource") or {}).get("id") or body["operationId"]
-            error = interrupted_error(f"the operation on '{target}'", None, stamp)
-            properties.update(
-                provisioningState="Failed",
-                timestamp=stamp,
-                statusCode="InternalServerError",
-                statusMessage={"status": "Failed", "error": error},
-            )
-            self._conn.execute(
-                "UPDATE deployment_operations SET provisioning_state = 'Failed', body = ? "
-                "WHERE rowid = ?",
-                (to_json(body), rowid),
-            )
-            operations.append(body.get("id") or body["operationId"])
-        return deployments, operations

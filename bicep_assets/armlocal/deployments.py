@@ -26,7 +26,7 @@ from .engine import DeploymentContext, Expansion, ResourceGroup, TemplateError, 
 from .engine.models import ExpandedResource
 from .engine.resource_ids import parse_resource_id
 from .rest import ArmHttpError
-from .store import ArmStoreError
+from .store import ArmStoreError, deployment_active
 from .timestamps import iso, iso_duration, utc_now
 
 if TYPE_CHECKING:
@@ -83,6 +83,21 @@ class StoreState:
         if resource is None:
             return None
         return behaviors.invoke_action(resource, action, body, self.backend.service_context())
+
+
+def local_secret_values(parameters: dict[str, Any]) -> dict[str, Any]:
+    """Key Vault references resolved the local ARM's way: it holds no secret values, so a
+    reference becomes a placeholder naming the vault and secret (never a real secret)."""
+    resolved: dict[str, Any] = {}
+    for name, entry in parameters.items():
+        reference = entry.get("reference") if isinstance(entry, dict) else None
+        if isinstance(reference, dict):
+            vault = str((reference.get("keyVault") or {}).get("id", "")).rsplit("/", 1)[-1]
+            secret = reference.get("secretName")
+            resolved[name] = {"value": f"local-arm-keyvault:{vault}/{secret}"}
+        else:
+            resolved[name] = entry
+    return resolved
 
 
 def check_deployment_name(name: str) -> None:
@@ -199,7 +214,8 @@ class DeploymentRunner:
             scope, name, properties.get("mode", "Incremental"), body.get("location")
         )
         try:
-            expansion = expand(properties["template"], properties.get("parameters") or {}, context)
+            parameters = local_secret_values(properties.get("parameters") or {})
+            expansion = expand(properties["template"], parameters, context)
         except TemplateError as exc:
             raise ArmHttpError(
                 400,
@@ -216,21 +232,21 @@ class DeploymentRunner:
         check_deployment_name(name)
         store = self.backend.store
         with self.lock:
-            previous = store.get_deployment(scope.id, name)
-            if previous is not None and previous["properties"]["provisioningState"] in RUNNING:
-                raise ArmHttpError(
-                    409,
-                    "DeploymentActive",
-                    f"Unable to edit or replace deployment '{name}': previous deployment from "
-                    f"'{previous['properties']['timestamp']}' is still active (expiration time "
-                    "is in 14 days). Please see https://aka.ms/arm-deploy for usage details.",
-                )
-            expansion, properties = self.expand(scope, name, body)
-            record = self._new_record(scope, name, body, properties, expansion)
-            store.put_deployment(scope.id, name, record, properties["template"])
+            try:
+                # a run of this name in any process sharing the state file (a run whose
+                # process is gone is marked interrupted here, and the name is free)
+                active = store.active_deployment(scope.id, name)
+                if active is not None:
+                    raise deployment_active(name, active)
+                expansion, properties = self.expand(scope, name, body)
+                record = self._new_record(scope, name, body, properties, expansion)
+                # check-and-insert again, atomically across processes
+                created = store.start_deployment(scope.id, name, record, properties["template"])
+            except ArmStoreError as exc:
+                raise ArmHttpError(exc.status, exc.code, exc.message) from None
             store.prune_deployments(scope.id)
         self.pool.submit(self._run, scope, name, expansion, properties)
-        return record, previous is None
+        return record, created
 
     def _new_record(
         self,
@@ -686,10 +702,10 @@ class DeploymentRunner:
         self.cancel_requests.add(record["id"].lower())
 
     def wait_idle(self, timeout: float = 30.0) -> None:
-        """Wait until no deployment is running (tests, shutdown)."""
+        """Wait until no deployment this local ARM runs is running (tests, shutdown)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if not self.backend.store.has_running_deployments():
+            if not self.backend.store.has_running_deployments(owned_here=True):
                 return
             time.sleep(0.01)
 

@@ -255,7 +255,15 @@ class LocalArm:
     ) -> None:
         self.config = config or LocalArmConfig()
         self.store = ArmStore(state)
-        self.store.recover_interrupted()
+        # other processes may share the state file: only work of gone owners is failed
+        recovered = self.store.recover_interrupted()
+        if recovered.deployment_ids:
+            log.warning(
+                "local ARM: marked %d deployment(s) of stopped processes (%s) interrupted: %s",
+                len(recovered.deployment_ids),
+                ", ".join(o.describe() for o in recovered.owners),
+                ", ".join(recovered.deployment_ids),
+            )
         self.backend = ArmBackend(self.store, self.config, faults)
         self.app = ArmApp(self.backend)
         self.host = host

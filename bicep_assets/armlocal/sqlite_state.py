@@ -12,6 +12,16 @@ handed to the OS before ``COMMIT`` returns; only a power cut or OS crash can los
 few commits, and even then the file stays consistent. ``synchronous="FULL"`` survives those
 too, at ~5x the cost per commit (~150 µs instead of ~30 µs on the build machine).
 
+Several processes may share one file (each Dagster run embeds its own local ARM). WAL lets
+readers go on while one process writes; every write transaction starts with ``BEGIN
+IMMEDIATE``, taking SQLite's write lock before it reads, so a check-then-write inside one
+(is this deployment name running? then start it) is atomic across processes, and no
+transaction ever has to upgrade a read lock (the case SQLite fails at once with "database is
+locked"). A process finding the lock taken waits up to ``busy_timeout_s`` (30 s) for it.
+WAL needs shared memory between the processes: the file must be on a local disk, not NFS/SMB.
+Unfinished records carry their owner (see :mod:`.process_owner`) in an ``owner`` column,
+NULL once they finish.
+
 ARM ids and names are case-insensitive: tables are keyed by the lower-cased id (``key``)
 while each JSON body keeps the spelling its record was created with.
 """
@@ -23,15 +33,19 @@ import os
 import re
 import sqlite3
 import threading
+import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from .process_owner import close_instance, current_owner, open_instance
 from .timestamps import iso, utc_now
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: owner columns
+BUSY_TIMEOUT_S = 30.0  # how long a writer waits for another process's write lock
 SCHEMA = (
     """CREATE TABLE resource_groups (
         key TEXT PRIMARY KEY,               -- lower(id)
@@ -52,8 +66,10 @@ SCHEMA = (
         provisioning_state TEXT,
         created TEXT NOT NULL,
         changed TEXT NOT NULL,
-        body TEXT NOT NULL)""",
+        body TEXT NOT NULL,
+        owner TEXT)                         -- ProcessOwner JSON while in progress, else NULL""",
     "CREATE INDEX resources_by_scope ON resources (subscription_key, resource_group_key, type_key)",
+    "CREATE INDEX resources_by_owner ON resources (owner) WHERE owner IS NOT NULL",
     """CREATE TABLE deployments (
         key TEXT PRIMARY KEY,               -- lower(deployment id)
         scope_key TEXT NOT NULL,            -- lower(id of the group, subscription, ...)
@@ -63,15 +79,20 @@ SCHEMA = (
         changed TEXT NOT NULL,
         sequence INTEGER NOT NULL,          -- place in the history (a new PUT moves it last)
         body TEXT NOT NULL,
-        template TEXT NOT NULL)""",
+        template TEXT NOT NULL,
+        owner TEXT)                         -- ProcessOwner JSON while unfinished, else NULL""",
     "CREATE INDEX deployments_by_history ON deployments (scope_key, sequence)",
     "CREATE INDEX deployments_by_sequence ON deployments (sequence)",
+    "CREATE INDEX deployments_by_owner ON deployments (owner) WHERE owner IS NOT NULL",
     """CREATE TABLE deployment_operations (
         deployment_key TEXT NOT NULL REFERENCES deployments (key) ON DELETE CASCADE,
         operation_key TEXT NOT NULL,        -- lower(operationId)
         provisioning_state TEXT,
         body TEXT NOT NULL,                 -- (rowid keeps the order operations began in)
+        owner TEXT,                         -- ProcessOwner JSON while unfinished, else NULL
         PRIMARY KEY (deployment_key, operation_key))""",
+    "CREATE INDEX deployment_operations_by_owner ON deployment_operations (owner) "
+    "WHERE owner IS NOT NULL",
 )
 TABLES = ("deployment_operations", "deployments", "resources", "resource_groups")
 
@@ -127,7 +148,10 @@ def descendant_bounds(key: str) -> tuple[str, str]:
 class SqliteState:
     """An SQLite file (``path``) or a private in-memory database, with the store's schema.
 
-    ``clock`` gives "now" for the timestamps records carry.
+    ``clock`` gives "now" for the timestamps records carry. ``busy_timeout_s`` is how long a
+    write waits for another process holding the file's write lock before SQLite gives up
+    ("database is locked"). ``owner`` is this store instance in this process, stamped on
+    the unfinished work it writes; it counts as alive until :meth:`close`.
     """
 
     def __init__(
@@ -136,6 +160,7 @@ class SqliteState:
         *,
         synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
         clock: Callable[[], datetime] = utc_now,
+        busy_timeout_s: float = BUSY_TIMEOUT_S,
     ) -> None:
         if synchronous not in ("NORMAL", "FULL"):
             raise ValueError(f"synchronous must be 'NORMAL' or 'FULL', not {synchronous!r}.")
@@ -149,35 +174,69 @@ class SqliteState:
             ":memory:" if self.path is None else str(self.path),
             isolation_level=None,  # transactions are explicit (see transaction())
             check_same_thread=False,  # guarded by self._lock instead
-            timeout=30.0,  # another process holding the file: wait rather than fail
+            timeout=busy_timeout_s,  # another process holding the file: wait, don't fail
         )
+        self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
         if self.path is not None:
-            mode = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise RuntimeError(f"SQLite refused WAL journaling for {self.path} ({mode}).")
+            self._use_wal(busy_timeout_s)
         self._conn.execute(f"PRAGMA synchronous={synchronous}")
         self._conn.execute("PRAGMA foreign_keys=ON")
         self._create_schema()
+        self.owner = current_owner(open_instance())
+        self._owner_json = self.owner.to_json()
+        weakref.finalize(self, close_instance, self.owner.instance)  # dropped without close()
+
+    def _use_wal(self, busy_timeout_s: float) -> None:
+        """Switch a file to WAL (once per file; it stays WAL).
+
+        SQLite answers "database is locked" at once, without its busy handler, when another
+        process holds the new file while this one switches: retry within the busy timeout.
+        """
+        deadline = time.monotonic() + busy_timeout_s
+        while True:
+            try:
+                mode = self._conn.execute("PRAGMA journal_mode").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    mode = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.01)
+        if str(mode).lower() != "wal":
+            raise RuntimeError(f"SQLite refused WAL journaling for {self.path} ({mode}).")
 
     def _create_schema(self) -> None:
-        with self.transaction():
-            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
-            if version == 0:
-                for statement in SCHEMA:
-                    self._conn.execute(statement)
-                self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-            elif version != SCHEMA_VERSION:
-                raise ArmStoreError(
-                    500,
-                    "StoreSchemaMismatch",
-                    f"The local ARM state file '{self.path}' has schema version {version}, "
-                    f"but this version of bicep_assets reads version {SCHEMA_VERSION}. Delete "
-                    "the file (or point the local ARM at a new one) to start afresh.",
-                )
+        """Create the tables in a new file; check the version of an existing one.
+
+        Opening an existing file takes no write lock, so a local ARM starts while another
+        process is in the middle of a write.
+        """
+        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        if version == 0:
+            with self.transaction():  # another process may be creating it too: look again
+                version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+                if version == 0:
+                    for statement in SCHEMA:
+                        self._conn.execute(statement)
+                    self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                    version = SCHEMA_VERSION
+        if version != SCHEMA_VERSION:
+            raise ArmStoreError(
+                500,
+                "StoreSchemaMismatch",
+                f"The local ARM state file '{self.path}' has schema version {version}, "
+                f"but this version of bicep_assets reads version {SCHEMA_VERSION}. Delete "
+                "the file (or point the local ARM at a new one) to start afresh.",
+            )
 
     def close(self) -> None:
+        """Close the file; work this instance left unfinished becomes recoverable."""
         with self._lock:
             self._conn.close()
+            close_instance(self.owner.instance)
 
     def __enter__(self) -> SqliteState:
         return self
@@ -231,6 +290,10 @@ class SqliteState:
         """The JSON in the first column of the first row, or None."""
         rows = self._rows(sql, params)
         return json.loads(rows[0][0]) if rows else None
+
+    def _owner_while(self, unfinished: bool) -> str | None:
+        """The ``owner`` column of a record: this instance while unfinished, else NULL."""
+        return self._owner_json if unfinished else None
 
     def _now(self) -> str:
         return iso(self._clock())

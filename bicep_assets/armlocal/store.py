@@ -6,15 +6,17 @@ the store is safe to share between the HTTP server's threads, and ``transaction(
 writes atomically::
 
     store = ArmStore(path)                  # or ArmStore() for a private in-memory store
-    store.recover_interrupted()             # once, when the local ARM starts
+    store.recover_interrupted()             # when a local ARM starts: fails dead owners' work
     with store.transaction():               # one deployment step, all or nothing
         store.put_resource(body)
         store.put_operation(deployment_id(scope, name), operation)
         store.update_deployment(scope, name, progress)
 
 The store is the engine's ``ResourceState`` too (``get_resource``, ``invoke_action``).
-How it uses SQLite (one locked connection, WAL, ``synchronous``) is in
-:mod:`.sqlite_state`; the deployment history rules in :mod:`.deployment_history`.
+Several processes may share the file. How it uses SQLite (one locked connection, WAL,
+``synchronous``, ``busy_timeout``) is in :mod:`.sqlite_state`; the deployment history rules
+in :mod:`.deployment_history`; which unfinished work belongs to a process that is gone, and
+starting a deployment atomically across processes, in :mod:`.recovery`.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ import json
 import os
 import re
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -31,10 +32,18 @@ from .deployment_history import (
     DEPLOYMENT_HISTORY_LIMIT,
     PRUNE_ABOVE,
     PRUNE_TO,
-    DeploymentHistory,
+    deployment_active,
     deployment_id,
 )
+from .process_owner import ProcessOwner
+from .recovery import (
+    RESOURCE_STATES_IN_PROGRESS,
+    STALE_AFTER,
+    InterruptedWork,
+    WorkRecovery,
+)
 from .sqlite_state import (
+    BUSY_TIMEOUT_S,
     ArmStoreError,
     descendant_bounds,
     normalize_scope,
@@ -43,43 +52,29 @@ from .sqlite_state import (
     split_scope,
     to_json,
 )
-from .timestamps import iso, utc_now
+from .timestamps import utc_now
 
 __all__ = [
     "DEPLOYMENT_HISTORY_LIMIT",
     "PRUNE_ABOVE",
     "PRUNE_TO",
     "RESOURCE_STATES_IN_PROGRESS",
+    "STALE_AFTER",
     "ActionHandler",
     "ArmStore",
     "ArmStoreError",
     "InterruptedWork",
+    "ProcessOwner",
+    "deployment_active",
     "deployment_id",
     "normalize_location",
     "resource_group_id",
 ]
 
 ActionHandler = Callable[[str, str, "str | None", Any], Any]
-RESOURCE_STATES_IN_PROGRESS = (
-    "Accepted",
-    "Creating",
-    "Deleting",
-    "Provisioning",
-    "Running",
-    "Updating",
-)
 RESOURCE_EXPAND_FIELDS = ("createdTime", "changedTime", "provisioningState")
 _GROUP_ID = re.compile(r"^/subscriptions/[^/]+/resourcegroups/[^/]+$")
 _DEPLOYMENT_ID = re.compile(r"/providers/microsoft\.resources/deployments/[^/]+$")
-
-
-@dataclass(frozen=True)
-class InterruptedWork:
-    """What :meth:`ArmStore.recover_interrupted` marked Failed (ids as first spelled)."""
-
-    deployment_ids: list[str]
-    operation_ids: list[str]
-    resource_ids: list[str]
 
 
 def normalize_location(location: str) -> str:
@@ -94,11 +89,12 @@ def resource_type_of(resource_id: str) -> str:
     return "/".join([tail[0], *tail[1::2]])
 
 
-class ArmStore(DeploymentHistory):
+class ArmStore(WorkRecovery):
     """The local ARM's state in an SQLite file (``path``) or a private in-memory database.
 
     ``synchronous`` is SQLite's: ``NORMAL`` survives the process being killed, ``FULL``
     also a power cut (see :mod:`.sqlite_state`). ``clock`` gives "now" for timestamps.
+    ``busy_timeout_s``: how long a write waits for another process's write lock.
     ``action_handler(resource_id, action, api_version, body)`` answers the engine's
     ``list*`` functions through :meth:`invoke_action`; without one they answer None.
     """
@@ -110,8 +106,9 @@ class ArmStore(DeploymentHistory):
         synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
         clock: Callable[[], datetime] = utc_now,
         action_handler: ActionHandler | None = None,
+        busy_timeout_s: float = BUSY_TIMEOUT_S,
     ) -> None:
-        super().__init__(path, synchronous=synchronous, clock=clock)
+        super().__init__(path, synchronous=synchronous, clock=clock, busy_timeout_s=busy_timeout_s)
         self._action_handler = action_handler
 
     def __enter__(self) -> ArmStore:
@@ -223,11 +220,14 @@ class ArmStore(DeploymentHistory):
                     if str(stored.get(name, "")).lower() == str(old.get(name, "")).lower():
                         stored[name] = old.get(name)
             text, state = to_json(stored), provisioning_state_of(stored)
+            owner = self._owner_while(state in RESOURCE_STATES_IN_PROGRESS)
             self._conn.execute(
-                "INSERT INTO resources VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO "
-                "UPDATE SET type_key = excluded.type_key, provisioning_state = "
-                "excluded.provisioning_state, changed = excluded.changed, body = excluded.body",
-                (key, sub_key, group_key, type_key, state, created, now, text),
+                "INSERT INTO resources (key, subscription_key, resource_group_key, type_key, "
+                "provisioning_state, created, changed, body, owner) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET type_key = "
+                "excluded.type_key, provisioning_state = excluded.provisioning_state, "
+                "changed = excluded.changed, body = excluded.body, owner = excluded.owner",
+                (key, sub_key, group_key, type_key, state, created, now, text, owner),
             )
         return json.loads(text)
 
@@ -293,32 +293,3 @@ class ArmStore(DeploymentHistory):
         if self._action_handler is None:
             return None
         return self._action_handler(resource_id, action, api_version, body)
-
-    # -- crash recovery -----------------------------------------------------------------------
-
-    def recover_interrupted(self, now: datetime | None = None) -> InterruptedWork:
-        """Fail what a stopped local ARM left unfinished; call once when the service starts.
-
-        Deployments and operations not Succeeded/Failed/Canceled become Failed with the ARM
-        error ``DeploymentInterrupted``; resources left Creating/Updating/... become Failed.
-        """
-        moment = now or self._clock()
-        stamp = iso(moment)
-        in_progress = f"({', '.join('?' * len(RESOURCE_STATES_IN_PROGRESS))})"
-        with self.transaction():
-            deployments, operations = self._fail_unfinished_deployments(moment)
-            rows = self._conn.execute(
-                f"SELECT key, body FROM resources WHERE provisioning_state IN {in_progress}",
-                RESOURCE_STATES_IN_PROGRESS,
-            ).fetchall()
-            resources = []
-            for key, text in rows:
-                body = json.loads(text)
-                body["properties"]["provisioningState"] = "Failed"
-                self._conn.execute(
-                    "UPDATE resources SET provisioning_state = 'Failed', changed = ?, body = ? "
-                    "WHERE key = ?",
-                    (stamp, to_json(body), key),
-                )
-                resources.append(body["id"])
-        return InterruptedWork(deployments, operations, resources)

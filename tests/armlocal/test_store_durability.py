@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -209,15 +210,17 @@ def test_killed_while_writing_every_transaction_is_all_or_nothing(tmp_path: Path
 # -- recovery ----------------------------------------------------------------------------------
 
 
-def test_recovery_fails_unfinished_work_the_arm_way_and_only_once() -> None:
-    store = ArmStore(clock=lambda: START)
-    store.create_or_update_resource_group(SUB, "rg", location="westeurope")
+def test_recovery_fails_unfinished_work_the_arm_way_and_only_once(tmp_path: Path) -> None:
+    writer = ArmStore(tmp_path / "arm.db", clock=lambda: START)
+    writer.create_or_update_resource_group(SUB, "rg", location="westeurope")
     for name, state in [("main", "Running"), ("queued", "Accepted"), ("done", "Succeeded")]:
-        store.put_deployment(RG, name, deployment(RG, name, state=state), TEMPLATE)
-    store.put_operation(MAIN, operation("op-running", "/x/app"))
-    store.put_operation(MAIN, operation("op-done", "/x/db", state="Succeeded"))
-    store.put_resource(site("rg", "app", state="Updating"))
-    store.put_resource(site("rg", "db", state="Succeeded"))
+        writer.put_deployment(RG, name, deployment(RG, name, state=state), TEMPLATE)
+    writer.put_operation(MAIN, operation("op-running", "/x/app"))
+    writer.put_operation(MAIN, operation("op-done", "/x/db", state="Succeeded"))
+    writer.put_resource(site("rg", "app", state="Updating"))
+    writer.put_resource(site("rg", "db", state="Succeeded"))
+    writer.close()  # the local ARM that owned the work is gone
+    store = ArmStore(tmp_path / "arm.db", clock=lambda: START)
     later = START + timedelta(minutes=2, seconds=3.5)
 
     work = store.recover_interrupted(later)
@@ -225,6 +228,7 @@ def test_recovery_fails_unfinished_work_the_arm_way_and_only_once() -> None:
     assert sorted(work.deployment_ids) == sorted([MAIN, deployment_id(RG, "queued")])
     assert work.operation_ids == [operation("op-running", "x")["id"]]
     assert work.resource_ids == [site("rg", "app")["id"]]
+    assert (work.owners, work.left_running) == ([writer.owner], [])
     main = store.get_deployment(RG, "main")
     assert main is not None
     assert main["properties"]["provisioningState"] == "Failed"
@@ -232,9 +236,10 @@ def test_recovery_fails_unfinished_work_the_arm_way_and_only_once() -> None:
     assert main["properties"]["duration"] == "PT2M3.5S"
     assert main["properties"]["error"] == {
         "code": "DeploymentInterrupted",
-        "message": "The local ARM stopped while deployment 'main' was running (last progress "
-        "recorded at 2026-01-02T03:04:05.0000000Z); it was marked Failed when the local ARM "
-        "started again at 2026-01-02T03:06:08.5000000Z. Deploy again to finish it.",
+        "message": "The local ARM running deployment 'main' (pid "
+        f"{os.getpid()} on {socket.gethostname()}) stopped before it finished (last progress "
+        "recorded at 2026-01-02T03:04:05.0000000Z); it was marked Failed at "
+        "2026-01-02T03:06:08.5000000Z. Deploy again to finish it.",
         "details": [],
     }
     op = store.get_operation(MAIN, "op-running")
