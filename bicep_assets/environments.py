@@ -1,0 +1,475 @@
+"""Environment manifests: ``parameters/<env>.yaml`` validated into a strict ``EnvironmentSpec``.
+
+One manifest per environment says what to deploy (a ``.bicep`` or ARM ``.json`` template and its
+parameters), where (subscription, resource group, location), how (mode, rollback, what-if
+paths to ignore, retries) and how to tell that it worked (health checks). Secure parameters
+are references (an environment variable or a Key Vault secret), never values.
+
+Every problem is a :class:`ManifestError` whose message names the file and the key path, e.g.
+``parameters/dev.yaml: deployment.modee: unknown key (did you mean 'mode'?) at line 14``.
+YAML syntax errors name line and column (``parameters/dev.yaml:4:11: invalid YAML: ...``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from .armlocal.parameter_args import ParameterArgumentError, parse_parameter_args
+from .manifest_yaml import ManifestError, format_validation_error, read_yaml_manifest
+from .pipeline.models import SecureReference
+
+__all__ = [
+    "DeploymentOptions",
+    "EnvironmentSpec",
+    "HealthChecks",
+    "HttpCheck",
+    "ManifestError",
+    "RetryOptions",
+    "Scope",
+    "SecureParameter",
+    "TcpCheck",
+    "job_name",
+    "load_environment",
+    "load_environments",
+    "placeholder_names",
+    "read_parameters_file",
+    "render_placeholders",
+    "split_endpoint",
+]
+
+JobKind = Literal["deploy", "plan"]
+
+_ENV_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+_GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_KEY_VAULT_ID = re.compile(
+    rf"/subscriptions/{_GUID}/resourceGroups/[-\w._()]+/providers/Microsoft\.KeyVault/vaults/"
+    r"[A-Za-z0-9-]{3,24}",
+    re.IGNORECASE,
+)
+# {outputs.NAME}, or {{ / }} for literal braces; anything else in braces is a mistake
+_PLACEHOLDER_TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+_ENDPOINT = re.compile(
+    r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(?::(?P<port>\d{1,5}))?(?:/[^\s]*)?"
+)
+_OUTPUT_REF = re.compile(r"outputs\.([A-Za-z_][A-Za-z0-9_]*)")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class SecureParameter(_Strict):
+    """Where one secure parameter's value comes from: ``{env: NAME}`` or a Key Vault secret."""
+
+    env: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = None
+    key_vault: str | None = None
+    secret: Annotated[str, Field(pattern=r"^[0-9A-Za-z-]{1,127}$")] | None = None
+    version: Annotated[str, Field(pattern=r"^[0-9A-Za-z]+$")] | None = None
+
+    @field_validator("key_vault")
+    @classmethod
+    def _vault_id(cls, value: str | None) -> str | None:
+        if value is not None and not _KEY_VAULT_ID.fullmatch(value):
+            raise ValueError(
+                "must be a key vault resource id: /subscriptions/{id}/resourceGroups/{group}"
+                "/providers/Microsoft.KeyVault/vaults/{name}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SecureParameter:
+        vault = self.key_vault is not None or self.secret is not None
+        if self.env is not None and vault:
+            raise ValueError("give either env or key_vault + secret, not both")
+        if self.env is None and not vault:
+            raise ValueError("give env: VARIABLE, or key_vault: VAULT_ID with secret: NAME")
+        if vault and (self.key_vault is None or self.secret is None):
+            raise ValueError("a Key Vault reference needs both key_vault and secret")
+        if self.version is not None and self.env is not None:
+            raise ValueError("version applies to Key Vault secrets only")
+        return self
+
+    def to_reference(self) -> SecureReference:
+        """The shared model the pipeline passes around (a reference, never the value)."""
+        return SecureReference(
+            env=self.env,
+            key_vault_id=self.key_vault,
+            secret_name=self.secret,
+            secret_version=self.version,
+        )
+
+
+class Scope(_Strict):
+    """Where the environment is deployed; the resource group is created if missing."""
+
+    subscription_id: Annotated[str, Field(pattern=rf"^{_GUID}$")] | None = None
+    resource_group: Annotated[str, Field(pattern=r"^[-\w._()]{0,89}[-\w_()]$")]
+    location: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9 ]*$")]
+
+
+class DeploymentOptions(_Strict):
+    """How ARM deploys: mode, rollback to the last successful deployment, what-if noise."""
+
+    mode: Literal["Incremental", "Complete"] = "Incremental"
+    rollback_on_error: bool = False
+    what_if_ignore: list[Annotated[str, Field(pattern=r"^\S+$")]] = Field(default_factory=list)
+
+
+class RetryOptions(_Strict):
+    """Op-level retries of environmental failures: exponential backoff with jitter."""
+
+    max_retries: Annotated[int, Field(ge=0, le=50)] = 5
+    base_delay_s: Annotated[float, Field(ge=0, le=3600)] = 5.0
+
+
+class HttpCheck(_Strict):
+    """An HTTP probe: ``url`` (may use ``{outputs.NAME}``) must answer ``expected_status``."""
+
+    url: str
+    expected_status: Annotated[int, Field(ge=100, le=599)] = 200
+    timeout_s: Annotated[float, Field(gt=0, le=600)] = 10.0
+    retries: Annotated[int, Field(ge=0, le=100)] = 3
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        placeholder_names(value)  # a malformed placeholder is a ValueError
+        if not value.startswith("{") and not re.match(r"https?://", value):
+            raise ValueError(f"'{value}' must start with http:// or https:// (or a placeholder)")
+        return value
+
+
+class TcpCheck(_Strict):
+    """A TCP probe of ``host`` (may use ``{outputs.NAME}``): a name, ``name:port``, or a host
+    output with a path after it (ignored); ``port`` applies when the host names none."""
+
+    host: Annotated[str, Field(min_length=1)]
+    port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    timeout_s: Annotated[float, Field(gt=0, le=600)] = 5.0
+    retries: Annotated[int, Field(ge=0, le=100)] = 3
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        if not placeholder_names(value):
+            split_endpoint(value)
+        elif "://" in value:
+            raise ValueError(f"'{value}' must be a host, not a URL (no scheme)")
+        return value
+
+    @model_validator(mode="after")
+    def _port_known(self) -> TcpCheck:
+        literal = not placeholder_names(self.host)
+        if self.port is None and literal and split_endpoint(self.host)[1] is None:
+            raise ValueError(f"no port for '{self.host}': add port: N or write host:port")
+        return self
+
+    def endpoint(self, outputs: Mapping[str, Any]) -> tuple[str, int]:
+        """``(host, port)`` to connect to, placeholders rendered from deployment outputs."""
+        rendered = render_placeholders(self.host, outputs)
+        try:
+            host, port = split_endpoint(rendered)
+        except ValueError as exc:
+            raise ManifestError(f"tcp check '{self.host}': {exc}") from None
+        port = port or self.port
+        if port is None:
+            raise ManifestError(
+                f"tcp check '{self.host}' → '{rendered}' names no port: add port: N to the check"
+            )
+        return host, port
+
+
+def split_endpoint(text: str) -> tuple[str, int | None]:
+    """``"db.example.net:1433"`` → ``("db.example.net", 1433)``; ``"[::1]:80/x"`` →
+    ``("::1", 80)``; a path after the host is ignored. ``ValueError`` when it is no host."""
+    match = _ENDPOINT.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(
+            f"'{text}' must be a host name or address, optionally with :port (no scheme, spaces)"
+        )
+    port = int(match["port"]) if match["port"] else None
+    if port is not None and not 1 <= port <= 65535:
+        raise ValueError(f"port {port} in '{text}' is outside 1-65535")
+    return match["host"].strip("[]"), port
+
+
+class HealthChecks(_Strict):
+    """What verify checks after a deployment."""
+
+    provisioning_state: bool = True
+    resource_health: bool = False
+    http: list[HttpCheck] = Field(default_factory=list)
+    tcp: list[TcpCheck] = Field(default_factory=list)
+
+
+_TagName = Annotated[str, Field(min_length=1, max_length=512, pattern=r"^[^<>%&\\?/]+$")]
+_TagValue = Annotated[str, Field(max_length=256)]
+
+
+class EnvironmentSpec(_Strict):
+    """One environment: what to deploy, where, how, and how to tell that it worked."""
+
+    name: str  # the manifest's file stem
+    manifest_path: Path
+    template: Annotated[str, Field(min_length=1)]  # as written, relative to the manifest
+    # relative to the manifest as written; resolved (absolute) once loaded
+    parameters_file: Path | None = None
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    secure_parameters: dict[str, SecureParameter] = Field(default_factory=dict)
+    scope: Scope
+    deployment: DeploymentOptions = Field(default_factory=DeploymentOptions)
+    retry: RetryOptions = Field(default_factory=RetryOptions)
+    health_checks: HealthChecks = Field(default_factory=HealthChecks)
+    tags: Annotated[dict[_TagName, _TagValue], Field(max_length=50)] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _resolve_parameters_file(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("parameters_file"), str):
+            base = Path(data.get("manifest_path") or ".").parent
+            data = {**data, "parameters_file": (base / data["parameters_file"]).resolve()}
+        return data
+
+    @field_validator("template")
+    @classmethod
+    def _template_exists(cls, value: str, info: ValidationInfo) -> str:
+        manifest = info.data.get("manifest_path")
+        path = (manifest.parent if manifest else Path()) / value
+        if path.suffix.lower() not in (".bicep", ".json"):
+            raise ValueError(f"'{value}' must be a .bicep or an ARM .json file")
+        if not path.is_file():
+            raise ValueError(
+                f"'{value}' does not exist (looked for {path.resolve()}); the path is relative "
+                "to the manifest"
+            )
+        return value
+
+    @field_validator("parameters_file")
+    @classmethod
+    def _parameters_file_exists(cls, value: Path | None) -> Path | None:
+        if value is None:
+            return None
+        if not value.name.lower().endswith((".bicepparam", ".json")):
+            raise ValueError(f"'{value.name}' must be a .bicepparam or an ARM .parameters.json")
+        if not value.is_file():
+            raise ValueError(f"'{value}' does not exist; the path is relative to the manifest")
+        return value
+
+    @field_validator("secure_parameters")
+    @classmethod
+    def _not_also_inline(
+        cls, value: dict[str, SecureParameter], info: ValidationInfo
+    ) -> dict[str, SecureParameter]:
+        both = sorted(set(info.data.get("parameters") or {}) & set(value))
+        if both:
+            raise ValueError(
+                f"{', '.join(both)} also in parameters; a secure parameter is given only by "
+                "reference: remove it from parameters"
+            )
+        return value
+
+    @property
+    def template_file(self) -> Path:
+        """The template, resolved against the manifest's folder."""
+        return (self.manifest_path.parent / self.template).resolve()
+
+    @property
+    def is_bicep(self) -> bool:
+        """Whether the template needs the Bicep compiler."""
+        return self.template_file.suffix.lower() == ".bicep"
+
+    def secure_references(self) -> dict[str, SecureReference]:
+        """Secure parameters as the shared reference model, by parameter name."""
+        return {name: ref.to_reference() for name, ref in self.secure_parameters.items()}
+
+    def referenced_outputs(self) -> set[str]:
+        """Names of the deployment outputs the health checks use (``{outputs.NAME}``)."""
+        texts = [c.url for c in self.health_checks.http] + [c.host for c in self.health_checks.tcp]
+        return {name for text in texts for name in placeholder_names(text)}
+
+
+def job_name(kind: JobKind, env: str) -> str:
+    """The Dagster job of an environment: ``deploy_<env>`` or ``plan_<env>`` (``-`` → ``_``)."""
+    if kind not in ("deploy", "plan"):
+        raise ValueError(f"job kind must be 'deploy' or 'plan', not {kind!r}")
+    if not _ENV_NAME.fullmatch(env):
+        raise ValueError(
+            f"environment name {env!r} cannot name a Dagster job: use letters, digits, '_' "
+            "and '-', starting with a letter or digit"
+        )
+    return f"{kind}_{env.replace('-', '_')}"
+
+
+def placeholder_names(text: str) -> list[str]:
+    """The output names ``text`` uses as ``{outputs.NAME}``, in order; ``ValueError`` on a
+    malformed placeholder (``{{``/``}}`` are literal braces)."""
+    names: list[str] = []
+    for match in _PLACEHOLDER_TOKEN.finditer(text):
+        token = match.group(0)
+        if token in ("{{", "}}"):
+            continue
+        inner = match.group(1)
+        if inner is None:
+            raise ValueError(f"unbalanced '{token}' in '{text}' (write {token * 2} for a brace)")
+        ref = _OUTPUT_REF.fullmatch(inner.strip())
+        if ref is None:
+            raise ValueError(
+                f"unknown placeholder '{token}' in '{text}': use {{outputs.NAME}} with the name "
+                "of a deployment output"
+            )
+        names.append(ref.group(1))
+    return names
+
+
+def render_placeholders(text: str, outputs: Mapping[str, Any]) -> str:
+    """``text`` with every ``{outputs.NAME}`` replaced by that deployment output's value.
+
+    Output names match as ARM matches them (ignoring case); a missing one is a
+    :class:`ManifestError` naming it and the outputs there are.
+    """
+    by_lower = {name.lower(): name for name in outputs}
+
+    def replace(match: re.Match[str]) -> str:
+        token = match.group(0)
+        if token in ("{{", "}}"):
+            return token[0]
+        ref = _OUTPUT_REF.fullmatch((match.group(1) or "").strip())
+        if ref is None:
+            raise ManifestError(f"'{text}': malformed placeholder '{token}'; use {{outputs.NAME}}")
+        key = ref.group(1) if ref.group(1) in outputs else by_lower.get(ref.group(1).lower())
+        if key is None:
+            known = ", ".join(sorted(outputs)) or "none"
+            raise ManifestError(
+                f"'{text}': the deployment has no output '{ref.group(1)}' (its outputs: {known})"
+            )
+        value = outputs[key]
+        if isinstance(value, Mapping) and "value" in value and set(value) <= {"type", "value"}:
+            value = value["value"]  # the SDK's {"type": ..., "value": ...} shape
+        return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+
+    return _PLACEHOLDER_TOKEN.sub(replace, text)
+
+
+def read_parameters_file(path: Path) -> dict[str, dict[str, Any]]:
+    """An ARM parameters file as ``{name: {"value": ...}}`` (Key Vault references kept as
+    ``{"reference": {...}}``); the full file with ``$schema`` or a bare object."""
+    if path.name.lower().endswith(".bicepparam"):
+        raise ManifestError(
+            f"{path}: a .bicepparam file is compiled by the Bicep CLI (bicep build-params), "
+            "not read as JSON"
+        )
+    try:
+        entries = parse_parameter_args([f"@{path}"])
+    except ParameterArgumentError as exc:
+        raise ManifestError(str(exc)) from None
+    for name, entry in entries.items():
+        if "value" in entry and "reference" in entry:
+            raise ManifestError(
+                f"{path}: parameter '{name}' has both 'value' and 'reference'; keep one"
+            )
+        reference = entry.get("reference")
+        if "reference" in entry and not (
+            isinstance(reference, dict)
+            and isinstance(reference.get("keyVault"), dict)
+            and isinstance(reference["keyVault"].get("id"), str)
+            and isinstance(reference.get("secretName"), str)
+        ):
+            raise ManifestError(
+                f"{path}: parameter '{name}': a Key Vault reference needs "
+                '{"keyVault": {"id": VAULT_ID}, "secretName": NAME} (optional "secretVersion")'
+            )
+    return entries
+
+
+def load_environment(path: Path, *, display_name: str | None = None) -> EnvironmentSpec:
+    """The manifest at ``path`` as an :class:`EnvironmentSpec` (``ManifestError`` otherwise).
+
+    ``display_name`` is how errors name the file (default: ``path`` as given).
+    """
+    shown = display_name or str(path)
+    env = path.stem
+    if not _ENV_NAME.fullmatch(env):
+        raise ManifestError(
+            f"{shown}: environment name '{env}' (the file name) cannot name a Dagster job: "
+            "rename the file using letters, digits, '_' and '-'"
+        )
+    data, positions = read_yaml_manifest(path, shown)
+    for reserved in ("name", "manifest_path"):
+        if reserved in data:
+            raise ManifestError(
+                f"{shown}: {reserved}: not a manifest key (an environment is named after its "
+                "file); remove it"
+            )
+    try:
+        spec = EnvironmentSpec.model_validate(
+            {**data, "name": env, "manifest_path": path.resolve()}
+        )
+    except ValidationError as exc:
+        raise ManifestError(
+            format_validation_error(exc, shown, EnvironmentSpec, positions)
+        ) from None
+    if spec.parameters_file is not None and spec.parameters_file.suffix.lower() == ".json":
+        from_file = read_parameters_file(spec.parameters_file)
+        clash = sorted(set(from_file) & set(spec.secure_parameters))
+        if clash:
+            raise ManifestError(
+                f"{shown}: secure_parameters: {', '.join(clash)} also given in "
+                f"{spec.parameters_file.name}; keep each parameter in one place"
+            )
+    return spec
+
+
+def load_environments(project_dir: Path) -> dict[str, EnvironmentSpec]:
+    """Every ``parameters/*.yaml|yml`` of the project, by environment name (sorted); all the
+    manifests' errors are reported together."""
+    folder = project_dir / "parameters"
+    if not folder.is_dir():
+        raise ManifestError(
+            f"{folder}: no parameters/ folder; add one <env>.yaml manifest per environment"
+        )
+    files = sorted(
+        p for p in folder.iterdir() if p.suffix.lower() in (".yaml", ".yml") and p.is_file()
+    )
+    specs: dict[str, EnvironmentSpec] = {}
+    jobs: dict[str, str] = {}
+    errors: list[str] = []
+    for path in files:
+        shown = path.relative_to(project_dir).as_posix()
+        try:
+            spec = load_environment(path, display_name=shown)
+        except ManifestError as exc:
+            errors.append(str(exc))
+            continue
+        key = job_name("deploy", spec.name)
+        if key in jobs:
+            errors.append(
+                f"{shown}: environment '{spec.name}' maps to the same jobs as {jobs[key]} "
+                f"({key}); rename one of them"
+            )
+            continue
+        jobs[key] = shown
+        specs[spec.name] = spec
+    if errors:
+        raise ManifestError("\n".join(errors))
+    return dict(sorted(specs.items()))
+
+
+def subscription_of(spec: EnvironmentSpec) -> str:
+    """The subscription an environment deploys to (the local ARM's when the manifest has none)."""
+    from .armlocal.engine.context import DEFAULT_SUBSCRIPTION
+
+    return spec.scope.subscription_id or DEFAULT_SUBSCRIPTION
