@@ -40,6 +40,36 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--subscription", default=DeploymentContext.subscription_id)
     exp.add_argument("--mode", choices=["Incremental", "Complete"], default="Incremental")
     exp.add_argument("-o", "--output", choices=["json", "table"], default="table")
+    for kind, text in (
+        ("deploy", "run deploy_<env>: lint, plan, gate, deploy, verify"),
+        ("plan", "run plan_<env>: lint and what-if, changing nothing"),
+    ):
+        job = commands.add_parser(kind, help=text)
+        job.add_argument("environment", help="the manifest parameters/<environment>.yaml")
+        job.add_argument(
+            "--param",
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
+            help="override a template parameter (repeatable)",
+        )
+        job.add_argument("--git-sha", help="the commit deployed (default: detected)")
+        job.add_argument("--allow-warnings", action="store_true")
+        job.add_argument(
+            "--target",
+            choices=["local", "azure"],
+            help="ARM target (default: the resource's, i.e. local)",
+        )
+        job.add_argument("--project", type=Path, help="project folder (default: found from cwd)")
+        if kind == "deploy":
+            job.add_argument(
+                "--allow-destructive",
+                action="store_true",
+                help="apply a plan that deletes resources",
+            )
+    ui = commands.add_parser("ui", help="dagster dev on this project (DAGSTER_HOME prepared)")
+    ui.add_argument("--port", type=int, default=3000)
+    ui.add_argument("--project", type=Path)
     add_emulator_commands(commands)
     add_arm_commands(commands)
     return parser
@@ -49,6 +79,25 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "expand":
         return _expand(args)
+    if args.command in ("deploy", "plan"):
+        from .project import find_project_dir
+        from .runs import parse_params, run_job
+
+        return run_job(
+            args.command,
+            args.environment,
+            project_dir=args.project or find_project_dir(),
+            params=parse_params(args.param),
+            git_sha=args.git_sha,
+            allow_destructive=getattr(args, "allow_destructive", False),
+            allow_warnings=args.allow_warnings,
+            target=args.target,
+        )
+    if args.command == "ui":
+        from .project import find_project_dir
+        from .runs import run_ui
+
+        return run_ui(args.project or find_project_dir(), args.port)
     if args.command == "emulator":
         return run_emulator(args)
     if args.command == "arm":

@@ -1,0 +1,33 @@
+"""The code location: Definitions built from the project folder (``parameters/*.yaml``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+
+from .environments import load_environments
+from .pipeline.jobs import build_jobs, detect_git_sha
+from .project import find_project_dir
+from .resources.arm import ArmClient
+from .resources.bicep import BicepCli
+from .resources.probes import Probes
+
+
+def build_definitions(
+    project_dir: Path | None = None,
+    *,
+    arm: ArmClient | None = None,
+    bicep: BicepCli | None = None,
+    probes: Probes | None = None,
+) -> dg.Definitions:
+    """Jobs for every environment manifest, with the resources they use."""
+    project = project_dir or find_project_dir()
+    environments = load_environments(project)
+    arm = arm or ArmClient()
+    resources = {"arm": arm, "bicep": bicep or BicepCli(), "probes": probes or Probes()}
+    jobs = build_jobs(environments, resources, git_sha=detect_git_sha(project), target=arm.target)
+    return dg.Definitions(jobs=jobs, resources=resources)
+
+
+defs = build_definitions()

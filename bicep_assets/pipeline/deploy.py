@@ -1,0 +1,184 @@
+"""deploy: one ARM deployment per run — re-attached, never duplicated, on a retry."""
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import dagster as dg
+from dagster import OpExecutionContext
+
+from ..environments import subscription_of
+from ..resources.arm import ArmClient
+from ..resources.environment import DeploymentEnvironment
+from .failures import to_dagster_failure
+from .models import CompiledTemplate, DeploymentResult, Plan
+from .secrets import parameters_with_secrets
+
+TERMINAL = ("Succeeded", "Failed", "Canceled")
+MAX_NAME = 64
+
+
+def deployment_name(environment: str, run_id: str) -> str:
+    """Deterministic per run: ``<env>-<run id>`` (at most 64 characters, ARM's limit)."""
+    return f"{environment[: MAX_NAME - len(run_id) - 1]}-{run_id}"
+
+
+def watch_deployment(
+    arm: ArmClient,
+    *,
+    subscription_id: str,
+    resource_group: str,
+    name: str,
+    on_operation: Callable[[dict[str, Any]], None],
+    interval_s: float,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
+    """Poll a deployment until it finishes; report each operation whose state changed."""
+    seen: dict[str, str] = {}
+    while True:
+        record = arm.get_deployment(
+            subscription_id=subscription_id, resource_group=resource_group, name=name
+        )
+        if record is None:
+            raise dg.Failure(f"Deployment {name} disappeared while it ran.", allow_retries=True)
+        for operation in arm.list_operations(
+            subscription_id=subscription_id, resource_group=resource_group, name=name
+        ):
+            state = (operation.get("properties") or {}).get("provisioningState", "")
+            if seen.get(operation.get("operationId", "")) != state:
+                seen[operation.get("operationId", "")] = state
+                on_operation(operation)
+        if record["properties"].get("provisioningState") in TERMINAL:
+            return record
+        sleep(interval_s)
+
+
+def public_outputs(record: dict[str, Any]) -> dict[str, Any]:
+    """Outputs without secure ones (ARM gives those no value; we drop them by type too)."""
+    outputs = (record.get("properties") or {}).get("outputs") or {}
+    return {
+        name: output.get("value")
+        for name, output in outputs.items()
+        if isinstance(output, dict) and not str(output.get("type", "")).lower().startswith("secure")
+    }
+
+
+def _describe(operation: dict[str, Any]) -> str:
+    props = operation.get("properties") or {}
+    target = props.get("targetResource") or {}
+    what = f"{target.get('resourceType', '?')}/{target.get('resourceName', '?')}"
+    line = (
+        f"{props.get('provisioningOperation', 'Create')} {what}: {props.get('provisioningState')}"
+    )
+    error = (
+        (props.get("statusMessage") or {}).get("error")
+        if isinstance(props.get("statusMessage"), dict)
+        else None
+    )
+    if error:
+        line += f" ({error.get('code')}: {error.get('message')})"
+    return line
+
+
+@dg.op(out=dg.Out(DeploymentResult))
+def deploy(
+    context: OpExecutionContext,
+    compiled: CompiledTemplate,
+    plan: Plan,
+    environment: DeploymentEnvironment,
+    arm: ArmClient,
+) -> dg.Output[DeploymentResult]:
+    """Deploy the approved plan with ARM and stream its progress into the event log."""
+    spec = environment.load()
+    scope = spec.scope
+    name = deployment_name(spec.name, context.run_id)
+    git_sha = context.run.tags.get("bicep_assets/git_sha", "")
+    tags = {
+        **spec.tags,
+        "bicep-assets-environment": spec.name,
+        "bicep-assets-git-sha": git_sha,
+        "bicep-assets-run-id": context.run_id,
+    }
+    started = time.monotonic()
+    where = {"subscription_id": subscription_of(spec), "resource_group": scope.resource_group}
+    try:
+        if arm.ensure_resource_group(
+            name=scope.resource_group,
+            location=scope.location,
+            tags=spec.tags,
+            subscription_id=subscription_of(spec),
+        ):
+            context.log.info(f"Created resource group {scope.resource_group} ({scope.location}).")
+        existing = arm.get_deployment(name=name, **where)
+        state = existing["properties"].get("provisioningState") if existing else None
+        if existing is None or state in ("Failed", "Canceled"):
+            if existing is not None:
+                context.log.info(f"Deployment {name} ended {state}: deploying it again.")
+            arm.start_deployment(
+                name=name,
+                template=compiled.template,
+                parameters=parameters_with_secrets(compiled),
+                mode=spec.deployment.mode,
+                tags=tags,
+                rollback_on_error=spec.deployment.rollback_on_error,
+                **where,
+            )
+            context.log.info(f"Started ARM deployment {name} in {scope.resource_group}.")
+        else:
+            context.log.info(f"Re-attaching to ARM deployment {name} ({state}).")
+        interval = arm.polling_interval_s or (0.2 if arm.target == "local" else 5.0)
+        record = watch_deployment(
+            arm,
+            name=name,
+            interval_s=interval,
+            on_operation=lambda op: context.log.info(_describe(op)),
+            **where,
+        )
+    except dg.Failure:
+        raise
+    except Exception as exc:
+        raise to_dagster_failure(exc, retry_number=context.retry_number) from exc
+    props = record["properties"]
+    if props.get("provisioningState") != "Succeeded":
+        error = props.get("error") or {
+            "code": "DeploymentCanceled",
+            "message": f"Deployment {name} was canceled.",
+        }
+        raise to_dagster_failure(
+            error, retry_number=context.retry_number, description=f"ARM deployment {name} failed"
+        )
+    result = DeploymentResult(
+        environment=spec.name,
+        deployment_name=name,
+        deployment_id=record["id"],
+        correlation_id=props.get("correlationId"),
+        provisioning_state=props["provisioningState"],
+        duration_s=round(time.monotonic() - started, 3),
+        outputs=public_outputs(record),
+        output_resources=[r["id"] for r in props.get("outputResources") or []],
+    )
+    context.log_event(
+        dg.AssetMaterialization(
+            asset_key=dg.AssetKey(["azure", spec.name]),
+            description=f"{spec.name} deployed by run {context.run_id}",
+            metadata={
+                "git_sha": git_sha,
+                "template_hash": compiled.template_hash,
+                "deployment_id": result.deployment_id,
+                "output_resources": dg.MetadataValue.json(result.output_resources),
+                "outputs": dg.MetadataValue.json(result.outputs),
+            },
+        )
+    )
+    return dg.Output(
+        result,
+        metadata={
+            "deployment_name": result.deployment_name,
+            "deployment_id": result.deployment_id,
+            "correlation_id": result.correlation_id or "",
+            "provisioning_state": result.provisioning_state,
+            "duration_s": result.duration_s,
+            "output_resources": dg.MetadataValue.json(result.output_resources),
+            "outputs": dg.MetadataValue.json(result.outputs),
+        },
+    )

@@ -1,0 +1,164 @@
+"""lint: compile the environment's template and check it before anything touches ARM."""
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster import OpExecutionContext
+
+from ..armlocal.engine.template_hash import template_hash
+from ..environments import EnvironmentSpec, ManifestError, read_parameters_file
+from ..resources.bicep import BicepCli, BicepError, BicepNotFoundError
+from ..resources.environment import DeploymentEnvironment
+from .models import CompiledTemplate, Diagnostic, SecureReference
+from .static_checks import check_parameter_overrides, static_checks
+
+
+class LintConfig(dg.Config):
+    """Run config of the lint step."""
+
+    allow_warnings: bool = False
+    parameter_overrides: dict[str, str] = {}  # the old CLI's --param NAME=VALUE
+
+
+def _fail(message: str, **metadata: Any) -> dg.Failure:
+    return dg.Failure(message, allow_retries=False, metadata={"failure_kind": "logic", **metadata})
+
+
+def api_versions_of(template: dict[str, Any]) -> dict[str, str]:
+    """Resource type (lowercase) → apiVersion, from the template and its nested templates."""
+    found: dict[str, str] = {}
+
+    def walk(resources: Any, parent_type: str = "") -> None:
+        items = resources.values() if isinstance(resources, dict) else resources or []
+        for resource in items:
+            if not isinstance(resource, dict):
+                continue
+            rtype = str(resource.get("type", ""))
+            if parent_type and "." not in rtype.split("/", 1)[0]:
+                rtype = f"{parent_type}/{rtype}"
+            if isinstance(resource.get("apiVersion"), str) and not rtype.startswith("["):
+                found.setdefault(rtype.lower(), resource["apiVersion"])
+            walk(resource.get("resources"), rtype)
+            inner = (resource.get("properties") or {}).get("template")
+            if isinstance(inner, dict):
+                walk(inner.get("resources"))
+
+    walk(template.get("resources"))
+    return found
+
+
+def _hash_parameters(parameters: dict[str, Any], secure: dict[str, SecureReference]) -> str:
+    material = {"values": parameters, "secure": {k: v.describe() for k, v in secure.items()}}
+    text = json.dumps(material, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def compile_environment(
+    spec: EnvironmentSpec, bicep: BicepCli, overrides: dict[str, str]
+) -> CompiledTemplate:
+    """The template as ARM JSON, the parameters (secure ones as references), diagnostics."""
+    diagnostics: list[Diagnostic] = []
+    template_file: Path = spec.template_file
+    try:
+        if spec.is_bicep:
+            template = bicep.build(template_file)
+            diagnostics.extend(bicep.lint(template_file))
+        else:
+            template = json.loads(template_file.read_text(encoding="utf-8-sig"))
+    except (BicepNotFoundError, BicepError) as exc:
+        raise _fail(str(exc), template=str(template_file)) from None
+    except json.JSONDecodeError as exc:
+        raise _fail(
+            f"{template_file}: not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}",
+            template=str(template_file),
+        ) from None
+    parameters: dict[str, Any] = {}
+    try:
+        if spec.parameters_file is not None:
+            if spec.parameters_file.suffix.lower() == ".bicepparam":
+                parameters.update(bicep.build_params(spec.parameters_file)[0])
+            else:
+                parameters.update(read_parameters_file(spec.parameters_file))
+    except (BicepNotFoundError, BicepError, ManifestError) as exc:
+        raise _fail(str(exc)) from None
+    parameters.update({k: {"value": v} for k, v in spec.parameters.items()})
+    try:
+        converted = check_parameter_overrides(template, overrides)
+    except ValueError as exc:
+        raise _fail(f"run config parameter_overrides: {exc}") from None
+    parameters.update({k: {"value": v} for k, v in converted.items()})
+    secure = {name: ref.to_reference() for name, ref in spec.secure_parameters.items()}
+    for name in secure:
+        parameters.pop(name, None)
+    diagnostics.extend(
+        static_checks(template, parameters, secure_names=set(secure), source=str(template_file))
+    )
+    return CompiledTemplate(
+        environment=spec.name,
+        template_path=str(spec.template),
+        template=template,
+        parameters=parameters,
+        secure_parameters=secure,
+        template_hash=template_hash(template),
+        parameters_hash=_hash_parameters(parameters, secure),
+        diagnostics=diagnostics,
+        api_versions=api_versions_of(template),
+    )
+
+
+def diagnostics_table(diagnostics: list[Diagnostic]) -> dg.TableMetadataValue:
+    return dg.MetadataValue.table(
+        records=[dg.TableRecord(d.model_dump()) for d in diagnostics],
+        schema=dg.TableSchema(
+            columns=[
+                dg.TableColumn("severity", "string"),
+                dg.TableColumn("code", "string"),
+                dg.TableColumn("message", "string"),
+                dg.TableColumn("location", "string"),
+            ]
+        ),
+    )
+
+
+@dg.op(out=dg.Out(CompiledTemplate, io_manager_key="io_manager"))
+def lint(
+    context: OpExecutionContext,
+    config: LintConfig,
+    environment: DeploymentEnvironment,
+    bicep: BicepCli,
+) -> dg.Output[CompiledTemplate]:
+    """Compile the environment's template and check it; errors (and warnings) stop the run."""
+    spec = environment.load()
+    compiled = compile_environment(spec, bicep, config.parameter_overrides)
+    context.instance.add_run_tags(
+        context.run_id, {"bicep_assets/template_hash": compiled.template_hash}
+    )
+    errors = [d for d in compiled.diagnostics if d.severity == "error"]
+    warnings = [d for d in compiled.diagnostics if d.severity == "warning"]
+    metadata = {
+        "template": compiled.template_path,
+        "template_hash": compiled.template_hash,
+        "parameters_hash": compiled.parameters_hash,
+        "diagnostics": diagnostics_table(compiled.diagnostics),
+    }
+    for finding in compiled.diagnostics:
+        context.log.info(f"{finding.severity} {finding.code} {finding.location}: {finding.message}")
+    if errors or (warnings and not config.allow_warnings):
+        kind = "error" if errors else "warning"
+        listed = errors or warnings
+        hint = "" if errors else " (set allow_warnings: true in the lint config to accept them)"
+        raise dg.Failure(
+            f"lint found {len(listed)} {kind}(s){hint}: "
+            + "; ".join(f"{d.code} at {d.location}: {d.message}" for d in listed[:10]),
+            allow_retries=False,
+            metadata={
+                **metadata,
+                "failure_kind": "logic",
+                "arm_code": listed[0].code,
+                "arm_message": listed[0].message,
+            },
+        )
+    return dg.Output(compiled, metadata=metadata)

@@ -1,0 +1,122 @@
+"""What the ops pass to each other: pydantic models that never carry a secret value.
+
+Secure parameters travel as references (:class:`SecureReference`: an environment variable
+name or a Key Vault secret); their values are read only inside the call to ARM.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Diagnostic(BaseModel):
+    """One finding of lint: the Bicep linter's or the ARM-level static checks'."""
+
+    model_config = ConfigDict(frozen=True)
+
+    severity: Literal["error", "warning", "info"]
+    code: str
+    message: str
+    location: str = ""  # "infra/main.bicep:12:5" or "resources['site'].properties.x"
+
+
+class SecureReference(BaseModel):
+    """Where a secure parameter's value comes from — never the value itself."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    env: str | None = None  # environment variable name
+    key_vault_id: str | None = None  # /subscriptions/.../providers/Microsoft.KeyVault/vaults/kv
+    secret_name: str | None = None
+    secret_version: str | None = None
+
+    def describe(self) -> str:
+        if self.env:
+            return f"{{env: {self.env}}}"
+        version = f"/{self.secret_version}" if self.secret_version else ""
+        return f"{{key_vault: {self.key_vault_id}, secret: {self.secret_name}{version}}}"
+
+
+class CompiledTemplate(BaseModel):
+    """Lint's result: the ARM JSON to deploy and its parameters (secure ones as references)."""
+
+    environment: str
+    template_path: str  # as written in the manifest (relative to the project)
+    template: dict[str, Any]
+    parameters: dict[str, Any] = Field(default_factory=dict)  # {name: {"value": ...}}, non-secure
+    secure_parameters: dict[str, SecureReference] = Field(default_factory=dict)
+    template_hash: str
+    parameters_hash: str
+    diagnostics: list[Diagnostic] = Field(default_factory=list)
+    api_versions: dict[str, str] = Field(default_factory=dict)  # lowercase type → apiVersion
+
+
+class PropertyChange(BaseModel):
+    path: str
+    change_type: str  # Create | Delete | Modify | Array | NoEffect
+    before: Any = None
+    after: Any = None
+    children: list[PropertyChange] = Field(default_factory=list)
+
+
+class WhatIfChange(BaseModel):
+    """One resource of the plan."""
+
+    resource_id: str
+    resource_type: str
+    change_type: str  # Create | Delete | Modify | NoChange | Ignore | Deploy | Unsupported
+    unsupported_reason: str | None = None
+    delta: list[PropertyChange] = Field(default_factory=list)
+
+    @property
+    def changed_paths(self) -> list[str]:
+        return [d.path for d in self.delta if d.change_type != "NoEffect"]
+
+
+class Plan(BaseModel):
+    """What-if's answer, noise suppressed, with counts per change type."""
+
+    environment: str
+    changes: list[WhatIfChange] = Field(default_factory=list)
+    approved: bool = False  # set by the gate
+
+    def count(self, change_type: str) -> int:
+        return sum(1 for c in self.changes if c.change_type == change_type)
+
+    @property
+    def deletions(self) -> list[WhatIfChange]:
+        return [c for c in self.changes if c.change_type == "Delete"]
+
+
+class DeploymentResult(BaseModel):
+    """What deploy leaves for verify: ids, non-secure outputs, the resources it touched."""
+
+    environment: str
+    deployment_name: str
+    deployment_id: str
+    correlation_id: str | None = None
+    provisioning_state: str
+    duration_s: float
+    outputs: dict[str, Any] = Field(default_factory=dict)  # name → value, non-secure only
+    output_resources: list[str] = Field(default_factory=list)
+
+
+class CheckResult(BaseModel):
+    """One verification check."""
+
+    kind: Literal["provisioning_state", "resource_health", "http", "tcp"]
+    target: str
+    ok: bool
+    detail: str = ""
+    latency_ms: float = 0.0
+
+
+class HealthReport(BaseModel):
+    environment: str
+    checks: list[CheckResult] = Field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)

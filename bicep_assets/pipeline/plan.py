@@ -1,0 +1,240 @@
+"""plan: ARM what-if for the environment, with the noise suppressed, as a table and a diff."""
+
+from collections.abc import Iterable
+from typing import Any
+
+import dagster as dg
+from dagster import OpExecutionContext
+
+from ..armlocal.whatif import read_only_matcher
+from ..environments import EnvironmentSpec, subscription_of
+from ..resources.arm import ArmClient
+from ..resources.environment import DeploymentEnvironment
+from .failures import to_dagster_failure
+from .models import CompiledTemplate, Plan, PropertyChange, WhatIfChange
+from .secrets import parameters_with_secrets, scrub, secret_values
+
+# Properties services change on their own: what-if shows them, they are never our change.
+BUILTIN_NOISE = (
+    "properties.provisioningState",
+    "etag",
+    "properties.etag",
+    "properties.lastModifiedTimeUtc",
+    "properties.lastModifiedTime",
+    "properties.createdTime",
+    "properties.creationTime",
+    "properties.resourceGuid",
+    "systemData",
+)
+
+
+def _property_changes(
+    deltas: Iterable[dict[str, Any]], is_noise: Any, prefix: str = ""
+) -> list[PropertyChange]:
+    kept: list[PropertyChange] = []
+    for delta in deltas:
+        path = str(delta.get("path", ""))
+        full = f"{prefix}[{path}]" if path.isdigit() else f"{prefix}.{path}" if prefix else path
+        kind = delta.get("propertyChangeType", "Modify")
+        if kind == "NoEffect" or is_noise(full):
+            continue
+        children = _property_changes(delta.get("children") or [], is_noise, full)
+        if kind == "Array" and not children:
+            continue
+        kept.append(
+            PropertyChange(
+                path=path,
+                change_type=kind,
+                before=delta.get("before"),
+                after=delta.get("after"),
+                children=children,
+            )
+        )
+    return kept
+
+
+def plan_from_what_if(environment: str, result: dict[str, Any], ignore: Iterable[str] = ()) -> Plan:
+    """The plan from a ``WhatIfOperationResult``: read-only (NoEffect) and ignored paths
+    dropped; a Modify left with no property change is NoChange."""
+    if result.get("error"):
+        raise to_dagster_failure(result["error"])
+    is_noise = read_only_matcher([*BUILTIN_NOISE, *ignore])
+    changes: list[WhatIfChange] = []
+    for change in (result.get("properties") or {}).get("changes") or []:
+        resource_id = change.get("resourceId", "")
+        kind = change.get("changeType", "Modify")
+        delta = _property_changes(change.get("delta") or [], is_noise)
+        if kind == "Modify" and not delta:
+            kind = "NoChange"
+        body = change.get("after") or change.get("before") or {}
+        rtype = body.get("type") if isinstance(body, dict) else None
+        changes.append(
+            WhatIfChange(
+                resource_id=resource_id,
+                resource_type=rtype or _type_from_id(resource_id),
+                change_type=kind,
+                unsupported_reason=change.get("unsupportedReason"),
+                delta=delta,
+            )
+        )
+    return Plan(environment=environment, changes=changes)
+
+
+def _type_from_id(resource_id: str) -> str:
+    lowered = resource_id.lower()
+    if "/providers/" not in lowered:
+        return "Microsoft.Resources/resourceGroups" if "/resourcegroups/" in lowered else ""
+    tail = resource_id[lowered.rfind("/providers/") + len("/providers/") :].split("/")
+    return "/".join([tail[0], *tail[1::2]])
+
+
+SYMBOLS = {
+    "Create": "+",
+    "Delete": "-",
+    "Modify": "~",
+    "NoChange": "=",
+    "Ignore": "*",
+    "Deploy": "!",
+    "Unsupported": "?",
+    "Array": "~",
+}
+
+
+def plan_markdown(plan: Plan) -> str:
+    """A readable diff of the plan (markdown for the Dagster UI)."""
+    lines = [
+        f"### What-if for `{plan.environment}`",
+        "",
+        f"{plan.count('Create')} to create, {plan.count('Modify')} to modify, "
+        f"{plan.count('Delete')} to delete, {plan.count('NoChange')} unchanged, "
+        f"{plan.count('Ignore')} ignored, {plan.count('Unsupported')} unsupported.",
+        "",
+        "```diff",
+    ]
+    for change in plan.changes:
+        if change.change_type in ("NoChange", "Ignore"):
+            continue
+        symbol = SYMBOLS.get(change.change_type, "~")
+        marker = {"+": "+", "-": "-"}.get(symbol, "!")
+        reason = f"  ({change.unsupported_reason})" if change.unsupported_reason else ""
+        lines.append(f"{marker} {symbol} {change.resource_id}{reason}")
+        lines.extend(_delta_lines(change.delta, "      "))
+    lines.append("```")
+    return "\n".join(lines)
+
+
+def _delta_lines(delta: list[PropertyChange], indent: str) -> list[str]:
+    import json
+
+    out: list[str] = []
+    for item in delta:
+        symbol = SYMBOLS.get(item.change_type, "~")
+        if item.change_type == "Create":
+            text = f"{item.path}: {json.dumps(item.after)}"
+        elif item.change_type == "Delete":
+            text = f"{item.path}: {json.dumps(item.before)}"
+        elif item.change_type == "Array":
+            text = f"{item.path}: ["
+        else:
+            text = f"{item.path}: {json.dumps(item.before)} => {json.dumps(item.after)}"
+        marker = {"+": "+", "-": "-"}.get(symbol, "!")
+        out.append(f"{marker}{indent}{symbol} {text}")
+        out.extend(_delta_lines(item.children, indent + "    "))
+    return out
+
+
+def plan_metadata(plan: Plan) -> dict[str, Any]:
+    """The plan step's metadata (the event-log vocabulary the audit assets read)."""
+    return {
+        "changes": dg.MetadataValue.table(
+            records=[
+                dg.TableRecord(
+                    {
+                        "resource_id": c.resource_id,
+                        "resource_type": c.resource_type,
+                        "change_type": c.change_type,
+                        "changed_paths": ", ".join(c.changed_paths),
+                    }
+                )
+                for c in plan.changes
+            ],
+            schema=dg.TableSchema(
+                columns=[
+                    dg.TableColumn("resource_id", "string"),
+                    dg.TableColumn("resource_type", "string"),
+                    dg.TableColumn("change_type", "string"),
+                    dg.TableColumn("changed_paths", "string"),
+                ]
+            ),
+        ),
+        "diff": dg.MetadataValue.md(plan_markdown(plan)),
+        "creates": plan.count("Create"),
+        "modifies": plan.count("Modify"),
+        "deletes": plan.count("Delete"),
+        "no_change": plan.count("NoChange"),
+        "ignored": plan.count("Ignore"),
+        "unsupported": plan.count("Unsupported"),
+    }
+
+
+def local_what_if(
+    spec: EnvironmentSpec, compiled: CompiledTemplate, parameters: dict[str, Any]
+) -> dict[str, Any]:
+    """What-if for a resource group that does not exist yet: nothing exists, so the engine
+    alone answers (every resource Create) — and the plan writes nothing to ARM."""
+    from ..armlocal.deployments import local_secret_values
+    from ..armlocal.engine import DeploymentContext, ResourceGroup, TemplateError, expand
+    from ..armlocal.whatif import what_if
+
+    context = DeploymentContext(
+        subscription_id=subscription_of(spec),
+        resource_group=ResourceGroup(spec.scope.resource_group, spec.scope.location),
+        deployment_name=f"{spec.name}-plan",
+        mode=spec.deployment.mode,
+    )
+    try:
+        expansion = expand(compiled.template, local_secret_values(parameters), context)
+    except TemplateError as exc:
+        raise to_dagster_failure(exc.to_arm()) from None
+    return what_if(expansion, lambda _id: None, mode=spec.deployment.mode)
+
+
+@dg.op(out=dg.Out(Plan))
+def plan(
+    context: OpExecutionContext,
+    compiled: CompiledTemplate,
+    environment: DeploymentEnvironment,
+    arm: ArmClient,
+) -> dg.Output[Plan]:
+    """Ask ARM what the deployment would change (what-if), without changing anything."""
+    spec = environment.load()
+    scope = spec.scope
+    parameters = parameters_with_secrets(compiled)
+    secrets = secret_values(parameters, compiled.secure_parameters)
+    try:
+        if arm.resource_group_exists(
+            subscription_id=subscription_of(spec), name=scope.resource_group
+        ):
+            result = arm.what_if(
+                subscription_id=subscription_of(spec),
+                resource_group=scope.resource_group,
+                deployment_name=f"{spec.name}-plan-{context.run_id[:8]}",
+                template=compiled.template,
+                parameters=parameters,
+                mode=spec.deployment.mode,
+            )
+        else:
+            context.log.info(
+                f"Resource group {scope.resource_group} does not exist yet: every resource is "
+                "planned as Create (the group is created by the deploy step)."
+            )
+            result = local_what_if(spec, compiled, parameters)
+    except dg.Failure:
+        raise
+    except Exception as exc:
+        raise to_dagster_failure(exc, retry_number=context.retry_number) from exc
+    # what-if echoes what it was sent (a Key Vault secret's value, say): scrub secure values
+    result = scrub(result, secrets)
+    del parameters, secrets
+    result_plan = plan_from_what_if(spec.name, result, spec.deployment.what_if_ignore)
+    return dg.Output(result_plan, metadata=plan_metadata(result_plan))

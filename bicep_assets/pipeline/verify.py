@@ -1,0 +1,203 @@
+"""verify: the deployment converged — provisioning state, Resource Health, HTTP/TCP probes."""
+
+import time
+from functools import partial
+from typing import Any
+
+import dagster as dg
+from azure.core.exceptions import HttpResponseError
+from dagster import OpExecutionContext
+
+from ..environments import EnvironmentSpec, ManifestError, render_placeholders, subscription_of
+from ..resources.arm import ArmClient
+from ..resources.environment import DeploymentEnvironment
+from ..resources.probes import Check, Probes, http_probe, redact_url, run_checks, tcp_probe
+from .failures import to_dagster_failure
+from .models import CheckResult, CompiledTemplate, DeploymentResult, HealthReport
+
+
+def _type_of(resource_id: str) -> str:
+    tail = resource_id[resource_id.lower().rfind("/providers/") + len("/providers/") :]
+    parts = tail.split("/")
+    return "/".join([parts[0], *parts[1::2]])
+
+
+def provisioning_check(
+    arm: ArmClient, compiled: CompiledTemplate, subscription_id: str, resource_id: str
+) -> Check:
+    def check() -> CheckResult:
+        started = time.monotonic()
+        rtype = _type_of(resource_id)
+        version = compiled.api_versions.get(rtype.lower()) or arm.api_version_for(
+            subscription_id=subscription_id, resource_type=rtype
+        )
+        body = arm.get_resource(
+            subscription_id=subscription_id, resource_id=resource_id, api_version=version
+        )
+        latency = (time.monotonic() - started) * 1000
+        if body is None:
+            return CheckResult(
+                kind="provisioning_state",
+                target=resource_id,
+                ok=False,
+                detail="resource not found",
+                latency_ms=latency,
+            )
+        state = (body.get("properties") or {}).get("provisioningState", "Succeeded")
+        return CheckResult(
+            kind="provisioning_state",
+            target=resource_id,
+            ok=state == "Succeeded",
+            detail=state,
+            latency_ms=latency,
+        )
+
+    return Check("provisioning_state", resource_id, check)
+
+
+def health_check(arm: ArmClient, subscription_id: str, resource_id: str) -> Check:
+    def check() -> CheckResult:
+        started = time.monotonic()
+        try:
+            status = arm.availability(subscription_id=subscription_id, resource_id=resource_id)
+        except HttpResponseError as exc:
+            latency = (time.monotonic() - started) * 1000
+            if exc.status_code in (404, 400):  # the type is not covered by Resource Health
+                return CheckResult(
+                    kind="resource_health",
+                    target=resource_id,
+                    ok=True,
+                    detail="not reported by Resource Health",
+                    latency_ms=latency,
+                )
+            raise
+        latency = (time.monotonic() - started) * 1000
+        props = status.get("properties") or {}
+        state = props.get("availabilityState", "Unknown")
+        return CheckResult(
+            kind="resource_health",
+            target=resource_id,
+            ok=state in ("Available", "Unknown"),
+            detail=f"{state}: {props.get('summary', '')}".strip(": "),
+            latency_ms=latency,
+        )
+
+    return Check("resource_health", resource_id, check)
+
+
+def build_checks(
+    spec: EnvironmentSpec,
+    compiled: CompiledTemplate,
+    result: DeploymentResult,
+    arm: ArmClient,
+    probes: Probes,
+) -> list[Check]:
+    """Every check the manifest asks for, run concurrently by :func:`run_checks`."""
+    checks: list[Check] = []
+    sub = subscription_of(spec)
+    config = spec.health_checks
+    resources = [r for r in result.output_resources if "/providers/" in r.lower()]
+    if config.provisioning_state:
+        checks.extend(provisioning_check(arm, compiled, sub, r) for r in resources)
+    if config.resource_health:
+        checks.extend(health_check(arm, sub, r) for r in resources)
+    # the local ARM's web apps are served with a certificate from its own CA
+    session = probes.session() if probes.ca_bundle else None
+    tls: bool | str = True if session is not None else (arm.ca_bundle or True)
+    try:
+        for http in config.http:
+            url = render_placeholders(http.url, result.outputs)
+            checks.append(
+                Check(
+                    "http",
+                    redact_url(url),
+                    partial(
+                        http_probe,
+                        url,
+                        expected_status=http.expected_status,
+                        timeout_s=http.timeout_s,
+                        retries=http.retries,
+                        retry_delay_s=probes.retry_delay_s,
+                        verify=tls,
+                        session=session,
+                    ),
+                )
+            )
+        for tcp in config.tcp:
+            host, port = tcp.endpoint(result.outputs)
+            checks.append(
+                Check(
+                    "tcp",
+                    f"{host}:{port}",
+                    partial(
+                        tcp_probe,
+                        host,
+                        port,
+                        timeout_s=tcp.timeout_s,
+                        retries=tcp.retries,
+                        retry_delay_s=probes.retry_delay_s,
+                    ),
+                )
+            )
+    except ManifestError as exc:
+        raise dg.Failure(
+            str(exc),
+            allow_retries=False,
+            metadata={"failure_kind": "logic", "arm_code": "InvalidHealthCheck"},
+        ) from None
+    return checks
+
+
+def checks_table(checks: list[CheckResult]) -> Any:
+    return dg.MetadataValue.table(
+        records=[dg.TableRecord(c.model_dump()) for c in checks],
+        schema=dg.TableSchema(
+            columns=[
+                dg.TableColumn("kind", "string"),
+                dg.TableColumn("target", "string"),
+                dg.TableColumn("ok", "bool"),
+                dg.TableColumn("detail", "string"),
+                dg.TableColumn("latency_ms", "float"),
+            ]
+        ),
+    )
+
+
+@dg.op(out=dg.Out(HealthReport))
+def verify(
+    context: OpExecutionContext,
+    compiled: CompiledTemplate,
+    result: DeploymentResult,
+    environment: DeploymentEnvironment,
+    arm: ArmClient,
+    probes: Probes,
+) -> dg.Output[HealthReport]:
+    """Check that what was deployed is healthy; any failing check fails the run."""
+    spec = environment.load()
+    try:
+        checks = build_checks(spec, compiled, result, arm, probes)
+    except dg.Failure:
+        raise
+    except Exception as exc:  # a bug or an unexpected answer: classified, not blindly retried
+        raise to_dagster_failure(exc, retry_number=context.retry_number) from exc
+    report = HealthReport(
+        environment=spec.name, checks=run_checks(checks, max_workers=probes.max_workers)
+    )
+    for check in report.checks:
+        log = context.log.info if check.ok else context.log.error
+        log(f"{check.kind} {check.target}: {'ok' if check.ok else 'FAILED'} ({check.detail})")
+    metadata = {"checks": checks_table(report.checks)}
+    failed = [c for c in report.checks if not c.ok]
+    if failed:
+        raise dg.Failure(
+            f"{len(failed)} of {len(report.checks)} health check(s) failed: "
+            + "; ".join(f"{c.kind} {c.target}: {c.detail}" for c in failed[:10]),
+            allow_retries=False,
+            metadata={
+                **metadata,
+                "failure_kind": "logic",
+                "arm_code": "HealthCheckFailed",
+                "arm_message": failed[0].detail,
+            },
+        )
+    return dg.Output(report, metadata=metadata)

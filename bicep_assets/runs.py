@@ -1,0 +1,136 @@
+"""Running the jobs from a shell (``bicep-assets deploy|plan|ui``), against DAGSTER_HOME.
+
+CI pipelines call ``bicep-assets deploy dev --git-sha $SHA``: the same job the UI launches,
+executed in this process against the same instance, so the run shows up in the UI and the
+audit history. It prints progress while it runs, then the plan and the outcome, and exits
+non-zero when the run fails.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+SECRET_HINT = "(secure parameters are read from the environment at the ARM call; never printed)"
+
+
+def prepare_dagster_home(project_dir: Path) -> Path:
+    """DAGSTER_HOME (default ``<project>/.dagster_home``) with the project's dagster.yaml."""
+    home = Path(os.environ.get("DAGSTER_HOME") or project_dir / ".dagster_home").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    source = project_dir / "dagster.yaml"
+    target = home / "dagster.yaml"
+    if source.is_file() and (not target.exists() or target.read_bytes() != source.read_bytes()):
+        shutil.copyfile(source, target)
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def run_config_for(
+    kind: str,
+    *,
+    params: dict[str, str],
+    allow_destructive: bool,
+    allow_warnings: bool,
+    target: str | None,
+) -> dict[str, Any]:
+    ops: dict[str, Any] = {
+        "lint": {"config": {"allow_warnings": allow_warnings, "parameter_overrides": params}},
+    }
+    if kind == "deploy":
+        ops["gate"] = {"config": {"allow_destructive": allow_destructive}}
+    config: dict[str, Any] = {"ops": ops, "loggers": {"console": {"config": {"log_level": "INFO"}}}}
+    if target:
+        config["resources"] = {"arm": {"config": {"target": target}}}
+    return config
+
+
+def parse_params(items: list[str]) -> dict[str, str]:
+    """``--param NAME=VALUE`` (repeatable) → {NAME: VALUE}; typed later against the template."""
+    result: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise SystemExit(f"error: --param '{item}' is not NAME=VALUE")
+        result[name] = value
+    return result
+
+
+def run_job(
+    kind: str,
+    environment: str,
+    *,
+    project_dir: Path,
+    params: dict[str, str],
+    git_sha: str | None,
+    allow_destructive: bool = False,
+    allow_warnings: bool = False,
+    target: str | None = None,
+) -> int:
+    """Execute ``deploy_<env>``/``plan_<env>`` in process; 0 on success, 1 on failure."""
+    prepare_dagster_home(project_dir)
+    import dagster as dg
+
+    from .definitions import build_definitions
+    from .environments import ManifestError, job_name
+    from .pipeline.jobs import GIT_SHA_TAG, TRIGGER_TAG
+    from .pipeline.plan import plan_markdown
+
+    try:
+        definitions = build_definitions(project_dir)
+    except ManifestError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    name = job_name(kind, environment)
+    try:
+        job = definitions.resolve_job_def(name)
+    except Exception:
+        known = sorted(
+            j.name for j in definitions.resolve_all_job_defs() if not j.name.startswith("__")
+        )
+        print(f"error: no environment '{environment}' (jobs: {', '.join(known)})", file=sys.stderr)
+        return 2
+    tags = {TRIGGER_TAG: "cli"}
+    if git_sha:
+        tags[GIT_SHA_TAG] = git_sha
+    config = run_config_for(
+        kind,
+        params=params,
+        allow_destructive=allow_destructive,
+        allow_warnings=allow_warnings,
+        target=target,
+    )
+    with dg.DagsterInstance.get() as instance:
+        result = job.execute_in_process(
+            run_config=config, instance=instance, tags=tags, raise_on_error=False
+        )
+        print()
+        if result.is_node_success("plan"):
+            print(plan_markdown(result.output_for_node("plan")))
+            print()
+        if result.success:
+            print(f"{name} succeeded (run {result.run_id}).")
+            if kind == "deploy":
+                outcome = result.output_for_node("deploy")
+                for key, value in outcome.outputs.items():
+                    print(f"  output {key} = {value}")
+            return 0
+        for event in result.all_events:
+            if event.is_step_failure and event.step_failure_data is not None:
+                error = event.step_failure_data.user_failure_data
+                description = error.description if error else event.step_failure_data.error
+                print(f"{event.step_key} failed: {description}", file=sys.stderr)
+        print(f"{name} failed (run {result.run_id}).", file=sys.stderr)
+        return 1
+
+
+def run_ui(project_dir: Path, port: int) -> int:
+    """``dagster dev`` on the project's workspace.yaml, with DAGSTER_HOME prepared."""
+    prepare_dagster_home(project_dir)
+    dagster = shutil.which("dagster") or str(Path(sys.executable).with_name("dagster"))
+    os.chdir(project_dir)
+    os.execv(dagster, [dagster, "dev", "-w", "workspace.yaml", "-p", str(port)])
+    return 0  # pragma: no cover - execv does not return

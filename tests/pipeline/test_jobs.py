@@ -1,0 +1,197 @@
+"""The deploy and plan jobs end to end, through the real SDK into the local ARM."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+import pytest
+
+from bicep_assets.armlocal.faults import FaultRule
+
+from .conftest import Project, copy_example, step_events, storage, template
+
+
+def metadata_of(result: dg.ExecuteInProcessResult, step: str) -> dict[str, Any]:
+    for event in step_events(result, step, "STEP_OUTPUT"):
+        return {k: v.value for k, v in event.event_specific_data.metadata.items()}
+    raise AssertionError(f"no output from {step}")
+
+
+def failure_of(result: dg.ExecuteInProcessResult, step: str) -> Any:
+    (event,) = step_events(result, step, "STEP_FAILURE")
+    return event.step_failure_data.user_failure_data
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_shipped_example_deploys_and_verifies(
+    project: Project, env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy_example(project)
+    monkeypatch.setenv("DEV_APP_SECRET", "dev-canary-secret")
+    monkeypatch.setenv("PROD_APP_SECRET", "prod-canary-secret")
+    result = project.run(f"deploy_{env}")
+    assert result.success, [e.message for e in result.all_events if e.is_failure]
+    plan = metadata_of(result, "plan")
+    assert plan["creates"] >= 4 and plan["deletes"] == 0
+    deployed = result.output_for_node("deploy")
+    assert deployed.provisioning_state == "Succeeded"
+    assert deployed.outputs["webHost"]
+    report = result.output_for_node("verify")
+    assert report.ok and {c.kind for c in report.checks} >= {"provisioning_state", "http"}
+    materialized = [
+        e.event_specific_data.materialization.asset_key.path
+        for e in result.all_events
+        if e.event_type_value == "ASSET_MATERIALIZATION"
+    ]
+    assert materialized == [["azure", env]]
+    again = project.run(f"plan_{env}")
+    assert again.success
+    assert metadata_of(again, "plan")["no_change"] == plan["creates"]
+
+
+def test_destructive_plan_blocked_then_applied_with_the_flag(project: Project) -> None:
+    path = project.write_template("main.json", template([storage("keep1"), storage("drop1")]))
+    project.write_manifest("dev", template=path, deployment={"mode": "Complete"})
+    assert project.run("deploy_dev").success
+    project.write_template("main.json", template([storage("keep1")]))
+    blocked = project.run("deploy_dev")
+    assert not blocked.success
+    failure = failure_of(blocked, "gate")
+    assert "drop1" in failure.description
+    assert failure.metadata["destructive"].value is True
+    assert len(project.deployments("rg-dev")) == 1  # nothing was written to ARM
+    applied = project.run(
+        "deploy_dev", run_config={"ops": {"gate": {"config": {"allow_destructive": True}}}}
+    )
+    assert applied.success
+    names = [
+        r["name"]
+        for r in project.arm.store.list_resources("00000000-0000-0000-0000-000000000000", "rg-dev")
+    ]
+    assert names == ["keep1"]
+
+
+def test_lint_errors_halt_with_zero_arm_writes(project: Project) -> None:
+    path = project.write_template("main.json", template([storage("[concat('a', nope())]")]))
+    project.write_manifest("dev", template=path)
+    result = project.run("deploy_dev")
+    assert not result.success
+    failure = failure_of(result, "lint")
+    assert "nope" in failure.description
+    assert failure.metadata["failure_kind"].value == "logic"
+    assert project.arm.store.list_resource_groups("00000000-0000-0000-0000-000000000000") == []
+    writes = [r for r in project.arm.app.requests if r[0] in ("PUT", "POST", "DELETE", "PATCH")]
+    assert writes == []
+
+
+def test_environmental_failures_are_retried_and_succeed(project: Project) -> None:
+    path = project.write_template("main.json", template([storage("retry1")]))
+    project.write_manifest("dev", template=path)
+    # the group exists, so plan asks ARM's what-if (a missing group is planned locally)
+    project.arm.connection.resource_client().resource_groups.create_or_update(
+        "rg-dev", {"location": "westeurope"}
+    )
+    project.faults(
+        FaultRule(kind="status", status=503, operation="Deployments_WhatIf", times=2),
+        FaultRule(kind="status", status=429, operation="ResourceGroups_CheckExistence", times=1),
+    )
+    result = project.run("deploy_dev", sdk_retry_total=0, sdk_retry_status=0)
+    assert result.success
+    retries = step_events(result, "plan", "STEP_UP_FOR_RETRY")
+    assert len(retries) == 3  # one 429, two 503s: each retried by the op's RetryPolicy
+
+
+def test_policy_denial_fails_once_without_retry(project: Project) -> None:
+    path = project.write_template("main.json", template([storage("denied1")]))
+    project.write_manifest("dev", template=path)
+    project.faults(
+        FaultRule(
+            kind="deployment_error",
+            resource_name="denied1",
+            arm_code="RequestDisallowedByPolicy",
+            arm_message="Resource 'denied1' was disallowed by policy.",
+        )
+    )
+    result = project.run("deploy_dev")
+    assert not result.success
+    assert step_events(result, "deploy", "STEP_UP_FOR_RETRY") == []
+    failure = failure_of(result, "deploy")
+    assert failure.metadata["failure_kind"].value == "logic"
+    assert failure.metadata["arm_code"].value == "RequestDisallowedByPolicy"
+
+
+def test_retry_reattaches_to_the_same_deployment(project: Project) -> None:
+    path = project.write_template("main.json", template([storage("once1"), storage("once2")]))
+    project.write_manifest("dev", template=path)
+    project.faults(
+        FaultRule(kind="status", status=503, operation="DeploymentOperations_List", times=1)
+    )
+    result = project.run("deploy_dev", sdk_retry_total=0, sdk_retry_status=0)
+    assert result.success
+    assert len(step_events(result, "deploy", "STEP_UP_FOR_RETRY")) == 1
+    (deployment,) = project.deployments("rg-dev")
+    assert deployment["name"] == f"dev-{result.run_id}"
+    operations = project.arm.store.list_operations(deployment["id"])
+    assert len(operations) == 2  # each resource deployed once: one ARM deployment run
+    puts = [
+        r
+        for r in project.arm.app.requests
+        if r[0] == "PUT" and "/providers/Microsoft.Resources/deployments/" in r[1]
+    ]
+    assert len(puts) == 1
+
+
+def test_failing_probe_fails_verify(project: Project) -> None:
+    site = {
+        "type": "Microsoft.Web/sites",
+        "apiVersion": "2022-09-01",
+        "name": "probed",
+        "location": "westeurope",
+        "properties": {},
+    }
+    path = project.write_template(
+        "main.json",
+        template(
+            [site],
+            outputs={
+                "webHost": {"type": "string", "value": "[reference('probed').defaultHostName]"}
+            },
+        ),
+    )
+    project.write_manifest(
+        "dev",
+        template=path,
+        health_checks={
+            "resource_health": True,
+            "http": [{"url": "https://{outputs.webHost}/health", "retries": 1}],
+        },
+    )
+    project.faults(FaultRule(kind="site_status", resource_name="probed", status=503))
+    result = project.run("deploy_dev")
+    assert not result.success
+    failure = failure_of(result, "verify")
+    assert failure.metadata["arm_code"].value == "HealthCheckFailed"
+    assert "503" in failure.description
+
+
+def test_parameter_overrides_are_type_checked(project: Project) -> None:
+    tpl = template(
+        [storage("[parameters('name')]")],
+        parameters={"name": {"type": "string"}, "count": {"type": "int", "defaultValue": 1}},
+    )
+    project.write_manifest(
+        "dev", template=project.write_template("main.json", tpl), parameters={"name": "ovr1"}
+    )
+    bad = project.run(
+        "plan_dev",
+        run_config={"ops": {"lint": {"config": {"parameter_overrides": {"count": "many"}}}}},
+    )
+    assert not bad.success
+    assert "count" in failure_of(bad, "lint").description
+    good = project.run(
+        "plan_dev",
+        run_config={"ops": {"lint": {"config": {"parameter_overrides": {"count": "3"}}}}},
+    )
+    assert good.success
+    assert good.output_for_node("lint").parameters["count"] == {"value": 3}
