@@ -73,7 +73,11 @@ def build_jobs(
     target: str = "local",
 ) -> list[dg.JobDefinition]:
     """Two jobs per environment, each bound to its manifest, the shared ``resources`` (arm,
-    bicep, probes) and the environment's retry policy."""
+    bicep, probes) and the environment's retry policy.
+
+    The steps form a chain, so they run in one process (in-process executor): an embedded
+    local ARM started by plan or deploy then lives for the whole run, and verify probes the
+    web apps it serves."""
     jobs: list[dg.JobDefinition] = []
     for name, spec in environments.items():
         resource = DeploymentEnvironment(name=name, manifest=str(spec.manifest_path))
@@ -91,6 +95,7 @@ def build_jobs(
                 config=default_run_config(with_gate=True),
                 tags=tags,
                 op_retry_policy=policy,
+                executor_def=dg.in_process_executor,
             )
         )
         jobs.append(
@@ -101,6 +106,7 @@ def build_jobs(
                 config=default_run_config(with_gate=False),
                 tags=tags,
                 op_retry_policy=policy,
+                executor_def=dg.in_process_executor,
             )
         )
     return jobs
