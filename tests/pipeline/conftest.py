@@ -74,9 +74,12 @@ class Project:
         }
         return ArmClient(**settings)
 
-    def job(self, name: str, **arm_overrides: Any) -> dg.JobDefinition:
+    def job(self, name: str, *, bicep: Any = None, **arm_overrides: Any) -> dg.JobDefinition:
         defs = build_definitions(
-            self.root, arm=self.arm_client(**arm_overrides), probes=Probes(retry_delay_s=0.05)
+            self.root,
+            arm=self.arm_client(**arm_overrides),
+            probes=Probes(retry_delay_s=0.05),
+            bicep=bicep,
         )
         return defs.resolve_job_def(name)
 
@@ -86,9 +89,10 @@ class Project:
         *,
         run_config: dict[str, Any] | None = None,
         tags: dict[str, str] | None = None,
+        bicep: Any = None,
         **arm_overrides: Any,
     ) -> dg.ExecuteInProcessResult:
-        job = self.job(name, **arm_overrides)
+        job = self.job(name, bicep=bicep, **arm_overrides)
         return job.execute_in_process(
             run_config=run_config, instance=self.instance, tags=tags, raise_on_error=False
         )

@@ -195,3 +195,41 @@ def test_parameter_overrides_are_type_checked(project: Project) -> None:
     )
     assert good.success
     assert good.output_for_node("lint").parameters["count"] == {"value": 3}
+
+
+def test_bicep_template_and_bicepparam_through_the_cli(project: Project) -> None:
+    from bicep_assets.resources.bicep import BicepCli
+
+    from ..resources.test_bicep import install_standin
+
+    bicep = BicepCli(executable=str(install_standin(project.root / "bin")))
+    (project.root / "infra" / "main.bicep").write_text(
+        "param location string\nWARNING no-unused-params Parameter 'location' is unused.\n",
+        encoding="utf-8",
+    )
+    (project.root / "parameters" / "dev.bicepparam").write_text(
+        "using '../infra/main.bicep'\n", encoding="utf-8"
+    )
+    project.write_manifest("dev", template="../infra/main.bicep", parameters_file="dev.bicepparam")
+    warned = project.run("plan_dev", bicep=bicep)
+    assert not warned.success
+    failure = failure_of(warned, "lint")
+    assert "no-unused-params" in failure.description
+    assert "allow_warnings" in failure.description
+    allowed = project.run(
+        "plan_dev", bicep=bicep, run_config={"ops": {"lint": {"config": {"allow_warnings": True}}}}
+    )
+    assert allowed.success
+    compiled = allowed.output_for_node("lint")
+    assert compiled.template["metadata"] == {"compiledFrom": "main.bicep"}
+    assert [d.code for d in compiled.diagnostics] == ["no-unused-params"]
+    # the stand-in's template declares no parameter, so the .bicepparam value is rejected by
+    # the ARM-level checks: parameters from build-params really reach the template
+    (project.root / "parameters" / "dev.bicepparam").write_text(
+        "using '../infra/main.bicep'\nparam tier = \"gold\"\n", encoding="utf-8"
+    )
+    rejected = project.run(
+        "plan_dev", bicep=bicep, run_config={"ops": {"lint": {"config": {"allow_warnings": True}}}}
+    )
+    assert not rejected.success
+    assert "'tier'" in failure_of(rejected, "lint").description
