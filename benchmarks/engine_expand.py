@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import time
 from typing import Any
+
+from machine import machine_description
 
 from bicep_assets.armlocal.engine import expand
 from bicep_assets.armlocal.engine.expressions import is_expression
@@ -130,22 +131,6 @@ def measure(resources: int, runs: int) -> tuple[float, float, int]:
         timings.append(time.perf_counter() - start)
         assert len(expansion.resources) == resources
     return min(timings), statistics.median(timings), expression_count(template)
-
-
-def machine_description() -> str:
-    """CPU model, core count and Python version, for quoting figures."""
-    import os
-
-    model = platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as info:
-            for line in info:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def main() -> None:

@@ -15,7 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from engine_expand import generated_template, machine_description
+from engine_expand import generated_template
+from machine import machine_description
 
 from bicep_assets.armlocal.server import LocalArm
 from bicep_assets.armlocal.service import LocalArmConfig

@@ -28,7 +28,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from engine_expand import machine_description
+from machine import machine_description
 
 from bicep_assets.armlocal.server import LocalArm
 from bicep_assets.armlocal.service import LocalArmConfig

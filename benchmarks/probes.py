@@ -11,8 +11,6 @@ the machine it ran on. Target: 100 probes with 200 ms latency each, verified in 
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import ssl
 import tempfile
 import threading
@@ -26,6 +24,7 @@ from pathlib import Path
 import certifi
 import requests
 import trustme
+from machine import machine_description
 
 from bicep_assets.pipeline.models import CheckResult
 from bicep_assets.resources.probes import Probes
@@ -125,25 +124,13 @@ def measure_plain_requests(count: int, delay_s: float) -> float:
     return wall
 
 
-def machine() -> str:
-    """CPU model, cores and Python version of this machine."""
-    model = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=100)
     parser.add_argument("--delay", type=float, default=0.2)
     parser.add_argument("--runs", type=int, default=3, help="best of this many runs")
     args = parser.parse_args()
-    print(f"machine: {machine()}")
+    print(f"machine: {machine_description()}")
     print(
         f"{args.count} probes, each answered after {args.delay * 1000:.0f} ms (best of {args.runs})"
     )

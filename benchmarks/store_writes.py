@@ -12,13 +12,14 @@ Prints the best and median of several runs, in ms, for a fresh file each run.
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from machine import machine_description
 
 from bicep_assets.armlocal.store import ArmStore, deployment_id
 
@@ -118,21 +119,6 @@ def measure(shape: str, synchronous: Any, resources: int, runs: int) -> tuple[fl
             assert len(store.list_resources(SUB, "bench")) == resources
             store.close()
     return min(timings), statistics.median(timings)
-
-
-def machine_description() -> str:
-    import os
-
-    model = platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as info:
-            for line in info:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ import dagster as dg
 from dagster import OpExecutionContext
 
 from ..armlocal.whatif import read_only_matcher
+from ..armlocal.whatif_render import SYMBOLS as CHANGE_SYMBOLS
 from ..environments import EnvironmentSpec, subscription_of
 from ..resources.arm import ArmClient
 from ..resources.environment import DeploymentEnvironment
@@ -88,16 +89,7 @@ def _type_from_id(resource_id: str) -> str:
     return "/".join([tail[0], *tail[1::2]])
 
 
-SYMBOLS = {
-    "Create": "+",
-    "Delete": "-",
-    "Modify": "~",
-    "NoChange": "=",
-    "Ignore": "*",
-    "Deploy": "!",
-    "Unsupported": "?",
-    "Array": "~",
-}
+SYMBOLS = {**CHANGE_SYMBOLS, "Array": "~"}
 
 
 def plan_markdown(plan: Plan) -> str:
