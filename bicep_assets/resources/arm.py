@@ -10,6 +10,7 @@ pipeline calls only the methods below, which call only the official SDK clients.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import threading
@@ -34,8 +35,12 @@ def default_local_state() -> Path:
     return base / "localarm" / "state.sqlite"
 
 
-def embedded_local_arm(state: Path) -> LocalArmConnection:
-    """The local ARM this process runs over ``state`` (started on first use)."""
+def embedded_local_arm(
+    state: Path, *, resource_delay_s: float = 0.0, faults_file: str | None = None
+) -> LocalArmConnection:
+    """The local ARM this process runs over ``state`` (started on first use; the rehearsal
+    settings — per-resource delay, a fault plan file — apply when it starts)."""
+    from ..armlocal.faults import FaultPlan
     from ..armlocal.server import LocalArm
     from ..armlocal.service import LocalArmConfig
 
@@ -44,7 +49,11 @@ def embedded_local_arm(state: Path) -> LocalArmConnection:
         arm = _LOCAL_SERVERS.get(key)
         if arm is None:
             state.parent.mkdir(parents=True, exist_ok=True)
-            arm = LocalArm(state=state, config=LocalArmConfig(retry_after=1)).start()
+            faults = None
+            if faults_file:
+                faults = FaultPlan.from_json(json.loads(Path(faults_file).read_text("utf-8")))
+            config = LocalArmConfig(retry_after=1, resource_delay_s=resource_delay_s)
+            arm = LocalArm(state=state, config=config, faults=faults).start()
             _LOCAL_SERVERS[key] = arm
         return arm.connection
 
@@ -57,6 +66,8 @@ class ArmClient(dg.ConfigurableResource):
     local_endpoint: str | None = None
     local_token: str | None = None
     local_ca_file: str | None = None
+    local_resource_delay_s: float = 0.0  # embedded local ARM: seconds each resource takes
+    local_faults_file: str | None = None  # embedded local ARM: a fault plan (JSON) to inject
     management_endpoint: str = "https://management.azure.com"
     credential_scope: str | None = None
     polling_interval_s: float | None = None  # default: 0.2 s locally, 5 s on Azure
@@ -80,7 +91,11 @@ class ArmClient(dg.ConfigurableResource):
                 )
             return LocalArmConnection(self.local_endpoint, self.local_token, self.local_ca_file, "")
         state = Path(self.local_state) if self.local_state else default_local_state()
-        return embedded_local_arm(state)
+        return embedded_local_arm(
+            state,
+            resource_delay_s=self.local_resource_delay_s,
+            faults_file=self.local_faults_file,
+        )
 
     @property
     def ca_bundle(self) -> str | None:
