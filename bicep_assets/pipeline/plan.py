@@ -109,7 +109,7 @@ def plan_markdown(plan: Plan) -> str:
         symbol = SYMBOLS.get(change.change_type, "~")
         marker = {"+": "+", "-": "-"}.get(symbol, "!")
         reason = f"  ({change.unsupported_reason})" if change.unsupported_reason else ""
-        lines.append(f"{marker} {symbol} {change.resource_id}{reason}")
+        lines.append(f"{marker} {change.change_type:<11} {change.resource_id}{reason}")
         lines.extend(_delta_lines(change.delta, "      "))
     lines.append("```")
     return "\n".join(lines)
