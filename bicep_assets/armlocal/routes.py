@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.wrappers import Request, Response
 
 from . import behaviors
-from .deployments import DeploymentScope, deployment_not_found
+from .deployment_records import (
+    DeploymentScope,
+    check_deployment_name,
+    dependencies_of,
+    deployment_not_found,
+    providers_of,
+    redacted_parameters,
+)
 from .rest import (
     RG,
     SUB,
@@ -296,13 +303,6 @@ def cancel_deployment(backend: ArmBackend, request: Request, scope: str, name: s
 
 
 def validate_deployment(backend: ArmBackend, request: Request, scope: str, name: str) -> Response:
-    from .deployments import (
-        check_deployment_name,
-        dependencies_of,
-        providers_of,
-        redacted_parameters,
-    )
-
     check_deployment_name(name)
     target = _scope(scope)
     body = require_object(read_json(request), "the deployment")
@@ -327,7 +327,6 @@ def validate_deployment(backend: ArmBackend, request: Request, scope: str, name:
 
 
 def what_if_deployment(backend: ArmBackend, request: Request, scope: str, name: str) -> Response:
-    from .deployments import check_deployment_name
     from .whatif import what_if
 
     check_deployment_name(name)

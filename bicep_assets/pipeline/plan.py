@@ -174,7 +174,7 @@ def local_what_if(
 ) -> dict[str, Any]:
     """What-if for a resource group that does not exist yet: nothing exists, so the engine
     alone answers (every resource Create) — and the plan writes nothing to ARM."""
-    from ..armlocal.deployments import local_secret_values
+    from ..armlocal.deployment_records import local_secret_values
     from ..armlocal.engine import DeploymentContext, ResourceGroup, TemplateError, expand
     from ..armlocal.whatif import what_if
 

@@ -1,0 +1,197 @@
+"""What a deployment is made of and leaves behind: its scope, name rules, the records ARM
+returns (parameters and outputs without secure values, providers, dependencies) and the
+engine's view of current resources over the store."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from . import behaviors
+from .engine import Expansion
+from .rest import ArmHttpError
+
+if TYPE_CHECKING:
+    from .service import ArmBackend
+
+NAME_MAX = 64
+NAME_PATTERN = re.compile(r"^[-\w\.\(\)]+$")
+RUNNING = ("Accepted", "Running")
+DEPLOYMENT_TYPE = "Microsoft.Resources/deployments"
+
+
+@dataclass(frozen=True)
+class DeploymentScope:
+    """Where a deployment lives: a resource group, or a subscription."""
+
+    subscription_id: str
+    resource_group: str | None
+
+    @property
+    def id(self) -> str:
+        base = f"/subscriptions/{self.subscription_id}"
+        return f"{base}/resourceGroups/{self.resource_group}" if self.resource_group else base
+
+    def deployment_id(self, name: str) -> str:
+        return f"{self.id}/providers/{DEPLOYMENT_TYPE}/{name}"
+
+
+class DeploymentFailure(Exception):
+    """A resource of the deployment failed; carries the ARM error of that operation."""
+
+    def __init__(self, error: dict[str, Any]) -> None:
+        super().__init__(error.get("message", ""))
+        self.error = error
+
+
+class DeploymentCanceled(Exception):
+    """The deployment was canceled between two resources."""
+
+
+class StoreState:
+    """The engine's view of current resources (``ResourceState``) over the store."""
+
+    def __init__(self, backend: ArmBackend) -> None:
+        self.backend = backend
+
+    def get_resource(self, resource_id: str) -> dict[str, Any] | None:
+        # the store also answers resource group and deployment ids (for reference())
+        return self.backend.store.get_resource(resource_id)
+
+    def invoke_action(
+        self, resource_id: str, action: str, api_version: str | None, body: Any
+    ) -> Any:
+        resource = self.backend.store.get_resource(resource_id)
+        if resource is None:
+            return None
+        return behaviors.invoke_action(resource, action, body, self.backend.service_context())
+
+
+def local_secret_values(parameters: dict[str, Any]) -> dict[str, Any]:
+    """Key Vault references resolved the local ARM's way: it holds no secret values, so a
+    reference becomes a placeholder naming the vault and secret (never a real secret)."""
+    resolved: dict[str, Any] = {}
+    for name, entry in parameters.items():
+        reference = entry.get("reference") if isinstance(entry, dict) else None
+        if isinstance(reference, dict):
+            vault = str((reference.get("keyVault") or {}).get("id", "")).rsplit("/", 1)[-1]
+            secret = reference.get("secretName")
+            resolved[name] = {"value": f"local-arm-keyvault:{vault}/{secret}"}
+        else:
+            resolved[name] = entry
+    return resolved
+
+
+def check_deployment_name(name: str) -> None:
+    if len(name) > NAME_MAX:
+        raise ArmHttpError(
+            400,
+            "DeploymentNameLengthLimitExceeded",
+            f"The provided deployment name '{name}' has a length of '{len(name)}' which exceeds "
+            f"the maximum length of '{NAME_MAX}'. Please see https://aka.ms/arm-deploy for "
+            "usage details.",
+        )
+    if not NAME_PATTERN.match(name):
+        raise ArmHttpError(
+            400,
+            "InvalidDeploymentName",
+            f"The deployment name '{name}' is invalid: it may contain only letters, digits, "
+            "'-', '.', '_', '(' and ')'.",
+        )
+
+
+def deployment_not_found(name: str) -> ArmHttpError:
+    return ArmHttpError(404, "DeploymentNotFound", f"Deployment '{name}' could not be found.")
+
+
+def deployment_failed(target: str, detail: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "code": "DeploymentFailed",
+        "target": target,
+        "message": "At least one resource deployment operation failed. Please list deployment "
+        "operations for details. Please see https://aka.ms/arm-deployment-operations for usage "
+        "details.",
+        "details": [detail],
+    }
+
+
+_TYPE_NAMES = {
+    "string": "String",
+    "securestring": "SecureString",
+    "int": "Int",
+    "bool": "Bool",
+    "object": "Object",
+    "secureobject": "SecureObject",
+    "array": "Array",
+}
+
+
+def redacted_parameters(expansion: Expansion) -> dict[str, Any]:
+    """Parameters as ARM reports them: ``{name: {"type", "value"}}``, secure ones typed only."""
+    from .engine.parameters import KeyVaultReference
+
+    result: dict[str, Any] = {}
+    for name, value in expansion.parameters.items():
+        if name in expansion.secure_parameters:
+            result[name] = {"type": "SecureString" if isinstance(value, str) else "SecureObject"}
+        elif isinstance(value, KeyVaultReference):
+            result[name] = {"type": "SecureString", "reference": value.to_arm()}
+        else:
+            result[name] = {"type": _json_type(value), "value": value}
+    return result
+
+
+def redacted_outputs(outputs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for name, output in outputs.items():
+        declared = _TYPE_NAMES.get(str(output.get("type", "")).lower(), "Object")
+        if declared.startswith("Secure"):
+            result[name] = {"type": declared}
+        else:
+            result[name] = {"type": declared, "value": output.get("value")}
+    return result
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "Bool"
+    if isinstance(value, int):
+        return "Int"
+    if isinstance(value, str):
+        return "String"
+    if isinstance(value, list):
+        return "Array"
+    return "Object"
+
+
+def providers_of(expansion: Expansion) -> list[dict[str, Any]]:
+    seen: dict[str, set[str]] = {}
+    for resource in expansion.all_resources():
+        namespace, _, rtype = resource.type.partition("/")
+        seen.setdefault(namespace, set()).add(rtype)
+    return [
+        {"namespace": ns, "resourceTypes": [{"resourceType": t} for t in sorted(types)]}
+        for ns, types in seen.items()
+    ]
+
+
+def dependencies_of(expansion: Expansion) -> list[dict[str, Any]]:
+    by_id = {r.id: r for r in expansion.resources}
+    result = []
+    for resource in expansion.resources:
+        if not resource.depends_on:
+            continue
+        result.append(
+            {
+                "id": resource.id,
+                "resourceType": resource.type,
+                "resourceName": resource.name,
+                "dependsOn": [
+                    {"id": d, "resourceType": by_id[d].type, "resourceName": by_id[d].name}
+                    for d in resource.depends_on
+                    if d in by_id
+                ],
+            }
+        )
+    return result

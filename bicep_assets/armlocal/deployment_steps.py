@@ -1,0 +1,282 @@
+"""The steps of running a deployment: one resource, a resource group, a nested deployment,
+complete-mode deletions — each written with its deployment operation."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from . import behaviors
+from .deployment_records import (
+    DeploymentFailure,
+    DeploymentScope,
+    StoreState,
+    deployment_failed,
+)
+from .engine import Expansion, TemplateError
+from .engine.models import ExpandedResource
+from .engine.resource_ids import parse_resource_id
+from .store import ArmStoreError
+from .timestamps import iso, iso_duration, utc_now
+
+if TYPE_CHECKING:
+    from .service import ArmBackend
+
+
+class ResourceSteps:
+    """Deploying what an expansion holds, step by step (mixed into the runner)."""
+
+    backend: ArmBackend
+
+    def _operation(
+        self,
+        deployment_id: str,
+        resource: ExpandedResource | dict[str, Any],
+        provisioning_operation: str = "Create",
+    ) -> dict[str, Any]:
+        rid = resource.id if isinstance(resource, ExpandedResource) else resource["id"]
+        rtype = resource.type if isinstance(resource, ExpandedResource) else resource["type"]
+        rname = resource.name if isinstance(resource, ExpandedResource) else resource["name"]
+        operation_id = uuid.uuid4().hex[:16].upper()
+        return {
+            "id": f"{deployment_id}/operations/{operation_id}",
+            "operationId": operation_id,
+            "properties": {
+                "provisioningOperation": provisioning_operation,
+                "provisioningState": "Running",
+                "timestamp": iso(utc_now()),
+                "duration": "PT0S",
+                "trackingId": str(uuid.uuid4()),
+                "serviceRequestId": str(uuid.uuid4()),
+                "statusCode": "Accepted",
+                "targetResource": {"id": rid, "resourceType": rtype, "resourceName": rname},
+            },
+        }
+
+    def _deploy_resource(
+        self,
+        deployment_id: str,
+        expansion: Expansion,
+        resource: ExpandedResource,
+        state: StoreState,
+    ) -> None:
+        store = self.backend.store
+        operation = self._operation(deployment_id, resource)
+        started = time.monotonic()
+        store.put_operation(deployment_id, operation)
+        try:
+            evaluated = expansion.evaluate_resource(resource, state)
+            if self.backend.config.resource_delay_s:
+                time.sleep(self.backend.config.resource_delay_s)
+            is_group = evaluated.type.lower() == "microsoft.resources/resourcegroups"
+            if not is_group:
+                self._check_target(evaluated)
+            rule = self.backend.faults.resource_rule(
+                "deployment_error", evaluated.type, evaluated.name
+            )
+            if rule is not None:
+                raise DeploymentFailure(
+                    {
+                        "code": rule.arm_code,
+                        "message": rule.arm_message or f"Injected {rule.arm_code}",
+                        "target": evaluated.id,
+                    }
+                )
+            if is_group:
+                self._deploy_group(deployment_id, evaluated, operation, started)
+                return
+            previous = store.get_resource(evaluated.id)
+            body = behaviors.apply_runtime_properties(
+                evaluated.to_arm(), previous, self.backend.service_context()
+            )
+        except TemplateError as exc:
+            self._fail_operation(deployment_id, operation, started, exc.to_arm(), 400)
+            raise DeploymentFailure(exc.to_arm()) from None
+        except DeploymentFailure as failure:
+            self._fail_operation(deployment_id, operation, started, failure.error, 409)
+            raise
+        props = operation["properties"]
+        props.update(
+            provisioningState="Succeeded",
+            statusCode="Created" if previous is None else "OK",
+            duration=iso_duration(time.monotonic() - started),
+            timestamp=iso(utc_now()),
+        )
+        children = behaviors.implicit_children(body, self.backend.service_context())
+        with store.transaction():
+            store.put_resource(body)
+            for child in children:  # e.g. a namespace's RootManageSharedAccessKey rule
+                if store.get_resource(child["id"]) is None:
+                    store.put_resource(child)
+            store.put_operation(deployment_id, operation)
+
+    def _deploy_group(
+        self,
+        deployment_id: str,
+        resource: ExpandedResource,
+        operation: dict[str, Any],
+        started: float,
+    ) -> None:
+        """A subscription-scope template's resource group lives in the groups table."""
+        store = self.backend.store
+        subscription = resource.id.split("/")[2]  # /subscriptions/{id}/resourceGroups/{name}
+        location = resource.location or ""
+        existing = store.get_resource_group(subscription, resource.name)
+        try:
+            store.create_or_update_resource_group(
+                subscription,
+                resource.name,
+                location=location,
+                tags=resource.body.get("tags") or {},
+                managed_by=resource.body.get("managedBy"),
+            )
+        except ArmStoreError as exc:
+            error = {"code": exc.code, "message": exc.message, "target": resource.id}
+            self._fail_operation(deployment_id, operation, started, error, exc.status)
+            raise DeploymentFailure(error) from None
+        operation["properties"].update(
+            provisioningState="Succeeded",
+            statusCode="OK" if existing else "Created",
+            duration=iso_duration(time.monotonic() - started),
+            timestamp=iso(utc_now()),
+        )
+        store.put_operation(deployment_id, operation)
+
+    def _check_target(self, resource: ExpandedResource) -> None:
+        parts = parse_resource_id(resource.id)
+        if (
+            parts.resource_group
+            and parts.resource_type.lower() != "microsoft.resources/resourcegroups"
+        ):
+            sub = parts.subscription_id or ""
+            if self.backend.store.get_resource_group(sub, parts.resource_group) is None:
+                raise DeploymentFailure(
+                    {
+                        "code": "ResourceGroupNotFound",
+                        "message": f"Resource group '{parts.resource_group}' could not be found.",
+                        "target": resource.id,
+                    }
+                )
+
+    def _fail_operation(
+        self,
+        deployment_id: str,
+        operation: dict[str, Any],
+        started: float,
+        error: dict[str, Any],
+        status: int,
+    ) -> None:
+        props = operation["properties"]
+        props.update(
+            provisioningState="Failed",
+            statusCode="Conflict" if status == 409 else "BadRequest",
+            statusMessage={"status": "Failed", "error": error},
+            duration=iso_duration(time.monotonic() - started),
+            timestamp=iso(utc_now()),
+        )
+        self.backend.store.put_operation(deployment_id, operation)
+
+    def _deploy_nested(
+        self,
+        parent_id: str,
+        parent_record: dict[str, Any],
+        expansion: Expansion,
+        resource: ExpandedResource,
+        state: StoreState,
+        deployed: list[str],
+    ) -> None:
+        store = self.backend.store
+        operation = self._operation(parent_id, resource)
+        started = time.monotonic()
+        store.put_operation(parent_id, operation)
+        try:
+            evaluated = expansion.evaluate_resource(resource, state)
+            if evaluated.nested is None:
+                raise DeploymentFailure(
+                    {
+                        "code": "InvalidTemplate",
+                        "message": f"The nested deployment '{resource.name}' cannot be deployed: "
+                        f"{evaluated.nested_deferred_reason}.",
+                        "target": resource.id,
+                    }
+                )
+        except TemplateError as exc:
+            self._fail_operation(parent_id, operation, started, exc.to_arm(), 400)
+            raise DeploymentFailure(exc.to_arm()) from None
+        except DeploymentFailure as failure:
+            self._fail_operation(parent_id, operation, started, failure.error, 400)
+            raise
+        nested = evaluated.nested
+        parts = parse_resource_id(resource.id)
+        scope = DeploymentScope(parts.subscription_id or "", parts.resource_group)
+        properties = dict(evaluated.properties or {})
+        template = properties.get("template") or {}
+        record = self._new_record(
+            scope,
+            resource.name,
+            {},
+            properties,
+            nested,
+            state="Running",
+            correlation_id=parent_record["properties"]["correlationId"],
+        )
+        try:
+            store.put_deployment(scope.id, resource.name, record, template)
+        except ArmStoreError as exc:
+            error = {"code": exc.code, "message": exc.message, "target": resource.id}
+            self._fail_operation(parent_id, operation, started, error, 404)
+            raise DeploymentFailure(error) from None
+        nested_deployed: list[str] = []
+        try:
+            outputs = self._execute(scope, resource.name, record, nested, nested_deployed)
+        except DeploymentFailure as failure:
+            deployed.extend(nested_deployed)
+            error = deployment_failed(record["id"], failure.error)
+            self._finish(
+                scope,
+                resource.name,
+                {"template": template},
+                started,
+                nested_deployed,
+                state="Failed",
+                error=error,
+            )
+            self._fail_operation(parent_id, operation, started, error, 409)
+            raise DeploymentFailure(error) from None
+        deployed.extend(nested_deployed)
+        self._finish(
+            scope,
+            resource.name,
+            {"template": template},
+            started,
+            nested_deployed,
+            state="Succeeded",
+            outputs=outputs,
+        )
+        props = operation["properties"]
+        props.update(
+            provisioningState="Succeeded",
+            statusCode="OK",
+            duration=iso_duration(time.monotonic() - started),
+            timestamp=iso(utc_now()),
+        )
+        store.put_operation(parent_id, operation)
+
+    def _delete_undeclared(
+        self, deployment_id: str, scope: DeploymentScope, declared: set[str]
+    ) -> None:
+        """Complete mode: delete what the group holds and the template no longer declares."""
+        store = self.backend.store
+        for resource in store.list_resources(scope.subscription_id, scope.resource_group):
+            rid = resource["id"].lower()
+            if rid in declared or any(rid.startswith(d + "/") for d in declared):
+                continue
+            if store.get_resource(resource["id"]) is None:  # gone with a deleted parent
+                continue
+            operation = self._operation(deployment_id, resource, "Delete")
+            props = operation["properties"]
+            props.update(provisioningState="Succeeded", statusCode="OK")
+            with store.transaction():
+                store.delete_resource(resource["id"])
+                store.put_operation(deployment_id, operation)
