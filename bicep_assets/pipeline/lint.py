@@ -12,6 +12,7 @@ from ..armlocal.engine.template_hash import template_hash
 from ..environments import EnvironmentSpec, ManifestError, read_parameters_file
 from ..resources.bicep import BicepCli, BicepError, BicepNotFoundError
 from ..resources.environment import DeploymentEnvironment
+from .metadata import table
 from .models import CompiledTemplate, Diagnostic, SecureReference
 from .static_checks import check_parameter_overrides, static_checks
 
@@ -110,16 +111,9 @@ def compile_environment(
 
 
 def diagnostics_table(diagnostics: list[Diagnostic]) -> dg.TableMetadataValue:
-    return dg.MetadataValue.table(
-        records=[dg.TableRecord(d.model_dump()) for d in diagnostics],
-        schema=dg.TableSchema(
-            columns=[
-                dg.TableColumn("severity", "string"),
-                dg.TableColumn("code", "string"),
-                dg.TableColumn("message", "string"),
-                dg.TableColumn("location", "string"),
-            ]
-        ),
+    return table(
+        (d.model_dump() for d in diagnostics),
+        {"severity": "string", "code": "string", "message": "string", "location": "string"},
     )
 
 

@@ -12,6 +12,7 @@ from ..environments import EnvironmentSpec, subscription_of
 from ..resources.arm import ArmClient
 from ..resources.environment import DeploymentEnvironment
 from .failures import to_dagster_failure
+from .metadata import table
 from .models import CompiledTemplate, Plan, PropertyChange, WhatIfChange
 from .secrets import parameters_with_secrets, scrub, secret_values
 
@@ -138,26 +139,22 @@ def _delta_lines(delta: list[PropertyChange], indent: str) -> list[str]:
 def plan_metadata(plan: Plan) -> dict[str, Any]:
     """The plan step's metadata (the event-log vocabulary the audit assets read)."""
     return {
-        "changes": dg.MetadataValue.table(
-            records=[
-                dg.TableRecord(
-                    {
-                        "resource_id": c.resource_id,
-                        "resource_type": c.resource_type,
-                        "change_type": c.change_type,
-                        "changed_paths": ", ".join(c.changed_paths),
-                    }
-                )
+        "changes": table(
+            (
+                {
+                    "resource_id": c.resource_id,
+                    "resource_type": c.resource_type,
+                    "change_type": c.change_type,
+                    "changed_paths": ", ".join(c.changed_paths),
+                }
                 for c in plan.changes
-            ],
-            schema=dg.TableSchema(
-                columns=[
-                    dg.TableColumn("resource_id", "string"),
-                    dg.TableColumn("resource_type", "string"),
-                    dg.TableColumn("change_type", "string"),
-                    dg.TableColumn("changed_paths", "string"),
-                ]
             ),
+            {
+                "resource_id": "string",
+                "resource_type": "string",
+                "change_type": "string",
+                "changed_paths": "string",
+            },
         ),
         "diff": dg.MetadataValue.md(plan_markdown(plan)),
         "creates": plan.count("Create"),

@@ -13,6 +13,7 @@ from ..resources.arm import ArmClient
 from ..resources.environment import DeploymentEnvironment
 from ..resources.probes import Check, Probes, http_probe, redact_url, run_checks, tcp_probe
 from .failures import to_dagster_failure
+from .metadata import table
 from .models import CheckResult, CompiledTemplate, DeploymentResult, HealthReport
 
 
@@ -149,17 +150,15 @@ def build_checks(
 
 
 def checks_table(checks: list[CheckResult]) -> Any:
-    return dg.MetadataValue.table(
-        records=[dg.TableRecord(c.model_dump()) for c in checks],
-        schema=dg.TableSchema(
-            columns=[
-                dg.TableColumn("kind", "string"),
-                dg.TableColumn("target", "string"),
-                dg.TableColumn("ok", "bool"),
-                dg.TableColumn("detail", "string"),
-                dg.TableColumn("latency_ms", "float"),
-            ]
-        ),
+    return table(
+        (c.model_dump() for c in checks),
+        {
+            "kind": "string",
+            "target": "string",
+            "ok": "bool",
+            "detail": "string",
+            "latency_ms": "float",
+        },
     )
 
 
