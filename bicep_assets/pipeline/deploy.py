@@ -12,7 +12,7 @@ from ..resources.arm import ArmClient
 from ..resources.environment import DeploymentEnvironment
 from .failures import to_dagster_failure
 from .models import CompiledTemplate, DeploymentResult, Plan
-from .secrets import parameters_with_secrets
+from .secrets import parameters_with_secrets, scrub, scrubbed_failure, secret_values
 
 TERMINAL = ("Succeeded", "Failed", "Canceled")
 MAX_NAME = 64
@@ -101,6 +101,9 @@ def deploy(
     }
     started = time.monotonic()
     where = {"subscription_id": subscription_of(spec), "resource_group": scope.resource_group}
+    parameters = parameters_with_secrets(compiled)
+    # ARM's error messages can echo what they were sent: scrub secure values from what we log
+    secrets = secret_values(parameters, compiled.secure_parameters)
     try:
         if arm.ensure_resource_group(
             name=scope.resource_group,
@@ -117,7 +120,7 @@ def deploy(
             arm.start_deployment(
                 name=name,
                 template=compiled.template,
-                parameters=parameters_with_secrets(compiled),
+                parameters=parameters,
                 mode=spec.deployment.mode,
                 tags=tags,
                 rollback_on_error=spec.deployment.rollback_on_error,
@@ -131,22 +134,25 @@ def deploy(
             arm,
             name=name,
             interval_s=interval,
-            on_operation=lambda op: context.log.info(_describe(op)),
+            on_operation=lambda op: context.log.info(scrub(_describe(op), secrets)),
             **where,
         )
-    except dg.Failure:
-        raise
+    except dg.Failure as failure:
+        raise scrubbed_failure(failure, secrets) from None
     except Exception as exc:
-        raise to_dagster_failure(exc, retry_number=context.retry_number) from exc
+        failure = to_dagster_failure(exc, retry_number=context.retry_number)
+        raise scrubbed_failure(failure, secrets) from None
+    del parameters
     props = record["properties"]
     if props.get("provisioningState") != "Succeeded":
         error = props.get("error") or {
             "code": "DeploymentCanceled",
             "message": f"Deployment {name} was canceled.",
         }
-        raise to_dagster_failure(
+        failure = to_dagster_failure(
             error, retry_number=context.retry_number, description=f"ARM deployment {name} failed"
         )
+        raise scrubbed_failure(failure, secrets)
     result = DeploymentResult(
         environment=spec.name,
         deployment_name=name,

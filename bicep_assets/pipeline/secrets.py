@@ -92,3 +92,19 @@ def scrub(value: Any, secrets: list[str]) -> Any:
     if isinstance(value, list):
         return [scrub(v, secrets) for v in value]
     return value
+
+
+def scrubbed_failure(failure: dg.Failure, secrets: list[str]) -> dg.Failure:
+    """``failure`` with secure values removed from its description and text metadata (ARM
+    error messages can echo what they were sent)."""
+    if not secrets:
+        return failure
+    metadata = {}
+    for key, value in (failure.metadata or {}).items():
+        text = getattr(value, "text", None)
+        metadata[key] = scrub(text, secrets) if isinstance(text, str) else value
+    return dg.Failure(
+        description=scrub(failure.description or "", secrets),
+        metadata=metadata,
+        allow_retries=failure.allow_retries,
+    )

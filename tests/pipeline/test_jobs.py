@@ -233,3 +233,31 @@ def test_bicep_template_and_bicepparam_through_the_cli(project: Project) -> None
     )
     assert not rejected.success
     assert "'tier'" in failure_of(rejected, "lint").description
+
+
+def test_secure_values_echoed_by_arm_errors_are_scrubbed(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    canary = "canary-echoed-by-arm-4411"
+    monkeypatch.setenv("ECHO_SECRET", canary)
+    tpl = template([storage("echo1")], parameters={"pw": {"type": "securestring"}})
+    project.write_manifest(
+        "dev",
+        template=project.write_template("main.json", tpl),
+        secure_parameters={"pw": {"env": "ECHO_SECRET"}},
+    )
+    project.faults(
+        FaultRule(
+            kind="deployment_error",
+            resource_name="echo1",
+            arm_code="InvalidParameter",
+            arm_message=f"The value '{canary}' of 'pw' is not valid.",
+        )
+    )
+    result = project.run("deploy_dev")
+    assert not result.success
+    failure = failure_of(result, "deploy")
+    assert "[secure value]" in failure.metadata["arm_message"].value
+    texts = [failure.description, *(str(v.value) for v in failure.metadata.values())]
+    texts += [e.message or "" for e in result.all_events]
+    assert not [t for t in texts if canary in t]
