@@ -16,6 +16,7 @@ from typing import Any
 from .armlocal.commands import add_arm_commands, add_emulator_commands, run_arm, run_emulator
 from .armlocal.engine import DeploymentContext, Expansion, ResourceGroup, TemplateError, expand
 from .armlocal.parameter_args import ParameterArgumentError, parse_parameter_args
+from .audit.export import add_audit_commands, run_audit
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,11 +68,20 @@ def build_parser() -> argparse.ArgumentParser:
                 action="store_true",
                 help="apply a plan that deletes resources",
             )
+            job.add_argument(
+                "--wait-timeout",
+                type=float,
+                default=1800.0,
+                metavar="SECONDS",
+                help="wait this long while another run of the environment is in progress "
+                "(default 1800; 0: refuse at once)",
+            )
     ui = commands.add_parser("ui", help="dagster dev on this project (DAGSTER_HOME prepared)")
     ui.add_argument("--port", type=int, default=3000)
     ui.add_argument("--project", type=Path)
     add_emulator_commands(commands)
     add_arm_commands(commands)
+    add_audit_commands(commands)
     return parser
 
 
@@ -92,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
             allow_destructive=getattr(args, "allow_destructive", False),
             allow_warnings=args.allow_warnings,
             target=args.target,
+            wait_timeout_s=getattr(args, "wait_timeout", 0.0),
         )
     if args.command == "ui":
         from .project import find_project_dir
@@ -102,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_emulator(args)
     if args.command == "arm":
         return run_arm(args)
+    if args.command == "audit":
+        return run_audit(args)
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 

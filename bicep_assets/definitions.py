@@ -6,12 +6,14 @@ from pathlib import Path
 
 import dagster as dg
 
+from .audit.definitions import audit_definitions
 from .environments import load_environments
 from .pipeline.jobs import build_jobs, detect_git_sha
 from .project import find_project_dir
 from .resources.arm import ArmClient
 from .resources.bicep import BicepCli
 from .resources.probes import Probes
+from .triggers import trigger_definitions
 
 
 def build_definitions(
@@ -27,7 +29,11 @@ def build_definitions(
     arm = arm or ArmClient()
     resources = {"arm": arm, "bicep": bicep or BicepCli(), "probes": probes or Probes()}
     jobs = build_jobs(environments, resources, git_sha=detect_git_sha(project), target=arm.target)
-    return dg.Definitions(jobs=jobs, resources=resources)
+    return dg.Definitions.merge(
+        dg.Definitions(jobs=jobs, resources=resources),
+        trigger_definitions(environments, jobs=jobs, repository=project),
+        audit_definitions(project_dir=project),
+    )
 
 
 defs = build_definitions()

@@ -42,6 +42,7 @@ __all__ = [
     "Scope",
     "SecureParameter",
     "TcpCheck",
+    "Triggers",
     "job_name",
     "load_environment",
     "load_environments",
@@ -216,6 +217,62 @@ class HealthChecks(_Strict):
     tcp: list[TcpCheck] = Field(default_factory=list)
 
 
+# what `git check-ref-format --branch` refuses, as a regex over the whole name
+_BAD_BRANCH = re.compile(r"^[/.-]|/\.|[/.]$|\.\.|//|@\{|\.lock(/|$)|[\x00-\x20\x7f~^:?*\[\\]")
+
+
+class Triggers(_Strict):
+    """When the environment runs by itself: a deployment on every git push to ``branch`` that
+    changes it, and a drift check (``plan_<env>``) on a cron schedule."""
+
+    deploy_on_push: bool = False
+    branch: str = "main"
+    drift_schedule: str | None = None
+    drift_timezone: str = "UTC"
+
+    @field_validator("branch")
+    @classmethod
+    def _branch(cls, value: str) -> str:
+        if not value or value == "@" or _BAD_BRANCH.search(value):
+            raise ValueError(
+                f"{value!r} is not a git branch name (no spaces, '..', '~', '^', ':', '?', '*', "
+                "'[', '\\', '@{', no leading '-' or '.', no trailing '/', '.' or '.lock')"
+            )
+        return value
+
+    @field_validator("drift_schedule")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        # Dagster's own check, so that a manifest that loads is a schedule that loads
+        from dagster._utils.schedules import is_valid_cron_string
+
+        if value is not None and not is_valid_cron_string(value):
+            raise ValueError(
+                f"{value!r} is not a cron schedule: five fields, minute hour day-of-month month "
+                "day-of-week, e.g. '0 6 * * 1-5' (06:00 on weekdays), or @daily/@hourly"
+            )
+        return value
+
+    @field_validator("drift_timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{value!r} is not an IANA time zone; use a name such as UTC or Europe/Amsterdam"
+            ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _timezone_needs_schedule(self) -> Triggers:
+        if "drift_timezone" in self.model_fields_set and self.drift_schedule is None:
+            raise ValueError("drift_timezone applies to drift_schedule only: add drift_schedule")
+        return self
+
+
 _TagName = Annotated[str, Field(min_length=1, max_length=512, pattern=r"^[^<>%&\\?/]+$")]
 _TagValue = Annotated[str, Field(max_length=256)]
 
@@ -235,6 +292,7 @@ class EnvironmentSpec(_Strict):
     retry: RetryOptions = Field(default_factory=RetryOptions)
     health_checks: HealthChecks = Field(default_factory=HealthChecks)
     tags: Annotated[dict[_TagName, _TagValue], Field(max_length=50)] = Field(default_factory=dict)
+    triggers: Triggers = Field(default_factory=Triggers)
 
     @model_validator(mode="before")
     @classmethod

@@ -8,6 +8,7 @@ non-zero when the run fails.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -69,8 +70,12 @@ def run_job(
     allow_destructive: bool = False,
     allow_warnings: bool = False,
     target: str | None = None,
+    wait_timeout_s: float = 1800.0,
 ) -> int:
-    """Execute ``deploy_<env>``/``plan_<env>`` in process; 0 on success, 1 on failure."""
+    """Execute ``deploy_<env>``/``plan_<env>`` in process; 0 on success, 1 on failure.
+
+    A deploy first waits (up to ``wait_timeout_s``; 0 refuses at once) while another run of
+    the environment is in progress on the instance: in-process runs bypass the run queue."""
     prepare_dagster_home(project_dir)
     import dagster as dg
 
@@ -89,9 +94,14 @@ def run_job(
         job = definitions.resolve_job_def(name)
     except Exception:
         known = sorted(
-            j.name for j in definitions.resolve_all_job_defs() if not j.name.startswith("__")
+            j.name.split("_", 1)[1]
+            for j in definitions.resolve_all_job_defs()
+            if j.name.startswith(f"{kind}_")
         )
-        print(f"error: no environment '{environment}' (jobs: {', '.join(known)})", file=sys.stderr)
+        print(
+            f"error: no environment '{environment}' (environments: {', '.join(known)})",
+            file=sys.stderr,
+        )
         return 2
     tags = {TRIGGER_TAG: "cli"}
     if git_sha:
@@ -103,10 +113,27 @@ def run_job(
         allow_warnings=allow_warnings,
         target=target,
     )
+    from .triggers.exclusive import EnvironmentBusy, exclusive_environment
+
     with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(
-            run_config=config, instance=instance, tags=tags, raise_on_error=False
+        guard = (
+            exclusive_environment(
+                instance,
+                environment,
+                timeout_s=wait_timeout_s,
+                report=lambda line: print(line, flush=True),
+            )
+            if kind == "deploy"
+            else contextlib.nullcontext()
         )
+        try:
+            with guard:
+                result = job.execute_in_process(
+                    run_config=config, instance=instance, tags=tags, raise_on_error=False
+                )
+        except EnvironmentBusy as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
         print()
         if result.is_node_success("plan"):
             print(plan_markdown(result.output_for_node("plan")))

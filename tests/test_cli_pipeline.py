@@ -88,9 +88,7 @@ def test_failures_exit_non_zero_and_say_why(project: Path, tmp_path: Path) -> No
     home = tmp_path / "home"
     unknown = cli(project, home, "deploy", "staging")
     assert unknown.returncode == 2
-    assert "no environment 'staging' (jobs: deploy_dev, deploy_prod, plan_dev, plan_prod)" in (
-        unknown.stderr
-    )
+    assert "no environment 'staging' (environments: dev, prod)" in (unknown.stderr)
     bad = cli(project, home, "plan", "dev", "--param", "appServiceSku=Huge")
     assert bad.returncode == 1
     assert "lint failed" in bad.stderr

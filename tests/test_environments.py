@@ -151,7 +151,8 @@ ERRORS: list[tuple[str, str, str]] = [
         "unknown-top-level-key-lists-allowed",
         MINIMAL + "colour: red\n",
         r"parameters/test\.yaml: colour: unknown key; allowed here: template, parameters_file, "
-        r"parameters, secure_parameters, scope, deployment, retry, health_checks, tags at line 5",
+        r"parameters, secure_parameters, scope, deployment, retry, health_checks, tags, triggers "
+        r"at line 5",
     ),
     (
         "misspelled-top-level-key",
@@ -649,3 +650,87 @@ def test_a_broken_parameters_file_fails_the_manifest(project: Path) -> None:
     (project / "parameters" / "x.parameters.json").write_text("{", encoding="utf-8")
     with pytest.raises(ManifestError, match=r"x\.parameters\.json' is not valid JSON"):
         load(project, MINIMAL + "parameters_file: x.parameters.json\n")
+
+
+# --- triggers: push deployments and drift schedules --------------------------------------
+
+
+def test_triggers_default_to_nothing_automatic(project: Path) -> None:
+    triggers = load(project, MINIMAL).triggers
+    assert (triggers.deploy_on_push, triggers.branch) == (False, "main")
+    assert (triggers.drift_schedule, triggers.drift_timezone) == (None, "UTC")
+
+
+def test_triggers_as_written(project: Path) -> None:
+    spec = load(
+        project,
+        MINIMAL + "triggers:\n  deploy_on_push: true\n  branch: release/v2\n"
+        "  drift_schedule: '30 5 * * 1-5'\n  drift_timezone: Europe/Amsterdam\n",
+    )
+    assert spec.triggers.deploy_on_push and spec.triggers.branch == "release/v2"
+    assert spec.triggers.drift_schedule == "30 5 * * 1-5"
+    assert spec.triggers.drift_timezone == "Europe/Amsterdam"
+
+
+TRIGGER_ERRORS = [
+    (
+        "deploy-on-push-not-bool",
+        "triggers: {deploy_on_push: 'yes'}\n",
+        r"triggers\.deploy_on_push: must be true or false, not 'yes' at line 5",
+    ),
+    (
+        "branch-with-dots",
+        "triggers: {branch: 'release..x'}\n",
+        r"triggers\.branch: 'release\.\.x' is not a git branch name \(no spaces, '\.\.'",
+    ),
+    (
+        "branch-with-space",
+        "triggers: {branch: 'my branch'}\n",
+        r"triggers\.branch: 'my branch' is not a git branch name",
+    ),
+    (
+        "branch-lock-suffix",
+        "triggers: {branch: main.lock}\n",
+        r"triggers\.branch: 'main\.lock' is not a git branch name",
+    ),
+    (
+        "cron-hour-out-of-range",
+        "triggers: {drift_schedule: '0 25 * * *'}\n",
+        r"triggers\.drift_schedule: '0 25 \* \* \*' is not a cron schedule: five fields, minute "
+        r"hour day-of-month month day-of-week, e\.g\. '0 6 \* \* 1-5' .* at line 5",
+    ),
+    (
+        "cron-with-seconds",
+        "triggers: {drift_schedule: '0 0 6 * * *'}\n",
+        r"triggers\.drift_schedule: '0 0 6 \* \* \*' is not a cron schedule",
+    ),
+    (
+        "cron-february-30",
+        "triggers: {drift_schedule: '0 6 30 2 *'}\n",
+        r"triggers\.drift_schedule: '0 6 30 2 \*' is not a cron schedule",
+    ),
+    (
+        "unknown-timezone",
+        "triggers: {drift_schedule: '@daily', drift_timezone: Europe/Amsterdamm}\n",
+        r"triggers\.drift_timezone: 'Europe/Amsterdamm' is not an IANA time zone; use a name "
+        r"such as UTC or Europe/Amsterdam",
+    ),
+    (
+        "timezone-without-schedule",
+        "triggers: {drift_timezone: UTC}\n",
+        r"triggers: drift_timezone applies to drift_schedule only: add drift_schedule",
+    ),
+    (
+        "misspelled-key",
+        "triggers: {deploy_on_pushes: true}\n",
+        r"triggers\.deploy_on_pushes: unknown key \(did you mean 'deploy_on_push'\?\)",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "match"), [e[1:] for e in TRIGGER_ERRORS], ids=[e[0] for e in TRIGGER_ERRORS]
+)
+def test_trigger_errors_name_file_key_and_fix(project: Path, text: str, match: str) -> None:
+    with pytest.raises(ManifestError, match=rf"^parameters/test\.yaml: {match}"):
+        load(project, MINIMAL + text)

@@ -1,0 +1,76 @@
+"""The automatic refresh for real: a ``dagster dev`` daemon sees a CLI deployment end and
+launches ``audit_refresh`` in a run process of its own, which writes the DuckDB file."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+from dagster import DagsterInstance, DagsterRun, DagsterRunStatus
+from dagster._core.definitions.run_request import InstigatorType
+
+from tests.test_dagster_dev import dagster_dev  # noqa: F401  (the fixture)
+
+SENSOR = "audit_refresh_after_success"
+
+
+def wait_for(what: str, probe, timeout_s: float = 120.0):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while (found := probe()) is None:
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.5)
+    return found
+
+
+def deployed_run_id(home: Path) -> str:
+    with DagsterInstance.from_config(str(home)) as instance:
+        (run,) = [r for r in instance.get_runs() if r.job_name == "deploy_dev"]
+    return run.run_id
+
+
+@pytest.mark.timeout(300)
+def test_daemon_refreshes_the_audit_after_a_cli_deploy(
+    dagster_dev: tuple[int, Path],  # noqa: F811
+) -> None:
+    _, home = dagster_dev
+    project = home.parent / "project"
+
+    def sensor_started() -> bool | None:  # its first tick only sets the cursor
+        with DagsterInstance.from_config(str(home)) as instance:
+            states = instance.all_instigator_state(instigator_type=InstigatorType.SENSOR)
+        cursors = [s.instigator_data.cursor for s in states if s.instigator_name == SENSOR]
+        return True if any(cursors) else None
+
+    wait_for(f"the first tick of {SENSOR}", sensor_started)
+    env = {**os.environ, "DAGSTER_HOME": str(home), "DEV_APP_SECRET": "daemon-test-secret"}
+    deploy = subprocess.run(
+        [sys.executable, "-m", "bicep_assets.cli", "deploy", "dev", "--git-sha", "d" * 40],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert deploy.returncode == 0, deploy.stderr[-3000:]
+
+    def audit_run() -> DagsterRun | None:
+        with DagsterInstance.from_config(str(home)) as instance:
+            runs = instance.get_runs()
+        finished = [r for r in runs if r.job_name == "audit_refresh" and r.is_finished]
+        return finished[0] if finished else None
+
+    run = wait_for("the audit_refresh run", audit_run, timeout_s=180)
+    assert run.status == DagsterRunStatus.SUCCESS
+    assert run.tags["bicep_assets/audit_after_run"] == deployed_run_id(home)
+    with duckdb.connect(str(home / "deployment_history.duckdb"), read_only=True) as connection:
+        rows = connection.execute(
+            "SELECT job, status, trigger, git_sha FROM audit.deployment_runs"
+        ).fetchall()
+    assert rows == [("deploy_dev", "success", "cli", "d" * 40)]

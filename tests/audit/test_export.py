@@ -1,0 +1,102 @@
+"""``bicep-assets audit export`` as a separate process against the history's DAGSTER_HOME."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from bicep_assets.cli import main
+
+from .conftest import CANARY, SHA, History
+
+
+def export(history: History, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DAGSTER_HOME": str(history.home)}
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bicep_assets.cli",
+            "audit",
+            "export",
+            *args,
+            "--project",
+            str(history.project.root),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_export_one_run_as_json(history: History) -> None:
+    run_id = history.run_id("dev")
+    done = export(history, "--run", run_id)
+    assert done.returncode == 0, done.stderr[-2000:]
+    record = json.loads(done.stdout)
+    assert sorted(record) == [
+        "deployed_resources",
+        "events",
+        "lint_diagnostics",
+        "outputs",
+        "planned_changes",
+        "run",
+        "verify_checks",
+    ]
+    run = record["run"]
+    assert (run["run_id"], run["status"], run["git_sha"], run["trigger"]) == (
+        run_id,
+        "success",
+        SHA,
+        "cli",
+    )
+    assert run["ended_at"].endswith("+00:00") and run["deployment_name"] == f"dev-{run_id}"
+    assert [e["event_type"] for e in record["events"]][::12] == ["RUN_START", "RUN_SUCCESS"]
+    assert len(record["planned_changes"]) == len(record["deployed_resources"]) == 6
+    assert record["outputs"]["webUrl"].startswith("https://")
+    assert {c["kind"] for c in record["verify_checks"]} >= {"provisioning_state", "http"}
+    assert CANARY not in done.stdout and CANARY not in done.stderr
+
+
+def test_export_an_environment_oldest_first(history: History) -> None:
+    done = export(history, "--env", "cleanup", "--limit", "2")
+    assert done.returncode == 0, done.stderr[-2000:]
+    document = json.loads(done.stdout)
+    assert document["environment"] == "cleanup"
+    assert [(r["run"]["run_id"], r["run"]["status"]) for r in document["runs"]] == [
+        (history.run_id("cleanup_blocked"), "failure"),
+        (history.run_id("cleanup_approved"), "success"),
+    ]
+    blocked = document["runs"][0]
+    assert (blocked["run"]["arm_code"], blocked["planned_changes"][0]["change_type"]) == (
+        "DestructiveChange",
+        "Delete",
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--run", "no-such-run"], "no deploy/plan run 'no-such-run' in DAGSTER_HOME"),
+        (["--env", "staging"], "no deploy/plan runs of environment 'staging' in DAGSTER_HOME"),
+    ],
+    ids=["unknown-run", "unknown-env"],
+)
+def test_export_of_nothing_says_so(
+    history: History,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    message: str,
+) -> None:
+    monkeypatch.setenv("DAGSTER_HOME", str(history.home))
+    code = main(["audit", "export", *args, "--project", str(history.project.root)])
+    captured = capsys.readouterr()
+    assert (code, captured.out) == (2, "")
+    assert message in captured.err and str(history.home) in captured.err

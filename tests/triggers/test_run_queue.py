@@ -1,0 +1,139 @@
+"""One deployment per environment at a time, through a real ``dagster dev`` (webserver and
+daemon) with this repository's dagster.yaml: five deploy_dev and one deploy_prod launched
+over GraphQL at once, each resource taking 0.3 s in the local ARM. The dev deployments never
+overlap (the local ARM's own deployment records say so), prod runs alongside, all succeed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import isodate
+import pytest
+import requests
+from dagster import DagsterInstance, DagsterRunStatus
+from dagster_graphql import DagsterGraphQLClient
+
+from bicep_assets.armlocal.store import ArmStore
+
+REPO = Path(__file__).resolve().parents[2]
+SUB = "00000000-0000-0000-0000-000000000000"
+SLOW_ARM = {"resources": {"arm": {"config": {"local_resource_delay_s": 0.3}}}}
+DAGSTER = str(Path(sys.executable).with_name("dagster"))
+DONE = (DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def dagster_dev(tmp_path: Path) -> Iterator[tuple[DagsterGraphQLClient, Path]]:
+    project = tmp_path / "project"
+    for item in ("infra", "parameters"):
+        shutil.copytree(REPO / item, project / item)
+    for item in ("workspace.yaml", "dagster.yaml"):
+        shutil.copyfile(REPO / item, project / item)
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copyfile(REPO / "dagster.yaml", home / "dagster.yaml")
+    port = free_port()
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "DEV_APP_SECRET": "queue-dev-secret",
+        "PROD_APP_SECRET": "queue-prod-secret",
+    }
+    log_path = tmp_path / "dagster-dev.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [DAGSTER, "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+            cwd=project,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and process.poll() is None:
+                try:
+                    if requests.get(f"http://127.0.0.1:{port}/server_info", timeout=2).ok:
+                        break
+                except requests.RequestException:
+                    time.sleep(0.5)
+            assert process.poll() is None, log_path.read_text()[-3000:]
+            yield DagsterGraphQLClient("127.0.0.1", port_number=port), home
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+def submit(client: DagsterGraphQLClient, job: str) -> str:
+    deadline = time.monotonic() + 60
+    while True:  # the code location loads in the background
+        try:
+            return client.submit_job_execution(job, run_config=SLOW_ARM)
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+
+
+def deployment_window(deployment: dict[str, Any]) -> tuple[dt.datetime, dt.datetime]:
+    """When the local ARM ran a deployment: (start, end) from its timestamp and duration."""
+    props = deployment["properties"]
+    end = dt.datetime.fromisoformat(props["timestamp"].replace("Z", "+00:00"))
+    return end - isodate.parse_duration(props["duration"]), end
+
+
+@pytest.mark.timeout(420)
+def test_runs_of_one_environment_never_overlap_and_other_environments_run_alongside(
+    dagster_dev: tuple[DagsterGraphQLClient, Path],
+) -> None:
+    client, home = dagster_dev
+    dev_runs = [submit(client, "deploy_dev") for _ in range(5)]
+    prod_run = submit(client, "deploy_prod")
+    deadline = time.monotonic() + 360
+    status: dict[str, DagsterRunStatus] = {}
+    while time.monotonic() < deadline:
+        status = {run_id: client.get_run_status(run_id) for run_id in [*dev_runs, prod_run]}
+        if all(s in DONE for s in status.values()):
+            break
+        time.sleep(2)
+    assert all(s == DagsterRunStatus.SUCCESS for s in status.values()), status
+
+    with DagsterInstance.from_config(str(home)) as instance:
+        records = {r.dagster_run.run_id: r for r in instance.get_run_records()}
+    runs = sorted((records[run_id].start_time, records[run_id].end_time) for run_id in dev_runs)
+    for (_, previous_end), (start, _) in itertools.pairwise(runs):
+        assert start >= previous_end  # the queue started each dev run after the last ended
+    # prod was not queued behind dev: it started before the second dev run could
+    assert records[prod_run].start_time < runs[1][0]
+
+    with ArmStore(home / "localarm" / "state.sqlite") as store:
+        dev = store.list_deployments(f"/subscriptions/{SUB}/resourceGroups/rg-webapp-dev")
+        prod = store.list_deployments(f"/subscriptions/{SUB}/resourceGroups/rg-webapp-prod")
+    assert sorted(d["name"] for d in dev) == sorted(f"dev-{run_id}" for run_id in dev_runs)
+    assert [d["name"] for d in prod] == [f"prod-{prod_run}"]
+    windows = sorted(deployment_window(d) for d in dev)
+    for (_, previous_end), (start, _) in itertools.pairwise(windows):
+        assert start >= previous_end, windows
+    assert all(
+        end - start >= dt.timedelta(seconds=1.5) for start, end in windows
+    )  # 6 resources, 0.3 s each
