@@ -14,8 +14,6 @@ import pytest
 from dagster import DagsterInstance, DagsterRun, DagsterRunStatus
 from dagster._core.definitions.run_request import InstigatorType
 
-from tests.test_dagster_dev import dagster_dev  # noqa: F401  (the fixture)
-
 SENSOR = "audit_refresh_after_success"
 
 
@@ -36,7 +34,7 @@ def deployed_run_id(home: Path) -> str:
 
 @pytest.mark.timeout(300)
 def test_daemon_refreshes_the_audit_after_a_cli_deploy(
-    dagster_dev: tuple[int, Path],  # noqa: F811
+    dagster_dev: tuple[int, Path],
 ) -> None:
     _, home = dagster_dev
     project = home.parent / "project"

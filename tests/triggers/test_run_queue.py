@@ -7,20 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import os
-import shutil
-import signal
-import socket
-import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import isodate
 import pytest
-import requests
 from dagster import DagsterInstance, DagsterRunStatus
 from dagster_graphql import DagsterGraphQLClient
 
@@ -33,55 +26,10 @@ DAGSTER = str(Path(sys.executable).with_name("dagster"))
 DONE = (DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
-def dagster_dev(tmp_path: Path) -> Iterator[tuple[DagsterGraphQLClient, Path]]:
-    project = tmp_path / "project"
-    for item in ("infra", "parameters"):
-        shutil.copytree(REPO / item, project / item)
-    for item in ("workspace.yaml", "dagster.yaml"):
-        shutil.copyfile(REPO / item, project / item)
-    home = tmp_path / "home"
-    home.mkdir()
-    shutil.copyfile(REPO / "dagster.yaml", home / "dagster.yaml")
-    port = free_port()
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "DEV_APP_SECRET": "queue-dev-secret",
-        "PROD_APP_SECRET": "queue-prod-secret",
-    }
-    log_path = tmp_path / "dagster-dev.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [DAGSTER, "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-            cwd=project,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline and process.poll() is None:
-                try:
-                    if requests.get(f"http://127.0.0.1:{port}/server_info", timeout=2).ok:
-                        break
-                except requests.RequestException:
-                    time.sleep(0.5)
-            assert process.poll() is None, log_path.read_text()[-3000:]
-            yield DagsterGraphQLClient("127.0.0.1", port_number=port), home
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+def queue_client(dagster_dev: tuple[int, Path]) -> tuple[DagsterGraphQLClient, Path]:
+    port, home = dagster_dev
+    return DagsterGraphQLClient("127.0.0.1", port_number=port), home
 
 
 def submit(client: DagsterGraphQLClient, job: str) -> str:
@@ -104,9 +52,9 @@ def deployment_window(deployment: dict[str, Any]) -> tuple[dt.datetime, dt.datet
 
 @pytest.mark.timeout(420)
 def test_runs_of_one_environment_never_overlap_and_other_environments_run_alongside(
-    dagster_dev: tuple[DagsterGraphQLClient, Path],
+    queue_client: tuple[DagsterGraphQLClient, Path],
 ) -> None:
-    client, home = dagster_dev
+    client, home = queue_client
     dev_runs = [submit(client, "deploy_dev") for _ in range(5)]
     prod_run = submit(client, "deploy_prod")
     deadline = time.monotonic() + 360
