@@ -96,13 +96,7 @@ class ResourceSteps:
         except DeploymentFailure as failure:
             self._fail_operation(deployment_id, operation, started, failure.error, 409)
             raise
-        props = operation["properties"]
-        props.update(
-            provisioningState="Succeeded",
-            statusCode="Created" if previous is None else "OK",
-            duration=iso_duration(time.monotonic() - started),
-            timestamp=iso(utc_now()),
-        )
+        _settle(operation, started, "Succeeded", "Created" if previous is None else "OK")
         children = behaviors.implicit_children(body, self.backend.service_context())
         with store.transaction():
             store.put_resource(body)
@@ -135,12 +129,7 @@ class ResourceSteps:
             error = {"code": exc.code, "message": exc.message, "target": resource.id}
             self._fail_operation(deployment_id, operation, started, error, exc.status)
             raise DeploymentFailure(error) from None
-        operation["properties"].update(
-            provisioningState="Succeeded",
-            statusCode="OK" if existing else "Created",
-            duration=iso_duration(time.monotonic() - started),
-            timestamp=iso(utc_now()),
-        )
+        _settle(operation, started, "Succeeded", "OK" if existing else "Created")
         store.put_operation(deployment_id, operation)
 
     def _check_target(self, resource: ExpandedResource) -> None:
@@ -167,13 +156,12 @@ class ResourceSteps:
         error: dict[str, Any],
         status: int,
     ) -> None:
-        props = operation["properties"]
-        props.update(
-            provisioningState="Failed",
-            statusCode="Conflict" if status == 409 else "BadRequest",
+        _settle(
+            operation,
+            started,
+            "Failed",
+            "Conflict" if status == 409 else "BadRequest",
             statusMessage={"status": "Failed", "error": error},
-            duration=iso_duration(time.monotonic() - started),
-            timestamp=iso(utc_now()),
         )
         self.backend.store.put_operation(deployment_id, operation)
 
@@ -254,13 +242,7 @@ class ResourceSteps:
             state="Succeeded",
             outputs=outputs,
         )
-        props = operation["properties"]
-        props.update(
-            provisioningState="Succeeded",
-            statusCode="OK",
-            duration=iso_duration(time.monotonic() - started),
-            timestamp=iso(utc_now()),
-        )
+        _settle(operation, started, "Succeeded", "OK")
         store.put_operation(parent_id, operation)
 
     def _delete_undeclared(
@@ -280,3 +262,16 @@ class ResourceSteps:
             with store.transaction():
                 store.delete_resource(resource["id"])
                 store.put_operation(deployment_id, operation)
+
+
+def _settle(
+    operation: dict[str, Any], started: float, state: str, status_code: str, **extra: Any
+) -> None:
+    """Record how a deployment operation ended: state, HTTP-ish status, duration, time."""
+    operation["properties"].update(
+        provisioningState=state,
+        statusCode=status_code,
+        duration=iso_duration(time.monotonic() - started),
+        timestamp=iso(utc_now()),
+        **extra,
+    )

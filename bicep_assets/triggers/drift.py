@@ -102,29 +102,24 @@ class DriftVerdict:
     reason: str
     metadata: dict[str, Any] = field(default_factory=dict)
 
+    def _check_fields(self) -> dict[str, Any]:
+        assert self.passed is not None, "an unjudged plan has no check verdict"
+        return {
+            "asset_key": azure_asset_key(self.environment),
+            "check_name": DRIFT_CHECK,
+            "passed": self.passed,
+            "severity": dg.AssetCheckSeverity.WARN,
+            "description": self.reason,
+            "metadata": self.metadata,
+        }
+
     def evaluation(self) -> dg.AssetCheckEvaluation:
         """The verdict as a check evaluation on ``azure/<env>`` (judged verdicts only)."""
-        assert self.passed is not None, "an unjudged plan has no check evaluation"
-        return dg.AssetCheckEvaluation(
-            asset_key=azure_asset_key(self.environment),
-            check_name=DRIFT_CHECK,
-            passed=self.passed,
-            severity=dg.AssetCheckSeverity.WARN,
-            description=self.reason,
-            metadata=self.metadata,
-        )
+        return dg.AssetCheckEvaluation(**self._check_fields())
 
     def result(self) -> dg.AssetCheckResult:
         """The verdict as the result of an executed check."""
-        assert self.passed is not None, "an unjudged plan has no check result"
-        return dg.AssetCheckResult(
-            asset_key=azure_asset_key(self.environment),
-            check_name=DRIFT_CHECK,
-            passed=self.passed,
-            severity=dg.AssetCheckSeverity.WARN,
-            description=self.reason,
-            metadata=self.metadata,
-        )
+        return dg.AssetCheckResult(**self._check_fields())
 
 
 def _step_outputs(instance: DagsterInstance, run_id: str) -> dict[str, dict[str, Any]]:
