@@ -10,13 +10,18 @@ Public surface::
     expansion.evaluate_outputs(state)            # after deployment
 
 Errors are :class:`TemplateError` (ARM ``code``, ``message``, ``details``; ``to_arm()``).
+
+Importing any module of the engine runs this file first, and so loads Microsoft's function
+library (``functions.library``): its category modules register their functions with the
+registry the evaluator looks names up in, and may themselves use the evaluator.
 """
 
 from .context import DeploymentContext, EmptyState, ResourceGroup, ResourceState
 from .errors import ExpressionError, TemplateError
 from .evaluator import EvalContext, evaluate_expression
-from .expansion import Expansion, expand
-from .models import ExpandedResource
+from .expansion import expand
+from .functions import library  # noqa: F401  (registers every template function)
+from .models import ExpandedResource, Expansion
 
 __all__ = [
     "DeploymentContext",

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import ExpressionError
-from .evaluator import EvalContext, contains_deferred
+from .evaluator import EvalContext, check_copy_count, contains_deferred
 from .expressions import is_expression, parse, unescape_literal
 from .functions.registry import expect_int
 
@@ -99,8 +99,6 @@ class _Walker:
         return value
 
     def property_copies(self, ctx: EvalContext, loops: list[Any]) -> dict[str, Any]:
-        from .evaluator import check_copy_count
-
         produced: dict[str, Any] = {}
         for i, loop in enumerate(loops):
             self.path.append(i)
@@ -131,3 +129,19 @@ class _Walker:
             self.path.pop()
             produced[name] = values
         return produced
+
+
+def evaluate_copy_count(ctx: EvalContext, name: str, count: Any, location: str) -> int:
+    """A resource copy loop's count, checked against ARM's limits."""
+    result = evaluate_body(ctx, count, f"{location}.copy.count", property_copies=False)
+    if result.deferred:
+        raise ExpressionError(
+            f"{location}.copy.count: The copy count of '{name}' cannot depend on a resource "
+            "of this deployment."
+        )
+    try:
+        value = expect_int("copy", result.value)
+        check_copy_count(name, value)
+    except ExpressionError as exc:
+        raise exc.at(f"{location}.copy.count") from None
+    return value

@@ -17,15 +17,20 @@ import copy
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .context import DeploymentContext
 from .errors import ExpressionError, TemplateError
 from .expressions import Access, Call, Literal, Node, is_expression, parse, unescape_literal
-from .functions.registry import ArmFunction, arm_function, get_property, is_int, lookup
+from .functions.registry import (
+    ArmFunction,
+    arm_function,
+    expect_int,
+    get_property,
+    is_int,
+    lookup,
+)
 from .values import LambdaValue
-
-if TYPE_CHECKING:
-    from .context import DeploymentContext
 
 MAX_CALL_DEPTH = 64  # user-defined function / variable nesting before we call it runaway
 
@@ -64,8 +69,6 @@ class TemplateScope:
         deployment: DeploymentContext | None = None,
         resources: Any = None,
     ) -> None:
-        from .context import DeploymentContext
-
         # a dict, or while defaults are resolved the lazy parameters.ParameterResolver
         self.parameters: Mapping[str, Any] = parameters or {}
         self.variable_defs: dict[str, Any] = {}
@@ -315,8 +318,6 @@ class EvalContext:
 
     def expand_copy_variable(self, loop: dict[str, Any]) -> list[Any]:
         """A ``copy`` entry of variables (or a property copy): evaluate ``input`` per index."""
-        from .functions.registry import expect_int
-
         name = loop.get("name")
         count = self.evaluate_value(loop.get("count"))
         if type(count) is Deferred:
@@ -499,7 +500,3 @@ def _fail(ctx: EvalContext, message: Any) -> Any:
 
 
 Resolver = Callable[[EvalContext, str, list[Any]], Any]
-
-
-# Register the function library now that the evaluator exists (modules may import from here).
-from .functions import library as _library  # noqa: E402, F401

@@ -17,79 +17,21 @@ deployment; during planning they show deferred values as their expression text.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
-from .body import evaluate_body
-from .context import DeploymentContext, ResourceGroup, ResourceState
-from .errors import ExpressionError, TemplateError
-from .evaluator import EvalContext, TemplateScope, check_copy_count
-from .functions.registry import expect_int
-from .models import META_KEYS, ExpandedResource
+from .context import DeploymentContext, ResourceGroup
+from .errors import TemplateError
+from .evaluator import EvalContext, TemplateScope
+from .models import ExpandedResource, Expansion
 from .ordering import deployment_order
 from .parameters import ParameterResolver, secure_parameter_names
 from .resolver import Resolver
+from .resource_ids import parse_resource_id
 from .template import check_template, declarations
 from .template_hash import template_hash
 
 MAX_NESTING = 32  # nested deployments inside nested deployments
-
-
-@dataclass
-class Expansion:
-    """A template expanded for one deployment context. See module docs."""
-
-    context: DeploymentContext
-    language_version: str
-    parameters: dict[str, Any]
-    secure_parameters: frozenset[str]
-    resources: list[ExpandedResource]  # to deploy, in deployment order
-    existing: list[ExpandedResource] = field(default_factory=list)
-    skipped: list[ExpandedResource] = field(default_factory=list)  # condition false
-    template_hash: str = ""
-    _scope: TemplateScope | None = field(default=None, repr=False)
-    _outputs: dict[str, Any] = field(default_factory=dict, repr=False)
-    _resolver: Resolver | None = field(default=None, repr=False)
-
-    def redacted_parameters(self) -> dict[str, Any]:
-        """Parameter values with secure ones removed (safe to store and log)."""
-        return {
-            name: (None if name in self.secure_parameters else value)
-            for name, value in self.parameters.items()
-        }
-
-    def all_resources(self) -> list[ExpandedResource]:
-        """Every resource to deploy, nested deployments' resources after their deployment."""
-        out: list[ExpandedResource] = []
-        for resource in self.resources:
-            out.append(resource)
-            if resource.nested is not None:
-                out.extend(resource.nested.all_resources())
-        return out
-
-    def evaluate_outputs(
-        self, state: ResourceState | None = None, *, deployed: bool = True
-    ) -> dict[str, dict[str, Any]]:
-        """The template's outputs ``{name: {"type", "value"}}``.
-
-        With ``state`` (after deployment) references read the deployed resources; without
-        it, values that need them stay as expression text.
-        """
-        assert self._scope is not None and self._resolver is not None
-        resolver = self._resolver.with_state(state, deployed=deployed and state is not None)
-        scope = self._scope.with_resources(resolver)
-        from .outputs import evaluate_outputs
-
-        return evaluate_outputs(EvalContext(scope), self._outputs)
-
-    def evaluate_resource(
-        self, resource: ExpandedResource, state: ResourceState
-    ) -> ExpandedResource:
-        """Re-evaluate ``resource``'s body against ``state``, as the deployment executor does
-        just before it deploys the resource (its dependencies exist in ``state`` by then)."""
-        assert self._resolver is not None
-        resolver = self._resolver.with_state(state, deployed=True)
-        return resolver.reevaluate(resource)
 
 
 def expand(
@@ -219,8 +161,6 @@ def _expand_nested(
 def _nested_context(
     context: DeploymentContext, resource: ExpandedResource, properties: dict[str, Any]
 ) -> DeploymentContext:
-    from .resource_ids import parse_resource_id
-
     scope = parse_resource_id(resource.id)
     subscription = scope.subscription_id or context.subscription_id
     group_name = scope.resource_group
@@ -270,20 +210,4 @@ def template_hash_of(template: Any) -> str:
     return template_hash(template)
 
 
-def evaluate_copy_count(ctx: EvalContext, name: str, count: Any, location: str) -> int:
-    """A resource copy loop's count, checked against ARM's limits."""
-    result = evaluate_body(ctx, count, f"{location}.copy.count", property_copies=False)
-    if result.deferred:
-        raise ExpressionError(
-            f"{location}.copy.count: The copy count of '{name}' cannot depend on a resource "
-            "of this deployment."
-        )
-    try:
-        value = expect_int("copy", result.value)
-        check_copy_count(name, value)
-    except ExpressionError as exc:
-        raise exc.at(f"{location}.copy.count") from None
-    return value
-
-
-__all__ = ["META_KEYS", "Expansion", "expand", "template_hash_of"]
+__all__ = ["expand", "template_hash_of"]

@@ -1,12 +1,13 @@
-"""The results of expanding a template: expanded resources, in deployment order."""
+"""The results of expanding a template: the expansion and its resources, in deployment order."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from .expansion import Expansion
+from .context import DeploymentContext, ResourceState
+from .evaluator import EvalContext, TemplateScope
+from .outputs import evaluate_outputs
 
 # Keys of a resource declaration that steer the engine and are not part of the resource.
 META_KEYS = frozenset(
@@ -71,3 +72,66 @@ class ExpandedResource:
             result["apiVersion"] = self.api_version
         result.update(self.body)
         return result
+
+
+class StatefulResolver(Protocol):
+    """What an :class:`Expansion` asks of the resolver that made it, once resources exist."""
+
+    def with_state(self, state: ResourceState | None, *, deployed: bool) -> StatefulResolver: ...
+
+    def reevaluate(self, resource: ExpandedResource) -> ExpandedResource: ...
+
+
+@dataclass
+class Expansion:
+    """A template expanded for one deployment context. See module docs."""
+
+    context: DeploymentContext
+    language_version: str
+    parameters: dict[str, Any]
+    secure_parameters: frozenset[str]
+    resources: list[ExpandedResource]  # to deploy, in deployment order
+    existing: list[ExpandedResource] = field(default_factory=list)
+    skipped: list[ExpandedResource] = field(default_factory=list)  # condition false
+    template_hash: str = ""
+    _scope: TemplateScope | None = field(default=None, repr=False)
+    _outputs: dict[str, Any] = field(default_factory=dict, repr=False)
+    _resolver: StatefulResolver | None = field(default=None, repr=False)
+
+    def redacted_parameters(self) -> dict[str, Any]:
+        """Parameter values with secure ones removed (safe to store and log)."""
+        return {
+            name: (None if name in self.secure_parameters else value)
+            for name, value in self.parameters.items()
+        }
+
+    def all_resources(self) -> list[ExpandedResource]:
+        """Every resource to deploy, nested deployments' resources after their deployment."""
+        out: list[ExpandedResource] = []
+        for resource in self.resources:
+            out.append(resource)
+            if resource.nested is not None:
+                out.extend(resource.nested.all_resources())
+        return out
+
+    def evaluate_outputs(
+        self, state: ResourceState | None = None, *, deployed: bool = True
+    ) -> dict[str, dict[str, Any]]:
+        """The template's outputs ``{name: {"type", "value"}}``.
+
+        With ``state`` (after deployment) references read the deployed resources; without
+        it, values that need them stay as expression text.
+        """
+        assert self._scope is not None and self._resolver is not None
+        resolver = self._resolver.with_state(state, deployed=deployed and state is not None)
+        scope = self._scope.with_resources(resolver)
+        return evaluate_outputs(EvalContext(scope), self._outputs)
+
+    def evaluate_resource(
+        self, resource: ExpandedResource, state: ResourceState
+    ) -> ExpandedResource:
+        """Re-evaluate ``resource``'s body against ``state``, as the deployment executor does
+        just before it deploys the resource (its dependencies exist in ``state`` by then)."""
+        assert self._resolver is not None
+        resolver = self._resolver.with_state(state, deployed=True)
+        return resolver.reevaluate(resource)

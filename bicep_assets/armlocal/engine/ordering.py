@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Hashable, Mapping, Sequence
 from typing import TypeVar
 
@@ -29,7 +30,6 @@ def deployment_order(
                 dependents[dep].append(key)
             elif dep == key:
                 raise_cycle([key, key], label)
-    import heapq
 
     ready = [position[k] for k in keys if waiting[k] == 0]
     heapq.heapify(ready)

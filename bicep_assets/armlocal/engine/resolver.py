@@ -11,19 +11,17 @@ from __future__ import annotations
 import copy as copy_module
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .body import evaluate_body
+from .body import evaluate_body, evaluate_copy_count
 from .context import DeploymentContext, ResourceState
 from .errors import ExpressionError, TemplateError
 from .evaluator import Deferred, EvalContext, TemplateScope
-from .models import META_KEYS, ExpandedResource
+from .models import META_KEYS, ExpandedResource, Expansion
 from .ordering import raise_cycle
+from .outputs import evaluate_outputs
 from .resource_ids import build_resource_id
 from .template import Declaration
-
-if TYPE_CHECKING:
-    from .expansion import Expansion
 
 DEPLOYMENTS = "microsoft.resources/deployments"
 NestedExpander = Callable[["Resolver", ExpandedResource, Any, EvalContext], None]
@@ -97,8 +95,6 @@ class Resolver:
         contexts: list[tuple[EvalContext, str | None, int | None]] = [(base_ctx, None, None)]
         batch_size = 0
         if loop is not None:
-            from .expansion import evaluate_copy_count
-
             if not isinstance(loop, dict) or not isinstance(loop.get("name"), str):
                 raise TemplateError(
                     f"{decl.location}.copy: a resource copy loop needs a 'name' and a 'count'.",
@@ -482,8 +478,6 @@ def _nested_preview(resource: ExpandedResource) -> dict[str, Any] | None:
     nested: Expansion | None = resource.nested
     if nested is None:
         return None
-    from .outputs import evaluate_outputs
-
     assert nested._scope is not None and nested._resolver is not None
     outputs = evaluate_outputs(EvalContext(nested._scope), nested._outputs, keep_deferred=True)
     properties = {

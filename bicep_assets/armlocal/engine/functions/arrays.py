@@ -15,9 +15,10 @@ its first argument, as ARM does:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import ExpressionError, type_name
+from ..evaluator import EvalContext
 from .conversion import (
     USAGE,
     arm_equals,
@@ -28,9 +29,6 @@ from .conversion import (
     type_error,
 )
 from .registry import arm_function, expect_array, expect_int, get_property
-
-if TYPE_CHECKING:
-    from ..evaluator import EvalContext
 
 RANGE_MAX_COUNT = 10000
 RANGE_MAX_END = 2147483647

@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import ExpressionError
+from ..evaluator import EvalContext
 from .registry import arm_function, expect_int, expect_str
-
-if TYPE_CHECKING:
-    from ..evaluator import EvalContext
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 

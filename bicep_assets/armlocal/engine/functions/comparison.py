@@ -15,22 +15,18 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import ExpressionError, type_name
+from ..evaluator import Deferred, EvalContext
+from ..expressions import Node
 from .conversion import USAGE, arm_equals, find_deferred, is_number
 from .registry import arm_function
-
-if TYPE_CHECKING:
-    from ..evaluator import EvalContext
-    from ..expressions import Node
 
 
 @arm_function("coalesce", min_args=1, max_args=None, lazy=True)
 def coalesce(ctx: EvalContext, *args: Node) -> Any:
     """The first argument that is not null (later ones are not evaluated); else null."""
-    from ..evaluator import Deferred
-
     for node in args:
         value = ctx.evaluate(node)
         if type(value) is Deferred:

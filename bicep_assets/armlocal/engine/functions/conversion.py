@@ -18,6 +18,7 @@ import math
 from typing import Any
 
 from ..errors import ExpressionError, type_name
+from ..evaluator import Deferred
 from .json_text import to_json_text
 
 INT64_MIN = -(2**63)
@@ -136,8 +137,6 @@ def contains_value(items: list[Any], value: Any) -> bool:
 
 def find_deferred(*values: Any) -> Any:
     """The first deployment-time value (``Deferred``) inside ``values``, or ``None``."""
-    from ..evaluator import Deferred  # imported late: the evaluator imports the functions
-
     stack = list(values)
     while stack:
         value = stack.pop()

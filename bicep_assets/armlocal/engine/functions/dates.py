@@ -9,14 +9,12 @@ one deployment sees one fixed "now". Format strings are .NET's, with the invaria
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import ExpressionError
+from ..evaluator import EvalContext
 from .dotnet_datetime import ISO_FORMAT, format_datetime, parse_datetime, parse_duration
 from .registry import arm_function, expect_int, expect_str
-
-if TYPE_CHECKING:
-    from ..evaluator import EvalContext
 
 DEFAULT_UTCNOW_FORMAT = "yyyyMMddTHHmmssZ"
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)

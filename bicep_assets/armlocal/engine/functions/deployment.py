@@ -9,13 +9,11 @@ provides it, else the header it keeps in ``ctx.scope.template_header``).
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import ExpressionError
+from ..evaluator import EvalContext, TemplateScope
 from .registry import arm_function
-
-if TYPE_CHECKING:
-    from ..evaluator import EvalContext, TemplateScope
 
 # Azure public cloud endpoints, as environment() documents them for 'AzureCloud'.
 AZURE_CLOUD: dict[str, Any] = {

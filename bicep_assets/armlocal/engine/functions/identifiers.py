@@ -6,14 +6,12 @@ derived from them locally match the names a real deployment would produce.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import ExpressionError, type_name
+from ..evaluator import EvalContext
 from ..hashing import arm_guid, unique_string
 from .registry import arm_function
-
-if TYPE_CHECKING:
-    from ..evaluator import EvalContext
 
 
 def _strings(fn: str, args: tuple[Any, ...]) -> tuple[str, ...]:

@@ -13,16 +13,12 @@ an object key); ``map``-like results simply carry it.
 from __future__ import annotations
 
 from functools import cmp_to_key
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import ExpressionError, type_name
-from ..evaluator import Deferred
+from ..evaluator import Deferred, EvalContext
 from ..values import LambdaValue
 from .registry import arm_function, expect_array, expect_object
-
-if TYPE_CHECKING:
-    from ..evaluator import EvalContext
-
 
 _ABSENT = object()  # an optional argument that was not given (null is a given value)
 

@@ -8,21 +8,17 @@ first argument that decides the result. Every argument they do evaluate must be 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import ExpressionError
+from ..evaluator import Deferred, EvalContext
+from ..expressions import Node
 from .conversion import USAGE, expect_one_of, ordinal, type_error
 from .registry import arm_function
-
-if TYPE_CHECKING:
-    from ..evaluator import EvalContext
-    from ..expressions import Node
 
 
 def _condition(ctx: EvalContext, fn: str, node: Node, position: int) -> Any:
     """Evaluate a boolean argument; a deployment-time (Deferred) value is returned as is."""
-    from ..evaluator import Deferred
-
     value = ctx.evaluate(node)
     if type(value) is Deferred or isinstance(value, bool):
         return value
@@ -30,8 +26,6 @@ def _condition(ctx: EvalContext, fn: str, node: Node, position: int) -> Any:
 
 
 def _short_circuit(ctx: EvalContext, fn: str, args: tuple[Node, ...], decisive: bool) -> Any:
-    from ..evaluator import Deferred
-
     pending: Any = None
     for position, node in enumerate(args):
         value = _condition(ctx, fn, node, position)
@@ -57,8 +51,6 @@ def or_(ctx: EvalContext, *args: Node) -> Any:
 @arm_function("if", min_args=3, lazy=True)
 def if_(ctx: EvalContext, condition: Node, when_true: Node, when_false: Node) -> Any:
     """``trueValue`` when the condition is true, else ``falseValue``; only that one is evaluated."""
-    from ..evaluator import Deferred
-
     decided = _condition(ctx, "if", condition, 0)
     if type(decided) is Deferred:
         return decided

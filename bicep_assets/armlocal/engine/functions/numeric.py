@@ -10,14 +10,12 @@ zero is an error. ``float`` is for passing non-integers on to services such as L
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import ExpressionError, type_name
+from ..evaluator import EvalContext
 from .conversion import USAGE, checked_int64, expect_one_of, is_number, type_error
 from .registry import arm_function, is_int
-
-if TYPE_CHECKING:
-    from ..evaluator import EvalContext
 
 _INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
 _FLOAT_TEXT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")

@@ -16,9 +16,10 @@ behind Bicep's ``.?`` operator.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import ExpressionError, type_name
+from ..evaluator import Deferred, EvalContext
 from .conversion import (
     USAGE,
     arm_equals,
@@ -31,9 +32,6 @@ from .conversion import (
 )
 from .json_text import JsonTextError, parse_json_text
 from .registry import arm_function, expect_array, expect_object, expect_str, get_property, is_int
-
-if TYPE_CHECKING:
-    from ..evaluator import EvalContext
 
 
 @arm_function("createObject", min_args=0, max_args=None)
@@ -184,8 +182,6 @@ def intersection(ctx: EvalContext, *values: Any) -> Any:
 @arm_function("tryGet", min_args=2, max_args=None)
 def try_get(ctx: EvalContext, value: Any, *path: Any) -> Any:
     """The value at a path of keys/indices, or null where the path does not exist."""
-    from ..evaluator import Deferred
-
     current = value
     for position, key in enumerate(path, start=1):
         if current is None:

@@ -9,14 +9,12 @@ resource names, one per type segment (``'vnet/subnet'`` as one name is an error 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import ExpressionError
+from ..evaluator import Deferred, EvalContext
 from ..resource_ids import build_resource_id, parse_resource_id
 from .registry import arm_function, expect_int, expect_str
-
-if TYPE_CHECKING:
-    from ..evaluator import EvalContext
 
 _ORDINALS = ("the first argument", "one of first two arguments", "one of first three arguments")
 
@@ -166,8 +164,6 @@ def references(ctx: EvalContext, name: Any, *rest: Any) -> Any:
     Only in languageVersion 2.0 templates; the members are in copy index order and
     conditionally skipped members are left out.
     """
-    from ..evaluator import Deferred
-
     name = expect_str("references", name, 0)
     mode = expect_str("references", rest[0], 1).lower() if rest else "properties"
     if mode not in ("full", "properties"):

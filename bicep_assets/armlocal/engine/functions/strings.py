@@ -18,9 +18,10 @@ from __future__ import annotations
 import base64 as b64
 import binascii
 import urllib.parse
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import ExpressionError
+from ..evaluator import EvalContext
 from .conversion import (
     expect_one_of,
     find_deferred,
@@ -32,9 +33,6 @@ from .conversion import (
 from .dotnet_format import FormatStringError, composite_format
 from .objects import parse_json_argument
 from .registry import arm_function, expect_array, expect_int, expect_str
-
-if TYPE_CHECKING:
-    from ..evaluator import EvalContext
 
 DATA_URI_PREFIX = "data:text/plain;charset=utf8;base64,"
 
