@@ -39,9 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from machine import machine_description
 
-from bicep_assets.armlocal.faults import FaultPlanSpec, FaultRule
-from bicep_assets.armlocal.server import LocalArm
-from bicep_assets.armlocal.service import LocalArmConfig
+from bicep_assets.armlocal import FaultPlanSpec, FaultRule, LocalArm, LocalArmConfig
 from bicep_assets.audit.definitions import audit_definitions
 from bicep_assets.audit.queries import QUERIES, run_query
 from bicep_assets.definitions import build_definitions

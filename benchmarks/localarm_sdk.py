@@ -18,8 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from engine_expand import generated_template
 from machine import machine_description
 
-from bicep_assets.armlocal.server import LocalArm
-from bicep_assets.armlocal.service import LocalArmConfig
+from bicep_assets.armlocal import LocalArm, LocalArmConfig
 
 
 def timed(label: str, action):  # type: ignore[no-untyped-def]

@@ -30,8 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from machine import machine_description
 
-from bicep_assets.armlocal.server import LocalArm
-from bicep_assets.armlocal.service import LocalArmConfig
+from bicep_assets.armlocal import LocalArm, LocalArmConfig
 from bicep_assets.definitions import build_definitions
 from bicep_assets.resources.arm import ArmClient
 from bicep_assets.resources.probes import Probes

@@ -26,7 +26,7 @@ import requests
 import trustme
 from machine import machine_description
 
-from bicep_assets.pipeline.models import CheckResult
+from bicep_assets.models import CheckResult
 from bicep_assets.resources.probes import Probes
 
 

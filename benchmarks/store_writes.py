@@ -21,7 +21,7 @@ from typing import Any
 
 from machine import machine_description
 
-from bicep_assets.armlocal.store import ArmStore, deployment_id
+from bicep_assets.armlocal.state.store import ArmStore, deployment_id
 
 SUB = "00000000-0000-0000-0000-000000000000"
 RG = f"/subscriptions/{SUB}/resourceGroups/bench"

@@ -10,13 +10,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .armlocal.commands import add_arm_commands, add_emulator_commands, run_arm, run_emulator
+from .armlocal import (
+    ParameterArgumentError,
+    add_arm_commands,
+    add_emulator_commands,
+    parse_parameter_args,
+    run_arm,
+    run_emulator,
+)
 from .armlocal.engine import DeploymentContext, Expansion, ResourceGroup, TemplateError, expand
-from .armlocal.parameter_args import ParameterArgumentError, parse_parameter_args
-from .audit.export import add_audit_commands, run_audit
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -81,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--project", type=Path)
     add_emulator_commands(commands)
     add_arm_commands(commands)
-    add_audit_commands(commands)
+    _add_audit_commands(commands)
     return parser
 
 
@@ -114,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "arm":
         return run_arm(args)
     if args.command == "audit":
-        return run_audit(args)
+        return _audit(args)
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 
@@ -191,6 +197,60 @@ def _as_table(expansion: Expansion) -> str:
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         for row in rows
     )
+
+
+def _add_audit_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """``bicep-assets audit export``."""
+    audit = subparsers.add_parser("audit", help="deployment history recorded in DAGSTER_HOME")
+    commands = audit.add_subparsers(dest="audit_command", required=True)
+    export = commands.add_parser(
+        "export", help="print the audit record of a run, or of an environment's runs, as JSON"
+    )
+    which = export.add_mutually_exclusive_group(required=True)
+    which.add_argument("--run", metavar="RUN_ID", help="one run (deploy_<env> or plan_<env>)")
+    which.add_argument("--env", metavar="ENV", help="every run of one environment, oldest first")
+    export.add_argument("--limit", type=int, help="with --env: only the N most recent runs")
+    export.add_argument("--project", type=Path, help="project folder (default: found from cwd)")
+
+
+def _audit(args: argparse.Namespace) -> int:
+    """Run ``bicep-assets audit …``; 0 on success, 2 when the run or environment is unknown."""
+    if args.audit_command != "export":  # pragma: no cover - argparse rejects others
+        return 2
+    import dagster as dg
+
+    from .audit.export import export_environment, export_run
+    from .project import find_project_dir
+    from .runs import prepare_dagster_home
+
+    home = prepare_dagster_home(args.project or find_project_dir())
+
+    with dg.DagsterInstance.get() as instance:
+        if args.run:
+            document: Any = export_run(instance, args.run)
+            if document is None:
+                print(
+                    f"error: no deploy/plan run '{args.run}' in DAGSTER_HOME {home}",
+                    file=sys.stderr,
+                )
+                return 2
+        else:
+            document = export_environment(instance, args.env, limit=args.limit)
+            if not document["runs"]:
+                print(
+                    f"error: no deploy/plan runs of environment '{args.env}' in DAGSTER_HOME "
+                    f"{home}",
+                    file=sys.stderr,
+                )
+                return 2
+    print(json.dumps(document, indent=2, default=_json_default))
+    return 0
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
 
 
 if __name__ == "__main__":  # pragma: no cover

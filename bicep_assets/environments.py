@@ -17,6 +17,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -28,9 +29,10 @@ from pydantic import (
     model_validator,
 )
 
-from .armlocal.parameter_args import ParameterArgumentError, parse_parameter_args
+from .armlocal import ParameterArgumentError, parse_parameter_args
+from .armlocal.engine.context import DEFAULT_SUBSCRIPTION
 from .manifest_yaml import ManifestError, format_validation_error, read_yaml_manifest
-from .pipeline.models import SecureReference
+from .models import SecureReference
 
 __all__ = [
     "DeploymentOptions",
@@ -256,7 +258,6 @@ class Triggers(_Strict):
     @field_validator("drift_timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
         try:
             ZoneInfo(value)
@@ -528,6 +529,5 @@ def load_environments(project_dir: Path) -> dict[str, EnvironmentSpec]:
 
 def subscription_of(spec: EnvironmentSpec) -> str:
     """The subscription an environment deploys to (the local ARM's when the manifest has none)."""
-    from .armlocal.engine.context import DEFAULT_SUBSCRIPTION
 
     return spec.scope.subscription_id or DEFAULT_SUBSCRIPTION

@@ -23,7 +23,7 @@ from bicep_assets.environments import (
     render_placeholders,
     split_endpoint,
 )
-from bicep_assets.pipeline.models import SecureReference
+from bicep_assets.models import SecureReference
 
 ROOT = Path(__file__).resolve().parents[1]
 VAULT_ID = (

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from pycep import BicepParser
 
-from bicep_assets.armlocal.server import LocalArm
+from bicep_assets.armlocal import LocalArm
 from bicep_assets.environments import (
     EnvironmentSpec,
     load_environments,

@@ -14,6 +14,7 @@ refreshes never interleave.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
 import threading
@@ -73,7 +74,6 @@ def audit_database_path(database: str = "", *, schema: str = SCHEMA) -> Path:
 def file_lock(path: Path, *, timeout_s: float = 600.0) -> Iterator[None]:
     """An exclusive ``flock`` on ``path`` (created if missing), shared by all processes (POSIX;
     the atomic replace this module relies on is POSIX too)."""
-    import fcntl
 
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+b") as handle:

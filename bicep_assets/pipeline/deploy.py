@@ -8,10 +8,10 @@ import dagster as dg
 from dagster import OpExecutionContext
 
 from ..environments import subscription_of
+from ..models import CompiledTemplate, DeploymentResult, Plan
 from ..resources.arm import ArmClient
 from ..resources.environment import DeploymentEnvironment
 from .failures import to_dagster_failure
-from .models import CompiledTemplate, DeploymentResult, Plan
 from .secrets import parameters_with_secrets, scrub, scrubbed_failure, secret_values
 
 TERMINAL = ("Succeeded", "Failed", "Canceled")

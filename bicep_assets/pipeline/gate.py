@@ -3,7 +3,7 @@
 import dagster as dg
 from dagster import OpExecutionContext
 
-from .models import Plan
+from ..models import Plan
 
 
 class GateConfig(dg.Config):

@@ -10,10 +10,10 @@ from dagster import OpExecutionContext
 
 from ..armlocal.engine.template_hash import template_hash
 from ..environments import EnvironmentSpec, ManifestError, read_parameters_file
+from ..models import CompiledTemplate, Diagnostic, SecureReference
 from ..resources.bicep import BicepCli, BicepError, BicepNotFoundError
 from ..resources.environment import DeploymentEnvironment
 from .metadata import table
-from .models import CompiledTemplate, Diagnostic, SecureReference
 from .static_checks import check_parameter_overrides, static_checks
 
 

@@ -1,19 +1,20 @@
 """plan: ARM what-if for the environment, with the noise suppressed, as a table and a diff."""
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
 import dagster as dg
 from dagster import OpExecutionContext
 
-from ..armlocal.whatif import read_only_matcher
-from ..armlocal.whatif_render import SYMBOLS as CHANGE_SYMBOLS
+from ..armlocal import CHANGE_SYMBOLS, local_secret_values, read_only_matcher, what_if
+from ..armlocal.engine import DeploymentContext, ResourceGroup, TemplateError, expand
 from ..environments import EnvironmentSpec, subscription_of
+from ..models import CompiledTemplate, Plan, PropertyChange, WhatIfChange
 from ..resources.arm import ArmClient
 from ..resources.environment import DeploymentEnvironment
 from .failures import to_dagster_failure
 from .metadata import table
-from .models import CompiledTemplate, Plan, PropertyChange, WhatIfChange
 from .secrets import parameters_with_secrets, scrub, secret_values
 
 # Properties services change on their own: what-if shows them, they are never our change.
@@ -117,7 +118,6 @@ def plan_markdown(plan: Plan) -> str:
 
 
 def _delta_lines(delta: list[PropertyChange], indent: str) -> list[str]:
-    import json
 
     out: list[str] = []
     for item in delta:
@@ -171,9 +171,6 @@ def local_what_if(
 ) -> dict[str, Any]:
     """What-if for a resource group that does not exist yet: nothing exists, so the engine
     alone answers (every resource Create) — and the plan writes nothing to ARM."""
-    from ..armlocal.deployment_records import local_secret_values
-    from ..armlocal.engine import DeploymentContext, ResourceGroup, TemplateError, expand
-    from ..armlocal.whatif import what_if
 
     context = DeploymentContext(
         subscription_id=subscription_of(spec),

@@ -13,7 +13,7 @@ from typing import Any
 
 import dagster as dg
 
-from .models import CompiledTemplate, SecureReference
+from ..models import CompiledTemplate, SecureReference
 
 
 def secure_parameter_entries(

@@ -39,9 +39,9 @@ from ..armlocal.engine.expressions import Call, is_expression, parse
 from ..armlocal.engine.functions.registry import FUNCTIONS, lookup
 from ..armlocal.engine.template import deployment_scope
 from ..armlocal.engine.types import SECURE_TYPES, is_secure
+from ..models import Diagnostic
 from .dependency_cycles import declarations, find_cycles
 from .expansion_check import parameters_with_placeholders, split_location
-from .models import Diagnostic
 from .parameter_overrides import check_parameter_overrides
 from .template_expressions import (
     calls_in,

@@ -9,12 +9,12 @@ from azure.core.exceptions import HttpResponseError
 from dagster import OpExecutionContext
 
 from ..environments import EnvironmentSpec, ManifestError, render_placeholders, subscription_of
+from ..models import CheckResult, CompiledTemplate, DeploymentResult, HealthReport
 from ..resources.arm import ArmClient
 from ..resources.environment import DeploymentEnvironment
 from ..resources.probes import Check, Probes, http_probe, redact_url, run_checks, tcp_probe
 from .failures import to_dagster_failure
 from .metadata import table
-from .models import CheckResult, CompiledTemplate, DeploymentResult, HealthReport
 
 
 def _type_of(resource_id: str) -> str:

@@ -21,7 +21,7 @@ import dagster as dg
 from azure.core.exceptions import ResourceNotFoundError
 from pydantic import PrivateAttr
 
-from ..armlocal.client import LocalArmConnection
+from ..armlocal import FaultPlan, LocalArm, LocalArmConfig, LocalArmConnection
 
 _LOCAL_SERVERS: dict[str, Any] = {}  # state path → LocalArm running in this process
 _LOCAL_LOCK = threading.Lock()
@@ -40,9 +40,6 @@ def embedded_local_arm(
 ) -> LocalArmConnection:
     """The local ARM this process runs over ``state`` (started on first use; the rehearsal
     settings — per-resource delay, a fault plan file — apply when it starts)."""
-    from ..armlocal.faults import FaultPlan
-    from ..armlocal.server import LocalArm
-    from ..armlocal.service import LocalArmConfig
 
     key = str(state.resolve())
     with _LOCAL_LOCK:

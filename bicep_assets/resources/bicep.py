@@ -41,7 +41,7 @@ from urllib.request import url2pathname
 import dagster as dg
 from pydantic import Field
 
-from ..pipeline.models import Diagnostic
+from ..models import Diagnostic
 
 INSTALL_HELP = (
     "Install the Bicep CLI (https://aka.ms/bicep-install) or the Azure CLI and run "

@@ -27,7 +27,7 @@ import requests
 from pydantic import Field, PrivateAttr
 from urllib3.util import Timeout
 
-from bicep_assets.pipeline.models import CheckResult
+from bicep_assets.models import CheckResult
 
 from .http_session import CaBundleNotFound, probe_session
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from bicep_assets.armlocal.store import deployment_id
+from bicep_assets.armlocal.state.store import deployment_id
 
 SUB = "00000000-0000-0000-0000-0000000000aa"
 OTHER_SUB = "00000000-0000-0000-0000-0000000000bb"

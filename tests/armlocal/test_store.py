@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bicep_assets.armlocal.engine import DeploymentContext, ResourceGroup, expand
-from bicep_assets.armlocal.store import ArmStore, ArmStoreError, deployment_id
+from bicep_assets.armlocal.state.store import ArmStore, ArmStoreError, deployment_id
 
 from .store_helpers import (
     OTHER_SUB,

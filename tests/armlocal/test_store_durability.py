@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bicep_assets.armlocal.store import ArmStore, deployment_id
+from bicep_assets.armlocal.state.store import ArmStore, deployment_id
 
 from .store_helpers import START, SUB, TEMPLATE, deployment, group_id, operation, site
 
@@ -89,7 +89,7 @@ def test_two_stores_on_one_file_wait_for_each_other(tmp_path: Path) -> None:
 CHILD = """
 import sys, time
 sys.path.insert(0, {repo!r})
-from bicep_assets.armlocal.store import ArmStore, deployment_id
+from bicep_assets.armlocal.state.store import ArmStore, deployment_id
 from tests.armlocal.store_helpers import SUB, TEMPLATE, deployment, group_id, operation, site
 
 path, point = sys.argv[1], sys.argv[2]

@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from bicep_assets.armlocal import process_owner
-from bicep_assets.armlocal.process_owner import ProcessOwner, liveness, process_start
-from bicep_assets.armlocal.store import ArmStore, ArmStoreError, deployment_id
+from bicep_assets.armlocal.state import owners
+from bicep_assets.armlocal.state.owners import ProcessOwner, liveness, process_start
+from bicep_assets.armlocal.state.store import ArmStore, ArmStoreError, deployment_id
 
 from .store_helpers import START, SUB, TEMPLATE, deployment, group_id, operation, site
 
@@ -64,7 +64,7 @@ def wait_for_zombie(pid: int) -> None:
 
 
 def owner_of(pid: int, *, started: str | None = None, **changes: Any) -> ProcessOwner:
-    here = process_owner.current_owner("test-instance")
+    here = owners.current_owner("test-instance")
     return replace(here, pid=pid, started=started or process_start(pid), **changes)
 
 
@@ -117,7 +117,7 @@ def platform(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
     if request.param == "proc" and not Path("/proc/self/stat").exists():
         pytest.skip("no /proc on this platform")
     if request.param == "ps":
-        monkeypatch.setattr(process_owner, "PROC", Path("/no/proc/here"))
+        monkeypatch.setattr(owners, "PROC", Path("/no/proc/here"))
     return str(request.param)
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from bicep_assets.armlocal.store import ArmStore, deployment_id
+from bicep_assets.armlocal.state.store import ArmStore, deployment_id
 
 from .store_helpers import SUB, TEMPLATE, deployment, group_id, operation, site
 
@@ -169,7 +169,7 @@ def test_readers_go_on_while_another_process_writes(path: Path, spawn: list[Chil
 
 HAMMER = """
 import json
-from bicep_assets.armlocal.store import ArmStore, deployment_id
+from bicep_assets.armlocal.state.store import ArmStore, deployment_id
 from tests.armlocal.store_helpers import group_id, operation, site
 
 path, tag, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -223,7 +223,7 @@ def test_two_processes_writing_at_once_lose_nothing(path: Path, spawn: list[Chil
 
 RACER = """
 import json
-from bicep_assets.armlocal.store import ArmStore, ArmStoreError
+from bicep_assets.armlocal.state.store import ArmStore, ArmStoreError
 from tests.armlocal.store_helpers import TEMPLATE, deployment, group_id
 
 path, tag, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -287,7 +287,7 @@ def test_a_racers_operations_survive_the_other_racer(path: Path) -> None:
 
 
 OPENER = """
-from bicep_assets.armlocal.store import ArmStore
+from bicep_assets.armlocal.state.store import ArmStore
 from tests.armlocal.store_helpers import SUB
 
 print("ready", flush=True)

@@ -11,7 +11,7 @@ import pytest
 
 from bicep_assets.armlocal.engine import DeploymentContext, Expansion, expand
 from bicep_assets.armlocal.engine.sample_parameters import sample_parameters
-from bicep_assets.armlocal.whatif import diff, read_only_matcher, what_if
+from bicep_assets.armlocal.service.whatif import diff, read_only_matcher, what_if
 
 SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
 SUB = "00000000-0000-0000-0000-000000000000"

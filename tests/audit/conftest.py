@@ -14,9 +14,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from bicep_assets.armlocal.faults import FaultRule
-from bicep_assets.armlocal.server import LocalArm
-from bicep_assets.armlocal.service import LocalArmConfig
+from bicep_assets.armlocal import FaultRule, LocalArm, LocalArmConfig
 from bicep_assets.audit.definitions import audit_definitions
 from bicep_assets.audit.schemas import TABLES
 from tests.pipeline.conftest import SUB, Project, copy_example, storage, template

@@ -13,7 +13,7 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from bicep_assets.armlocal.faults import FaultRule
+from bicep_assets.armlocal import FaultRule
 from bicep_assets.audit import storage as storage_module
 from bicep_assets.audit.definitions import audit_definitions
 from bicep_assets.audit.schemas import HISTORY_TABLES

@@ -13,9 +13,7 @@ import dagster as dg
 import pytest
 import yaml
 
-from bicep_assets.armlocal.faults import FaultPlanSpec, FaultRule
-from bicep_assets.armlocal.server import LocalArm
-from bicep_assets.armlocal.service import LocalArmConfig
+from bicep_assets.armlocal import FaultPlanSpec, FaultRule, LocalArm, LocalArmConfig
 from bicep_assets.definitions import build_definitions
 from bicep_assets.resources.arm import ArmClient
 from bicep_assets.resources.probes import Probes

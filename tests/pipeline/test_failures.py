@@ -35,9 +35,7 @@ from azure.core.exceptions import (
 )
 from azure.mgmt.resource.deployments.models import ErrorResponse
 
-from bicep_assets.armlocal.faults import FaultPlanSpec, FaultRule
-from bicep_assets.armlocal.server import LocalArm
-from bicep_assets.armlocal.service import LocalArmConfig
+from bicep_assets.armlocal import FaultPlanSpec, FaultRule, LocalArm, LocalArmConfig
 from bicep_assets.pipeline.failures import (
     Classification,
     FailureKind,

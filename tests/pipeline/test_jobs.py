@@ -7,7 +7,7 @@ from typing import Any
 import dagster as dg
 import pytest
 
-from bicep_assets.armlocal.faults import FaultRule
+from bicep_assets.armlocal import FaultRule
 
 from .conftest import Project, copy_example, step_events, storage, template
 

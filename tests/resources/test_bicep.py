@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bicep_assets.pipeline.models import Diagnostic
+from bicep_assets.models import Diagnostic
 from bicep_assets.resources.bicep import (
     BicepCli,
     BicepError,

@@ -15,10 +15,8 @@ import dagster as dg
 import pytest
 import requests
 
-from bicep_assets.armlocal.faults import FaultPlanSpec, FaultRule
-from bicep_assets.armlocal.server import LocalArm
-from bicep_assets.armlocal.service import LocalArmConfig
-from bicep_assets.pipeline.models import CheckResult
+from bicep_assets.armlocal import FaultPlanSpec, FaultRule, LocalArm, LocalArmConfig
+from bicep_assets.models import CheckResult
 from bicep_assets.resources.http_session import SharedTlsAdapter, probe_session
 from bicep_assets.resources.probes import (
     Check,

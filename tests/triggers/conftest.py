@@ -13,8 +13,7 @@ from typing import Any
 import dagster as dg
 import pytest
 
-from bicep_assets.armlocal.server import LocalArm
-from bicep_assets.armlocal.service import LocalArmConfig
+from bicep_assets.armlocal import LocalArm, LocalArmConfig
 from bicep_assets.definitions import build_definitions
 from bicep_assets.resources.probes import Probes
 from bicep_assets.triggers import GitRepository

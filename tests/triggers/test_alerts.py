@@ -13,7 +13,7 @@ from typing import Any
 import dagster as dg
 import pytest
 
-from bicep_assets.armlocal.faults import FaultRule
+from bicep_assets.armlocal import FaultRule
 from bicep_assets.triggers import AlertWebhook
 from tests.pipeline.conftest import Project, storage, template
 

@@ -10,7 +10,7 @@ from typing import Any
 import dagster as dg
 import pytest
 
-from bicep_assets.armlocal.faults import FaultRule
+from bicep_assets.armlocal import FaultRule
 from bicep_assets.triggers.drift import judge_drift
 from tests.pipeline.conftest import SUB, Project, storage, template
 

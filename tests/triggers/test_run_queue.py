@@ -17,7 +17,7 @@ import pytest
 from dagster import DagsterInstance, DagsterRunStatus
 from dagster_graphql import DagsterGraphQLClient
 
-from bicep_assets.armlocal.store import ArmStore
+from bicep_assets.armlocal import ArmStore
 
 REPO = Path(__file__).resolve().parents[2]
 SUB = "00000000-0000-0000-0000-000000000000"

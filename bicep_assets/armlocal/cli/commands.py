@@ -18,8 +18,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .client import LocalArmConnection
+from ..http.client import LocalArmConnection
+from ..http.server import LocalArm
+from ..service.backend import LocalArmConfig
+from ..service.faults import FaultPlan
 from .parameter_args import ParameterArgumentError, parse_parameter_args
+from .whatif_render import render_what_if
 
 
 def add_emulator_commands(commands: Any) -> None:
@@ -81,9 +85,6 @@ def add_arm_commands(commands: Any) -> None:
 
 
 def run_emulator(args: argparse.Namespace) -> int:
-    from .faults import FaultPlan
-    from .server import LocalArm
-    from .service import LocalArmConfig
 
     config = LocalArmConfig(retry_after=args.retry_after, resource_delay_s=args.resource_delay)
     if args.token:
@@ -121,9 +122,6 @@ def run_emulator(args: argparse.Namespace) -> int:
 @contextlib.contextmanager
 def _connection(args: argparse.Namespace) -> Iterator[LocalArmConnection]:
     if args.state is not None:
-        from .server import LocalArm
-        from .service import LocalArmConfig
-
         with LocalArm(
             state=args.state,
             config=LocalArmConfig(retry_after=0, subscription_id=args.subscription),
@@ -190,7 +188,6 @@ def _group(connection: LocalArmConnection, args: argparse.Namespace) -> str | No
 
 
 def _deployment(connection: LocalArmConnection, args: argparse.Namespace) -> str | None:
-    from .whatif_render import render_what_if
 
     client = connection.deployments_client()
     command = args.deployment_command

@@ -1,7 +1,7 @@
-"""ARM's REST conventions: errors, routes, request bodies and long-running responses.
+"""ARM's REST conventions: routes, request bodies, error and long-running responses.
 
-Handlers raise :class:`ArmHttpError` for anything a client did wrong; the server renders it
-as ARM does: ``{"error": {"code", "message", "target"?, "details"?}}`` with the status.
+Handlers raise :class:`~bicep_assets.armlocal.service.errors.ArmHttpError` for anything a
+client did wrong; :func:`error_response` renders it as ARM does.
 Routes are regular expressions matched case-insensitively (the SDK sends ``resourcegroups``
 in lower case; ARM paths are case-insensitive) with names kept as the client spelled them.
 """
@@ -16,41 +16,10 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from ..service.errors import ArmHttpError
+
 MAX_BODY_BYTES = 4 * 1024 * 1024  # ARM's limit for a request (template + parameters)
 API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview|-beta|-alpha|-privatepreview)?$")
-
-
-class ArmHttpError(Exception):
-    """An ARM-shaped error response."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        *,
-        target: str | None = None,
-        details: list[dict[str, Any]] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(f"{status} {code}: {message}")
-        self.status = status
-        self.code = code
-        self.message = message
-        self.target = target
-        self.details = details or []
-        self.headers = headers or {}
-
-    def body(self) -> dict[str, Any]:
-        error: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.target:
-            error["target"] = self.target
-        if self.details:
-            error["details"] = self.details
-        return {"error": error}
-
-    def response(self) -> Response:
-        return json_response(self.body(), self.status, headers=self.headers)
 
 
 def json_response(
@@ -61,6 +30,10 @@ def json_response(
     if body is not None:
         response.content_type = "application/json; charset=utf-8"
     return response
+
+
+def error_response(error: ArmHttpError) -> Response:
+    return json_response(error.body(), error.status, headers=error.headers)
 
 
 def empty_response(status: int, *, headers: dict[str, str] | None = None) -> Response:

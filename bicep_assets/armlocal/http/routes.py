@@ -8,12 +8,15 @@ integer ``Retry-After``. The operation names are ARM's (used by fault rules and 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import re
+from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from . import behaviors
-from .deployment_records import (
+from ..service import behaviors
+from ..service.backend import ArmBackend
+from ..service.errors import ArmHttpError
+from ..service.records import (
     DeploymentScope,
     check_deployment_name,
     dependencies_of,
@@ -21,19 +24,16 @@ from .deployment_records import (
     providers_of,
     redacted_parameters,
 )
+from ..service.whatif import what_if
 from .rest import (
     RG,
     SUB,
-    ArmHttpError,
     Router,
     empty_response,
     json_response,
     read_json,
     require_object,
 )
-
-if TYPE_CHECKING:
-    from .service import ArmBackend
 
 RESOURCES_API = "2025-04-01"
 SCOPE = r"(?P<scope>/subscriptions/[^/]+(?:/resourcegroups/[^/]+)?)"
@@ -145,7 +145,6 @@ def _filtered(request: Request, resources: list[dict[str, Any]]) -> list[dict[st
     text = request.args.get("$filter")
     if not text:
         return resources
-    import re
 
     match = re.fullmatch(r"\s*resourceType\s+eq\s+'([^']+)'\s*", text, re.IGNORECASE)
     if match is None:
@@ -283,8 +282,6 @@ def list_deployments(backend: ArmBackend, request: Request, scope: str) -> Respo
     records = backend.store.list_deployments(_scope(scope).id)
     text = request.args.get("$filter")
     if text:
-        import re
-
         match = re.fullmatch(r"\s*provisioningState\s+eq\s+'(\w+)'\s*", text, re.IGNORECASE)
         if match is None:
             raise ArmHttpError(
@@ -327,7 +324,6 @@ def validate_deployment(backend: ArmBackend, request: Request, scope: str, name:
 
 
 def what_if_deployment(backend: ArmBackend, request: Request, scope: str, name: str) -> Response:
-    from .whatif import what_if
 
     check_deployment_name(name)
     target = _scope(scope)

@@ -1,12 +1,12 @@
 """The local ARM as an HTTPS service: the WSGI app, and running it embedded or standalone.
 
 ``LocalArm`` starts the service (embedded: a thread on 127.0.0.1 and an ephemeral port) and
-hands out a :class:`~bicep_assets.armlocal.client.LocalArmConnection` — base URL, token and
+hands out a :class:`~bicep_assets.armlocal.http.client.LocalArmConnection` — base URL, token and
 the CA file of the certificate it made at start — from which the official SDK clients are
 built unchanged. Every request needs that bearer token (401 otherwise, ARM-shaped); ARM
 routes need an ``api-version``. Web apps deployed here answer health probes under
 ``/sites/{subscription}/{group}/{name}/`` (no token: they stand for the app, not for ARM).
-Faults from the :class:`~bicep_assets.armlocal.faults.FaultPlan` apply before dispatch.
+Faults from the :class:`~bicep_assets.armlocal.service.faults.FaultPlan` apply before dispatch.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import json
 import logging
 import re
 import socket
+import ssl
 import struct
 import tempfile
 import threading
@@ -27,12 +28,13 @@ import trustme
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+from ..service.backend import ArmBackend, LocalArmConfig
+from ..service.errors import ArmHttpError
+from ..service.faults import FaultPlan, FaultPlanSpec
+from ..state.store import ArmStore, ArmStoreError
 from .client import LocalArmConnection
-from .faults import FaultPlan, FaultPlanSpec
-from .rest import API_VERSION, ArmHttpError, empty_response, json_response, read_json
+from .rest import API_VERSION, empty_response, error_response, json_response, read_json
 from .routes import build_router
-from .service import ArmBackend, LocalArmConfig
-from .store import ArmStore, ArmStoreError
 
 log = logging.getLogger("bicep_assets.armlocal")
 
@@ -130,14 +132,16 @@ class ArmApp:
                     raise ArmHttpError(fault.status, code, message, headers=headers)
             return route.handler(self.backend, request, **groups)
         except ArmHttpError as error:
-            return error.response()
+            return error_response(error)
         except ArmStoreError as error:
-            return ArmHttpError(error.status, error.code, error.message).response()
+            return error_response(ArmHttpError(error.status, error.code, error.message))
         except Exception:
             log.exception("local ARM failed on %s %s", request.method, request.path)
-            return ArmHttpError(
-                500, "InternalServerError", "The local ARM hit an internal error; see its log."
-            ).response()
+            return error_response(
+                ArmHttpError(
+                    500, "InternalServerError", "The local ARM hit an internal error; see its log."
+                )
+            )
 
     def _authenticate(self, request: Request) -> None:
         header = request.headers.get("Authorization")
@@ -273,7 +277,6 @@ class LocalArm:
         ca = trustme.CA(organization_name="bicep_assets local ARM")
         self.ca_file = self.cert_dir / "localarm-ca.pem"
         ca.cert_pem.write_to_path(str(self.ca_file))
-        import ssl
 
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ca.issue_cert(host, "localhost", "127.0.0.1").configure_cert(context)

@@ -3,36 +3,26 @@
 Like a moto backend, :class:`ArmBackend` holds the state (the SQLite :class:`ArmStore`), the
 fault plan and the deployment runner, and exposes one method per API operation. The HTTP
 layer (``server.py``) only parses requests and renders what these methods return; errors
-are :class:`~bicep_assets.armlocal.rest.ArmHttpError`.
+are :class:`~bicep_assets.armlocal.service.errors.ArmHttpError`.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 import uuid
-from dataclasses import dataclass, field
 from typing import Any
 
+from ..engine.resource_ids import parse_resource_id
+from ..state.store import ArmStore
+from ..state.timestamps import iso, utc_now
 from . import behaviors
-from .engine.context import DEFAULT_SUBSCRIPTION, DEFAULT_TENANT
-from .engine.resource_ids import parse_resource_id
+from .deployments import DeploymentRunner
+from .errors import ArmHttpError, group_not_found, resource_not_found
 from .faults import FaultPlan
-from .rest import ArmHttpError
-from .store import ArmStore
+from .host import LocalArmConfig
 
 GROUP_NAME_MAX = 90
-
-
-@dataclass
-class LocalArmConfig:
-    """How a local ARM behaves; every field has a default that suits tests and demos."""
-
-    token: str = field(default_factory=lambda: uuid.uuid4().hex)
-    tenant_id: str = DEFAULT_TENANT
-    subscription_id: str = DEFAULT_SUBSCRIPTION
-    retry_after: int = 1  # seconds the SDK is told to wait between polls (an integer)
-    resource_delay_s: float = 0.0  # how long each resource takes to deploy
-    sites_base: str = ""  # host:port/sites, set by the server once it listens
 
 
 class AsyncOperation:
@@ -56,8 +46,6 @@ class ArmBackend:
         config: LocalArmConfig | None = None,
         faults: FaultPlan | None = None,
     ) -> None:
-        from .deployments import DeploymentRunner
-
         self.store = store
         self.config = config or LocalArmConfig()
         self.faults = faults or FaultPlan()
@@ -86,7 +74,6 @@ class ArmBackend:
 
     # -- resource groups ------------------------------------------------------------------
     def check_group_name(self, name: str) -> None:
-        import re
 
         if (
             len(name) > GROUP_NAME_MAX
@@ -194,8 +181,6 @@ class ArmBackend:
 
     # -- resource health ------------------------------------------------------------------
     def availability_status(self, resource_id: str) -> dict[str, Any]:
-        from .timestamps import iso, utc_now
-
         resource = self.get_resource(resource_id)
         parts = parse_arm_id(resource_id)
         rule = self.faults.resource_rule("health", parts.resource_type, parts.name)
@@ -239,27 +224,6 @@ class ArmBackend:
 
 def _norm(location: str) -> str:
     return location.replace(" ", "").lower()
-
-
-def group_not_found(name: str) -> ArmHttpError:
-    return ArmHttpError(
-        404, "ResourceGroupNotFound", f"Resource group '{name}' could not be found."
-    )
-
-
-def resource_not_found(resource_id: str) -> ArmHttpError:
-    try:
-        parts = parse_resource_id(resource_id)
-        where = f" under resource group '{parts.resource_group}'" if parts.resource_group else ""
-        what = f"{parts.resource_type}/{parts.name}"
-    except Exception:
-        where, what = "", resource_id
-    return ArmHttpError(
-        404,
-        "ResourceNotFound",
-        f"The Resource '{what}'{where} was not found. For more details please go to "
-        "https://aka.ms/ARMResourceNotFoundFix",
-    )
 
 
 def parse_arm_id(resource_id: str) -> Any:

@@ -17,9 +17,14 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .deployment_records import (
+from ..engine import DeploymentContext, Expansion, ResourceGroup, TemplateError, expand
+from ..state.store import ArmStoreError, deployment_active
+from ..state.timestamps import iso, iso_duration, utc_now
+from .errors import ArmHttpError, group_not_found
+from .host import ServiceHost
+from .records import (
     DEPLOYMENT_TYPE,
     RUNNING,
     DeploymentCanceled,
@@ -35,14 +40,7 @@ from .deployment_records import (
     redacted_outputs,
     redacted_parameters,
 )
-from .deployment_steps import ResourceSteps
-from .engine import DeploymentContext, Expansion, ResourceGroup, TemplateError, expand
-from .rest import ArmHttpError
-from .store import ArmStoreError, deployment_active
-from .timestamps import iso, iso_duration, utc_now
-
-if TYPE_CHECKING:
-    from .service import ArmBackend
+from .steps import ResourceSteps
 
 __all__ = ["DEPLOYMENT_TYPE", "DeploymentRunner", "DeploymentScope", "deployment_not_found"]
 
@@ -50,7 +48,7 @@ __all__ = ["DEPLOYMENT_TYPE", "DeploymentRunner", "DeploymentScope", "deployment
 class DeploymentRunner(ResourceSteps):
     """Runs deployments on worker threads; see the module docstring."""
 
-    def __init__(self, backend: ArmBackend) -> None:
+    def __init__(self, backend: ServiceHost) -> None:
         self.backend = backend
         self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="localarm-deploy")
         self.cancel_requests: set[str] = set()
@@ -115,8 +113,6 @@ class DeploymentRunner(ResourceSteps):
                 scope.subscription_id, scope.resource_group
             )
             if record is None:
-                from .service import group_not_found
-
                 raise group_not_found(scope.resource_group)
             group = ResourceGroup(
                 record["name"],

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ..engine import Expansion
+from ..engine.parameters import KeyVaultReference
 from . import behaviors
-from .engine import Expansion
-from .rest import ArmHttpError
-
-if TYPE_CHECKING:
-    from .service import ArmBackend
+from .errors import ArmHttpError
+from .host import ServiceHost
 
 NAME_MAX = 64
 NAME_PATTERN = re.compile(r"^[-\w\.\(\)]+$")
@@ -52,7 +51,7 @@ class DeploymentCanceled(Exception):
 class StoreState:
     """The engine's view of current resources (``ResourceState``) over the store."""
 
-    def __init__(self, backend: ArmBackend) -> None:
+    def __init__(self, backend: ServiceHost) -> None:
         self.backend = backend
 
     def get_resource(self, resource_id: str) -> dict[str, Any] | None:
@@ -129,7 +128,6 @@ _TYPE_NAMES = {
 
 def redacted_parameters(expansion: Expansion) -> dict[str, Any]:
     """Parameters as ARM reports them: ``{name: {"type", "value"}}``, secure ones typed only."""
-    from .engine.parameters import KeyVaultReference
 
     result: dict[str, Any] = {}
     for name, value in expansion.parameters.items():

@@ -5,29 +5,27 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ..engine import Expansion, TemplateError
+from ..engine.models import ExpandedResource
+from ..engine.resource_ids import parse_resource_id
+from ..state.store import ArmStoreError
+from ..state.timestamps import iso, iso_duration, utc_now
 from . import behaviors
-from .deployment_records import (
+from .host import ServiceHost
+from .records import (
     DeploymentFailure,
     DeploymentScope,
     StoreState,
     deployment_failed,
 )
-from .engine import Expansion, TemplateError
-from .engine.models import ExpandedResource
-from .engine.resource_ids import parse_resource_id
-from .store import ArmStoreError
-from .timestamps import iso, iso_duration, utc_now
-
-if TYPE_CHECKING:
-    from .service import ArmBackend
 
 
 class ResourceSteps:
     """Deploying what an expansion holds, step by step (mixed into the runner)."""
 
-    backend: ArmBackend
+    backend: ServiceHost
 
     def _operation(
         self,

@@ -43,12 +43,12 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .engine.context import ResourceState
-from .engine.errors import ExpressionError
-from .engine.expansion import Expansion
-from .engine.models import ExpandedResource
-from .engine.resource_ids import parse_resource_id
-from .engine.types import json_equal
+from ..engine.context import ResourceState
+from ..engine.errors import ExpressionError
+from ..engine.expansion import Expansion
+from ..engine.models import ExpandedResource
+from ..engine.resource_ids import parse_resource_id
+from ..engine.types import json_equal
 
 ResourceLookup = Callable[[str], "dict[str, Any] | None"]
 ReadOnlyPaths = Callable[[str], Iterable[str]]

@@ -16,7 +16,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from .sqlite_state import (
+from .sqlite import (
     ArmStoreError,
     SqliteState,
     normalize_scope,

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from .deployment_history import DeploymentHistory, deployment_active, deployment_id
-from .process_owner import Liveness, ProcessOwner, liveness
-from .sqlite_state import normalize_scope, to_json
+from .history import DeploymentHistory, deployment_active, deployment_id
+from .owners import Liveness, ProcessOwner, liveness
+from .sqlite import normalize_scope, to_json
 from .timestamps import iso, iso_duration, parse_iso
 
 STALE_AFTER = timedelta(hours=24)

@@ -41,7 +41,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from .process_owner import close_instance, current_owner, open_instance
+from .owners import close_instance, current_owner, open_instance
 from .timestamps import iso, utc_now
 
 SCHEMA_VERSION = 2  # 2: owner columns

@@ -28,21 +28,21 @@ from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from typing import Any, Literal
 
-from .deployment_history import (
+from .history import (
     DEPLOYMENT_HISTORY_LIMIT,
     PRUNE_ABOVE,
     PRUNE_TO,
     deployment_active,
     deployment_id,
 )
-from .process_owner import ProcessOwner
+from .owners import ProcessOwner
 from .recovery import (
     RESOURCE_STATES_IN_PROGRESS,
     STALE_AFTER,
     InterruptedWork,
     WorkRecovery,
 )
-from .sqlite_state import (
+from .sqlite import (
     BUSY_TIMEOUT_S,
     ArmStoreError,
     descendant_bounds,

@@ -6,8 +6,8 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from bicep_assets.armlocal import behaviors
-from bicep_assets.armlocal.behaviors import ServiceContext
+from bicep_assets.armlocal.service import behaviors
+from bicep_assets.armlocal.service.behaviors import ServiceContext
 
 SUB = "11111111-2222-3333-4444-555555555555"
 TENANT = "99999999-8888-7777-6666-555555555555"

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from bicep_assets.armlocal import behaviors
-from bicep_assets.armlocal.behaviors.model import path_matches
+from bicep_assets.armlocal.service import behaviors
+from bicep_assets.armlocal.service.behaviors.model import path_matches
 
 from .conftest import (
     CTX,

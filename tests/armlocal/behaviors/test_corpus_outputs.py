@@ -21,11 +21,11 @@ from typing import Any
 
 import pytest
 
-from bicep_assets.armlocal import behaviors
-from bicep_assets.armlocal.deployment_records import DEPLOYMENT_TYPE, redacted_outputs
 from bicep_assets.armlocal.engine import DeploymentContext, Expansion, ResourceGroup, expand
 from bicep_assets.armlocal.engine.resource_ids import ancestors
 from bicep_assets.armlocal.engine.sample_parameters import sample_parameters
+from bicep_assets.armlocal.service import behaviors
+from bicep_assets.armlocal.service.records import DEPLOYMENT_TYPE, redacted_outputs
 
 from ..engine.test_corpus import corpus_cases
 from .conftest import CTX

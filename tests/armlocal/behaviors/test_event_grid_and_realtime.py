@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from bicep_assets.armlocal import behaviors
+from bicep_assets.armlocal.service import behaviors
 
 from .conftest import CTX, GUID, resource, stored
 

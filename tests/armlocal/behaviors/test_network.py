@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bicep_assets.armlocal import behaviors
+from bicep_assets.armlocal.service import behaviors
 
 from .conftest import (
     GUID,

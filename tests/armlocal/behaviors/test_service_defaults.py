@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from bicep_assets.armlocal import behaviors
-from bicep_assets.armlocal.behaviors.databases import database_sku
+from bicep_assets.armlocal.service import behaviors
+from bicep_assets.armlocal.service.behaviors.databases import database_sku
 
 from .conftest import CTX, SUB, T0_ISO, T1, ctx_at, resource, stored
 

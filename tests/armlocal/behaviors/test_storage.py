@@ -8,7 +8,7 @@ import hmac
 
 import pytest
 
-from bicep_assets.armlocal import behaviors
+from bicep_assets.armlocal.service import behaviors
 
 from .conftest import (
     CTX,

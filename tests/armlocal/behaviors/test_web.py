@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from bicep_assets.armlocal import behaviors
-from bicep_assets.armlocal.behaviors.web import plan_sku
+from bicep_assets.armlocal.service import behaviors
+from bicep_assets.armlocal.service.behaviors.web import plan_sku
 
 from .conftest import (
     CTX,

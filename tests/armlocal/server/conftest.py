@@ -8,9 +8,7 @@ from typing import Any
 
 import pytest
 
-from bicep_assets.armlocal.faults import FaultPlanSpec
-from bicep_assets.armlocal.server import LocalArm
-from bicep_assets.armlocal.service import LocalArmConfig
+from bicep_assets.armlocal import FaultPlanSpec, LocalArm, LocalArmConfig
 
 SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
-from bicep_assets.armlocal.server import LocalArm
+from bicep_assets.armlocal import LocalArm
 
 from .conftest import deploy_body, storage, template
 
@@ -286,7 +286,7 @@ def test_export_template(deployments: Any, group: str) -> None:
 def test_resource_failure_fails_the_deployment_with_details(
     deployments: Any, arm: LocalArm, group: str
 ) -> None:
-    from bicep_assets.armlocal.faults import FaultPlanSpec, FaultRule
+    from bicep_assets.armlocal import FaultPlanSpec, FaultRule
 
     arm.backend.faults.replace(
         FaultPlanSpec(
@@ -320,7 +320,7 @@ def test_resource_failure_fails_the_deployment_with_details(
 def test_on_error_deployment_last_successful(
     deployments: Any, arm: LocalArm, resources: Any, group: str
 ) -> None:
-    from bicep_assets.armlocal.faults import FaultPlanSpec, FaultRule
+    from bicep_assets.armlocal import FaultPlanSpec, FaultRule
 
     ops = deployments.deployments
     ops.begin_create_or_update(group, "good", deploy_body(template([storage("g1")]))).result()
@@ -368,7 +368,7 @@ def test_concurrent_deployments_of_different_names(deployments: Any, group: str)
 def test_on_error_deployment_specific_deployment(
     deployments: Any, arm: LocalArm, group: str
 ) -> None:
-    from bicep_assets.armlocal.faults import FaultPlanSpec, FaultRule
+    from bicep_assets.armlocal import FaultPlanSpec, FaultRule
 
     ops = deployments.deployments
     ops.begin_create_or_update(group, "v1", deploy_body(template([storage("v1sa")]))).result()

@@ -9,8 +9,7 @@ import pytest
 import requests
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
-from bicep_assets.armlocal.faults import FaultPlanSpec, FaultRule
-from bicep_assets.armlocal.server import LocalArm
+from bicep_assets.armlocal import FaultPlanSpec, FaultRule, LocalArm
 
 from .conftest import deploy_body, storage, template
 

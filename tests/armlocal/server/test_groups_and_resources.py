@@ -12,8 +12,7 @@ from azure.core.exceptions import (
     ResourceNotFoundError,
 )
 
-from bicep_assets.armlocal.client import StaticTokenCredential
-from bicep_assets.armlocal.server import LocalArm
+from bicep_assets.armlocal import LocalArm, StaticTokenCredential
 
 from .conftest import deploy_body, storage, template
 

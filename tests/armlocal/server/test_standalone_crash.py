@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bicep_assets.armlocal.client import LocalArmConnection
+from bicep_assets.armlocal import LocalArmConnection
 
 from .conftest import deploy_body, storage, template
 

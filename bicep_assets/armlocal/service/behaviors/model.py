@@ -10,10 +10,10 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from ..engine.context import DEFAULT_TENANT
-from ..engine.errors import ExpressionError
-from ..engine.resource_ids import parse_resource_id
-from ..timestamps import iso, utc_now
+from ...engine.context import DEFAULT_TENANT
+from ...engine.errors import ExpressionError
+from ...engine.resource_ids import parse_resource_id
+from ...state.timestamps import iso, utc_now
 from . import values
 
 

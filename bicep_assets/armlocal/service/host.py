@@ -1,0 +1,40 @@
+"""What the deployment runner needs of the backend that hosts it, and how a local ARM behaves.
+
+The runner (``deployments.py``, ``steps.py``, ``records.py``) works on a :class:`ServiceHost` — the
+store, the configuration, the fault plan and the service context — rather than on
+:class:`~bicep_assets.armlocal.service.backend.ArmBackend` itself, so the backend can own a
+runner without the two modules importing each other.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ..engine.context import DEFAULT_SUBSCRIPTION, DEFAULT_TENANT
+from ..state.store import ArmStore
+from . import behaviors
+from .faults import FaultPlan
+
+
+@dataclass
+class LocalArmConfig:
+    """How a local ARM behaves; every field has a default that suits tests and demos."""
+
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
+    tenant_id: str = DEFAULT_TENANT
+    subscription_id: str = DEFAULT_SUBSCRIPTION
+    retry_after: int = 1  # seconds the SDK is told to wait between polls (an integer)
+    resource_delay_s: float = 0.0  # how long each resource takes to deploy
+    sites_base: str = ""  # host:port/sites, set by the server once it listens
+
+
+class ServiceHost(Protocol):
+    """The part of the backend a running deployment uses."""
+
+    store: ArmStore
+    config: LocalArmConfig
+    faults: FaultPlan
+
+    def service_context(self) -> behaviors.ServiceContext: ...
