@@ -20,7 +20,7 @@ from .evaluator import Deferred, EvalContext, TemplateScope
 from .models import META_KEYS, ExpandedResource
 from .ordering import raise_cycle
 from .resource_ids import build_resource_id
-from .template import Declaration
+from .template import Declaration, is_relative_type
 
 if TYPE_CHECKING:
     from .expansion import Expansion
@@ -163,7 +163,7 @@ class Resolver:
             name, scope_id, resource_id = self._best_effort_identity(ctx, raw, rtype, where)
         else:
             name = self._string(ctx, raw["name"], f"{where}.name")
-            if parent is not None and "." not in rtype.split("/", 1)[0]:
+            if parent is not None and is_relative_type(rtype):
                 rtype = f"{parent.type}/{rtype}"
                 name = f"{parent.name}/{name}"
             scope_id = self._scope_id(ctx, raw, where)
