@@ -1,4 +1,9 @@
-"""The shape of a template: checks on its top level, and its resource declarations."""
+"""The shape of a template: checks on its top level, and its resource declarations.
+
+The walk over the declarations is the one place that knows how a template declares its
+resources; the engine walks strictly (the first malformed declaration is an error) and the
+pipeline's static checks walk leniently (problems recorded, the rest still checked).
+"""
 
 from __future__ import annotations
 
