@@ -14,94 +14,29 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..armlocal.engine.errors import ExpressionError
 from ..armlocal.engine.expressions import Access, Call, Literal, Node, is_expression, parse
 from ..armlocal.engine.expressions import unescape_literal as _unescape
+from ..armlocal.engine.template import Declaration, is_relative_type
 
 _RESOURCE_ID_FUNCTIONS = {"resourceid", "subscriptionresourceid", "tenantresourceid"}
 _SYMBOL_INDEX = re.compile(r"^(?P<symbol>[A-Za-z_$][\w$]*)\[(?:\d+|\{0\})\]$")
 _PLACEHOLDER = re.compile(r"^\{(\d+)\}$")
 
 
-@dataclass
-class Declaration:
-    """One resource declaration, as far as dependency resolution needs it."""
-
-    location: str  # "resources['sa']" or "resources[0].resources[1]"
-    symbolic: str | None
-    name: str | None  # as written ("[parameters('name')]", "db")
-    full_type: str | None
-    segments: tuple[str, ...] | None  # canonical text of each name segment
-    literal_name: str | None
-    loop: str | None  # copy loop name
-    depends_on: list[Any] = field(default_factory=list)
-    parent: Declaration | None = field(default=None, repr=False)  # 1.0 nested child's parent
-
-    @property
-    def label(self) -> str:
-        return self.symbolic or self.name or self.location
-
-
-def declarations(resources: Any) -> list[Declaration]:
-    """Every declaration of a template's ``resources`` (1.0 children after their parent)."""
-    found: list[Declaration] = []
-    if isinstance(resources, dict):
-        for name, raw in resources.items():
-            _declare(found, raw, f"resources['{name}']", str(name), None)
-    elif isinstance(resources, list):
-        for index, raw in enumerate(resources):
-            _declare(found, raw, f"resources[{index}]", None, None)
-    return found
-
-
-def _declare(
-    found: list[Declaration],
-    raw: Any,
-    location: str,
-    symbolic: str | None,
-    parent: Declaration | None,
-) -> None:
-    if not isinstance(raw, dict):
-        return
-    rtype = raw.get("type") if isinstance(raw.get("type"), str) else None
-    name = raw.get("name") if isinstance(raw.get("name"), str) else None
-    full_type, segments, literal = rtype, _name_segments(name), _literal(name)
-    if parent is not None and rtype is not None and "/" not in rtype:
-        full_type = f"{parent.full_type}/{rtype}" if parent.full_type else None
-        segments = (
-            parent.segments + segments
-            if parent.segments is not None and segments is not None
-            else None
-        )
-        literal = f"{parent.literal_name}/{literal}" if parent.literal_name and literal else None
-    copy = raw.get("copy")
-    loop = (
-        copy.get("name") if isinstance(copy, dict) and isinstance(copy.get("name"), str) else None
-    )
-    depends = raw.get("dependsOn")
-    declaration = Declaration(
-        location=location,
-        symbolic=symbolic,
-        name=name,
-        full_type=full_type,
-        segments=segments,
-        literal_name=literal,
-        loop=loop,
-        depends_on=list(depends) if isinstance(depends, list) else [],
-        parent=parent,
-    )
-    found.append(declaration)
-    children = raw.get("resources")
-    if isinstance(children, list):
-        for index, child in enumerate(children):
-            _declare(found, child, f"{location}.resources[{index}]", None, declaration)
+def label(decl: Declaration) -> str:
+    """How a finding names a declaration: its symbolic name, its name, or its location."""
+    return decl.symbolic_name or decl.name or decl.location
 
 
 def find_cycles(decls: list[Declaration]) -> list[list[Declaration]]:
-    """Each dependency cycle once, as ``[a, b, …, a]`` starting at its first declaration."""
+    """Each dependency cycle once, as ``[a, b, …, a]`` starting at its first declaration.
+
+    ``decls`` are one template's declarations as the engine's walker finds them
+    (``walk_declarations(template, lenient=True)``), parents before their nested children.
+    """
     index = _Index(decls)
     edges: list[list[int]] = []
     position = {id(d): i for i, d in enumerate(decls)}
@@ -112,7 +47,7 @@ def find_cycles(decls: list[Declaration]) -> list[list[Declaration]]:
         for entry in decl.depends_on:
             for target in index.resolve(entry):
                 j = position[id(target)]
-                if j == i and decl.loop:
+                if j == i and decl.copy_name:
                     continue  # an instance of a copy loop naming its own loop: not a cycle
                 targets[j] = None
         edges.append(list(targets))
@@ -133,18 +68,21 @@ class _Index:
         self.by_loop: dict[str, list[Declaration]] = {}
         self.by_name: dict[str, list[Declaration]] = {}
         self.by_key: dict[tuple[str, tuple[str, ...]], list[Declaration]] = {}
+        names = _written_names(decls)
         for d in decls:
-            if d.symbolic:
-                self.by_symbol.setdefault(d.symbolic.lower(), []).append(d)
-            if d.loop:
-                self.by_loop.setdefault(d.loop.lower(), []).append(d)
-            if d.literal_name:
-                self.by_name.setdefault(d.literal_name.lower(), []).append(d)
-                if d.full_type:
-                    key = f"{d.full_type}/{d.literal_name}".lower()
+            segments, literal_name = names[id(d)]
+            full_type = d.full_type
+            if d.symbolic_name:
+                self.by_symbol.setdefault(d.symbolic_name.lower(), []).append(d)
+            if d.copy_name:
+                self.by_loop.setdefault(d.copy_name.lower(), []).append(d)
+            if literal_name:
+                self.by_name.setdefault(literal_name.lower(), []).append(d)
+                if full_type:
+                    key = f"{full_type}/{literal_name}".lower()
                     self.by_name.setdefault(key, []).append(d)
-            if d.full_type and d.segments is not None:
-                self.by_key.setdefault((d.full_type.lower(), d.segments), []).append(d)
+            if full_type and segments is not None:
+                self.by_key.setdefault((full_type.lower(), segments), []).append(d)
 
     def resolve(self, entry: Any) -> list[Declaration]:
         if not isinstance(entry, str):
@@ -195,6 +133,23 @@ class _Index:
 
 
 # -- names as canonical text -----------------------------------------------------------------------
+
+
+_Names = tuple[tuple[str, ...] | None, str | None]  # canonical segments, literal name
+
+
+def _written_names(decls: list[Declaration]) -> dict[int, _Names]:
+    """Each declaration's name as segments and as literal text, a nested child's (whose type is
+    relative to its parent's, as ARM reads it) after its parent's."""
+    names: dict[int, _Names] = {}
+    for d in decls:  # parents come before their children
+        segments, literal = _name_segments(d.name), _literal(d.name)
+        if d.parent is not None and d.type is not None and is_relative_type(d.type):
+            above, above_literal = names.get(id(d.parent), (None, None))
+            segments = above + segments if above is not None and segments is not None else None
+            literal = f"{above_literal}/{literal}" if above_literal and literal else None
+        names[id(d)] = (segments, literal)
+    return names
 
 
 def _literal(name: str | None) -> str | None:

@@ -8,6 +8,7 @@ from typing import Any
 import dagster as dg
 from dagster import OpExecutionContext
 
+from ..armlocal.engine.template import declarations
 from ..armlocal.engine.template_hash import template_hash
 from ..environments import EnvironmentSpec, ManifestError, read_parameters_file
 from ..models import CompiledTemplate, Diagnostic, SecureReference
@@ -31,23 +32,13 @@ def _fail(message: str, **metadata: Any) -> dg.Failure:
 def api_versions_of(template: dict[str, Any]) -> dict[str, str]:
     """Resource type (lowercase) → apiVersion, from the template and its nested templates."""
     found: dict[str, str] = {}
-
-    def walk(resources: Any, parent_type: str = "") -> None:
-        items = resources.values() if isinstance(resources, dict) else resources or []
-        for resource in items:
-            if not isinstance(resource, dict):
-                continue
-            rtype = str(resource.get("type", ""))
-            if parent_type and "." not in rtype.split("/", 1)[0]:
-                rtype = f"{parent_type}/{rtype}"
-            if isinstance(resource.get("apiVersion"), str) and not rtype.startswith("["):
-                found.setdefault(rtype.lower(), resource["apiVersion"])
-            walk(resource.get("resources"), rtype)
-            inner = (resource.get("properties") or {}).get("template")
-            if isinstance(inner, dict):
-                walk(inner.get("resources"))
-
-    walk(template.get("resources"))
+    for declaration in declarations(template, lenient=True):
+        rtype, api = declaration.full_type, declaration.raw.get("apiVersion")
+        if rtype and isinstance(api, str) and not rtype.startswith("["):
+            found.setdefault(rtype.lower(), api)
+        if declaration.inline_template is not None:
+            for nested_type, nested_api in api_versions_of(declaration.inline_template).items():
+                found.setdefault(nested_type, nested_api)
     return found
 
 

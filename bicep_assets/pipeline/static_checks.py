@@ -37,10 +37,10 @@ from ..armlocal.engine import DeploymentContext, TemplateError, expand
 from ..armlocal.engine.errors import ExpressionError
 from ..armlocal.engine.expressions import Call, is_expression, parse
 from ..armlocal.engine.functions.registry import FUNCTIONS, lookup
-from ..armlocal.engine.template import deployment_scope
+from ..armlocal.engine.template import Declaration, declarations, deployment_scope
 from ..armlocal.engine.types import SECURE_TYPES, is_secure
 from ..models import Diagnostic
-from .dependency_cycles import declarations, find_cycles
+from .dependency_cycles import find_cycles, label
 from .expansion_check import parameters_with_placeholders, split_location
 from .parameter_overrides import check_parameter_overrides
 from .template_expressions import (
@@ -52,7 +52,6 @@ from .template_expressions import (
 )
 
 Severity = Literal["error", "warning", "info"]
-DEPLOYMENTS = "microsoft.resources/deployments"
 _SKIPPED_RESOURCE_KEYS = {"metadata", "comments", "resources"}
 
 
@@ -157,15 +156,11 @@ class _Checker:
                     self.walk(output.get("value"), where, inner)
 
     def _resources(self, template: dict[str, Any], scope: _Scope) -> None:
-        resources = template.get("resources")
-        if isinstance(resources, dict):
-            for name, raw in resources.items():
-                self._resource(raw, f"{scope.prefix}resources['{name}']", scope)
-        elif isinstance(resources, list):
-            for index, raw in enumerate(resources):
-                self._resource(raw, f"{scope.prefix}resources[{index}]", scope)
-        for cycle in find_cycles(declarations(resources)):
-            shown = [f"'{d.label}'" for d in cycle]
+        found = declarations(template, lenient=True)  # the engine reports what is malformed
+        for declaration in found:
+            self._resource(declaration, f"{scope.prefix}{declaration.location}", scope)
+        for cycle in find_cycles(found):
+            shown = [f"'{label(d)}'" for d in cycle]
             if len(shown) > 12:  # a long cycle: its start and end are enough to find it
                 shown = [*shown[:6], f"… ({len(cycle) - 1} resources in all)", *shown[-3:]]
             names = " -> ".join(shown)
@@ -177,30 +172,25 @@ class _Checker:
                 f"{scope.prefix}{cycle[0].location}.dependsOn",
             )
 
-    def _resource(self, raw: Any, path: str, scope: _Scope) -> None:
-        if not isinstance(raw, dict):
-            return
-        nested = str(raw.get("type", "")).lower() == DEPLOYMENTS
-        for key, value in raw.items():
-            if key in _SKIPPED_RESOURCE_KEYS:
+    def _resource(self, declaration: Declaration, path: str, scope: _Scope) -> None:
+        for key, value in declaration.raw.items():
+            if key in _SKIPPED_RESOURCE_KEYS:  # nested children are declarations of their own
                 continue
             where = child_path(path, key)
-            if key == "properties" and nested and isinstance(value, dict):
-                self._nested_deployment(value, where, scope)
+            if key == "properties" and declaration.is_deployment and isinstance(value, dict):
+                self._nested_deployment(declaration, value, where, scope)
             else:
                 self.walk(value, where, scope)
-        children = raw.get("resources")
-        for index, child in enumerate(children if isinstance(children, list) else []):
-            self._resource(child, f"{path}.resources[{index}]", scope)
 
-    def _nested_deployment(self, properties: dict[str, Any], path: str, scope: _Scope) -> None:
-        inner_template = properties.get("template")
+    def _nested_deployment(
+        self, declaration: Declaration, properties: dict[str, Any], path: str, scope: _Scope
+    ) -> None:
+        inner_template = declaration.inline_template
         for key, value in properties.items():
-            if key != "template" or not isinstance(inner_template, dict):
+            if key != "template" or inner_template is None:
                 self.walk(value, child_path(path, key), scope)  # parameters etc.: the parent's
-        if isinstance(inner_template, dict):
-            options = properties.get("expressionEvaluationOptions")
-            inner = isinstance(options, dict) and str(options.get("scope")).lower() == "inner"
+        if inner_template is not None:
+            inner = declaration.inner_scope
             self.template(inner_template, f"{path}.template.", None if inner else scope)
 
     # -- outputs ------------------------------------------------------------------------------

@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bicep_assets.armlocal.engine import TemplateError, expand
 from bicep_assets.armlocal.engine.sample_parameters import sample_parameters
-from bicep_assets.pipeline.dependency_cycles import declarations, find_cycles
+from bicep_assets.armlocal.engine.template import declarations, walk_declarations
+from bicep_assets.pipeline.dependency_cycles import find_cycles, label
+from bicep_assets.pipeline.lint import api_versions_of
 from bicep_assets.pipeline.static_checks import check_parameter_overrides, static_checks
 
 SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
@@ -770,8 +774,8 @@ def test_parameter_overrides_are_rejected(overrides: dict[str, Any], message: st
     ],
 )
 def test_dependency_resolution(resources: dict[str, Any], expected: list[list[str]]) -> None:
-    cycles = find_cycles(declarations(resources))
-    assert [[d.label for d in cycle] for cycle in cycles] == expected
+    cycles = find_cycles(declarations(template(resources, language="2.0"), lenient=True))
+    assert [[label(d) for d in cycle] for cycle in cycles] == expected
 
 
 def test_a_long_cycle_is_named_by_its_ends() -> None:
@@ -784,3 +788,126 @@ def test_a_long_cycle_is_named_by_its_ends() -> None:
         "The resources 'r0' -> 'r1' -> 'r2' -> 'r3' -> 'r4' -> 'r5' -> … (30 resources in all) "
         "-> 'r28' -> 'r29' -> 'r0' depend on each other in a cycle"
     )
+
+
+# -- one declaration walker: lint walks leniently what the engine walks strictly ---------------
+
+INNER = template(
+    {"inner": storage("[parameters('p')]")}, language="2.0", parameters={"p": {"type": "string"}}
+)
+WALKED = [
+    pytest.param(
+        template(
+            {
+                "sa": storage("[format('sa{0}', copyIndex())]", copy={"name": "l", "count": 2}),
+                "old": storage("old", existing=True),
+                "module": nested(INNER, "inner", parameters={"p": {"value": "fromparent"}}),
+            },
+            language="2.0",
+        ),
+        id="symbolic-names-copy-loop-existing-inner-scope-deployment",
+    ),
+    pytest.param(
+        template(
+            [
+                vnet("net", resources=[subnet("net/a"), {**subnet("b"), "type": "subnets"}]),
+                nested(INNER, "inner", parameters={"p": {"value": "fromparent"}}),
+            ]
+        ),
+        id="nested-children-and-an-inner-scope-deployment",
+    ),
+]
+
+
+def walked_locations(tpl: dict[str, Any], prefix: str = "") -> list[str]:
+    """Every declaration the shared walker finds, nested deployments' templates included."""
+    found = []
+    for d in declarations(tpl, lenient=True):
+        found.append(prefix + d.location)
+        if d.inline_template is not None:
+            found += walked_locations(
+                d.inline_template, f"{prefix}{d.location}.properties.template."
+            )
+    return found
+
+
+def expanded_locations(expansion: Any, prefix: str = "") -> list[str]:
+    found = []
+    for r in expansion.resources + expansion.existing:
+        key = r.key if r.copy_index is None else r.key[: r.key.rfind("[")]  # copy instance
+        found.append(prefix + key)
+        if r.nested is not None:
+            found += expanded_locations(r.nested, f"{prefix}{r.key}.properties.template.")
+    return found
+
+
+@pytest.mark.parametrize("tpl", WALKED)
+def test_lint_checks_the_declarations_the_engine_expands(tpl: dict[str, Any]) -> None:
+    assert static_checks(tpl, {}) == []
+    expansion = expand(tpl)
+    walked = walked_locations(tpl)
+    assert sorted(set(expanded_locations(expansion))) == sorted(walked)
+    (module,) = [r for r in expansion.resources if r.nested is not None]
+    assert [r.name for r in module.nested.resources] == ["fromparent"]  # inner scope: its own p
+
+    probed = copy.deepcopy(tpl)  # an unknown function in every declaration, nested ones too
+    for location in walked:
+        declaration: Any = probed
+        for step in re.findall(r"\w+|\['[^']*'\]|\[\d+\]", location):
+            key = step.strip("[]'")
+            declaration = declaration[int(key) if key.isdigit() else key]
+        declaration.setdefault("properties", {})["probe"] = "[nope()]"
+    findings = [f for f in static_checks(probed, {}) if f.code != "arm-expansion"]
+    assert [(f.code, f.location) for f in findings] == [
+        ("arm-unknown-function", f"{location}.properties.probe") for location in walked
+    ]
+
+
+@pytest.mark.parametrize("tpl", WALKED)
+def test_an_outer_scope_deployment_is_checked_against_the_parent(tpl: dict[str, Any]) -> None:
+    outer = copy.deepcopy(tpl)
+    resources = outer["resources"]
+    for d in resources.values() if isinstance(resources, dict) else resources:
+        if d["type"] == "Microsoft.Resources/deployments":
+            d["properties"]["expressionEvaluationOptions"]["scope"] = "outer"
+    (where,) = [w for w in walked_locations(outer) if w.endswith("resources['inner']")]
+    findings = static_checks(outer, {})
+    assert [(f.code, f.location) for f in findings] == [
+        ("arm-undefined-parameter", f"{where}.name")
+    ]
+    with pytest.raises(TemplateError, match="'p'"):  # the engine agrees: p is not the parent's
+        expand(outer)
+
+
+def test_a_malformed_declaration_is_walked_past_and_reported_with_its_location() -> None:
+    tpl = template([42, storage(properties={"x": "[nope()]"})])
+    (problem,) = walk_declarations(tpl, lenient=True).problems
+    findings = static_checks(tpl, {})
+    assert [(f.code, f.location, f.message) for f in findings] == [
+        ("arm-unknown-function", "resources[1].properties.x", findings[0].message),
+        ("arm-expansion", problem.location, problem.message),  # the engine's strict walk
+    ]
+    assert (problem.location, problem.message) == (
+        "resources[0]",
+        "a resource declaration must be a JSON object.",
+    )
+
+
+def test_api_versions_are_read_through_the_shared_walker() -> None:
+    # properties written as an expression used to crash api_versions_of (AttributeError)
+    tpl = template(
+        [
+            vnet("net", properties="[variables('netProperties')]"),
+            vnet(
+                "net2", resources=[{**subnet("b"), "type": "subnets", "apiVersion": "2022-01-01"}]
+            ),
+            nested(template([storage()]), "inner"),
+        ],
+        variables={"netProperties": {}},
+    )
+    assert api_versions_of(tpl) == {
+        "microsoft.network/virtualnetworks": "2023-04-01",
+        "microsoft.network/virtualnetworks/subnets": "2022-01-01",  # a child's full type
+        "microsoft.resources/deployments": "2022-09-01",
+        "microsoft.storage/storageaccounts": "2023-01-01",  # from the nested template
+    }

@@ -28,7 +28,7 @@ from .ordering import deployment_order
 from .parameters import ParameterResolver, secure_parameter_names
 from .resolver import Resolver
 from .resource_ids import parse_resource_id
-from .template import check_template, declarations
+from .template import check_template, declarations, uses_inner_scope
 from .template_hash import template_hash
 
 MAX_NESTING = 32  # nested deployments inside nested deployments
@@ -96,7 +96,7 @@ def _expand(
 
     resolver = Resolver(scope, context, language, depth=depth, expand_nested=_expand_nested)
     scope.resources = resolver
-    resolver.declare(declarations(template, language))
+    resolver.declare(declarations(template))
     resolver.evaluate_bodies()
     for name in list(scope.variable_defs):  # ARM validates every variable, used or not
         scope.variable(EvalContext(scope), name)
@@ -140,8 +140,7 @@ def _expand_nested(
             else "the nested deployment has no inline template"
         )
         return
-    options = properties.get("expressionEvaluationOptions") or {}
-    inner_scope = str(options.get("scope", "outer")).lower() == "inner"
+    inner_scope = uses_inner_scope(properties, location=f"{resource.key}.properties")
     child_context = _nested_context(parent.context, resource, properties)
     if inner_scope:
         params = properties.get("parameters") or {}

@@ -21,7 +21,7 @@ from .models import META_KEYS, ExpandedResource, Expansion
 from .ordering import raise_cycle
 from .outputs import evaluate_outputs
 from .resource_ids import build_resource_id
-from .template import Declaration
+from .template import Declaration, is_relative_type
 
 DEPLOYMENTS = "microsoft.resources/deployments"
 NestedExpander = Callable[["Resolver", ExpandedResource, Any, EvalContext], None]
@@ -159,7 +159,7 @@ class Resolver:
             name, scope_id, resource_id = self._best_effort_identity(ctx, raw, rtype, where)
         else:
             name = self._string(ctx, raw["name"], f"{where}.name")
-            if parent is not None and "." not in rtype.split("/", 1)[0]:
+            if parent is not None and is_relative_type(rtype):
                 rtype = f"{parent.type}/{rtype}"
                 name = f"{parent.name}/{name}"
             scope_id = self._scope_id(ctx, raw, where)
