@@ -1,4 +1,4 @@
-"""Architectural boundaries that keep the project easy to change (see DESIGN.md)."""
+"""Architectural boundaries that keep the project easy to change (see docs/architecture.md)."""
 
 from __future__ import annotations
 
