@@ -7,7 +7,7 @@ are then replayed with new run ids, environments, commits and timestamps (spread
 year) through ``instance.add_run`` and ``instance.handle_new_event`` into a persistent
 SQLite DAGSTER_HOME — the run-sharded storage ``bicep-assets`` uses by default. Then, in a
 fresh process: a full rebuild (the ``audit_refresh`` job: assets and checks), one more run
-and an incremental refresh, each README query, and the process's peak memory.
+and an incremental refresh, each ready query (docs/audit.md), and the process's peak memory.
 
     .venv/bin/python benchmarks/audit.py [--runs 10000] [--workers 2] [--home DIR]
 
@@ -234,7 +234,7 @@ def _step_seconds(instance: dg.DagsterInstance, run_id: str, step: str) -> float
 
 
 def measure(home: Path) -> dict[str, Any]:
-    """Full rebuild, one new run + incremental refresh, the README queries; in this process."""
+    """Full rebuild, one new run + incremental refresh, the ready queries; in this process."""
     import pickle
 
     os.environ["DAGSTER_HOME"] = str(home)
