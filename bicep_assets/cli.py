@@ -22,7 +22,15 @@ from .armlocal import (
     run_arm,
     run_emulator,
 )
-from .armlocal.engine import DeploymentContext, Expansion, ResourceGroup, TemplateError, expand
+from .armlocal.engine import (
+    DeploymentContext,
+    Expansion,
+    JsonInputError,
+    ResourceGroup,
+    TemplateError,
+    expand,
+    read_json_file,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -126,13 +134,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _expand(args: argparse.Namespace) -> int:
     try:
-        template = json.loads(args.template_file.read_text(encoding="utf-8-sig"))
+        template = read_json_file(args.template_file, "template file")
         parameters = parse_parameter_args(args.parameters)
-    except FileNotFoundError:
-        return _fail(f"template file '{args.template_file}' does not exist")
-    except json.JSONDecodeError as exc:
-        return _fail(f"template file '{args.template_file}' is not valid JSON: {exc}")
-    except ParameterArgumentError as exc:
+    except (JsonInputError, ParameterArgumentError) as exc:
         return _fail(str(exc))
     context = DeploymentContext(
         subscription_id=args.subscription,

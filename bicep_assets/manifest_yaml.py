@@ -18,6 +18,11 @@ from pydantic import BaseModel, ValidationError
 
 Positions = dict[tuple[str | int, ...], tuple[int, int]]  # key path → (line, column), 1-based
 
+# A manifest is a page of settings: these bounds are far above any real one, and keep a
+# hostile file (a YAML "billion laughs" of nested aliases) from taking memory and time.
+MAX_MANIFEST_BYTES = 1024 * 1024
+MAX_MANIFEST_VALUES = 10_000  # keys and items, counted as aliases expand them
+
 
 class ManifestError(ValueError):
     """A manifest that cannot be used; the message names the file, the key and the fix."""
@@ -26,6 +31,11 @@ class ManifestError(ValueError):
 def read_yaml_manifest(path: Path, shown: str) -> tuple[dict[str, Any], Positions]:
     """The manifest's top-level mapping and where each key path is written."""
     try:
+        if path.stat().st_size > MAX_MANIFEST_BYTES:
+            raise ManifestError(
+                f"{shown}: the manifest is larger than {MAX_MANIFEST_BYTES // 1024} KB; a "
+                "manifest holds settings, not data"
+            )
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ManifestError(f"{shown}: no such manifest file") from None
@@ -38,7 +48,7 @@ def read_yaml_manifest(path: Path, shown: str) -> tuple[dict[str, Any], Position
         node = loader.get_single_node()
         positions: Positions = {}
         if node is not None:
-            _walk(node, (), positions, shown)
+            _walk(node, (), positions, shown, [0])
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         raise ManifestError(_yaml_message(exc, shown)) from None
@@ -64,12 +74,24 @@ def _yaml_message(exc: yaml.MarkedYAMLError, shown: str) -> str:
     return f"{where}: invalid YAML: {problem}{context}"
 
 
-def _walk(node: yaml.Node, path: tuple[str | int, ...], positions: Positions, shown: str) -> None:
+def _walk(
+    node: yaml.Node,
+    path: tuple[str | int, ...],
+    positions: Positions,
+    shown: str,
+    count: list[int],  # values seen so far, aliases counted each time they are used
+) -> None:
+    count[0] += 1
+    if count[0] > MAX_MANIFEST_VALUES:
+        raise ManifestError(
+            f"{shown}: the manifest holds more than {MAX_MANIFEST_VALUES:,} values once its "
+            "YAML aliases (*name) are expanded; write the values out or use fewer aliases"
+        )
     if isinstance(node, yaml.MappingNode):
         seen: dict[Any, yaml.Node] = {}
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
-                _walk(value_node, path, positions, shown)
+                _walk(value_node, path, positions, shown, count)
                 continue
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else id(key_node)
             mark = key_node.start_mark
@@ -82,11 +104,11 @@ def _walk(node: yaml.Node, path: tuple[str | int, ...], positions: Positions, sh
                 )
             seen[key] = key_node
             positions[(*path, key)] = (mark.line + 1, mark.column + 1)
-            _walk(value_node, (*path, key), positions, shown)
+            _walk(value_node, (*path, key), positions, shown, count)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             positions[(*path, index)] = (item.start_mark.line + 1, item.start_mark.column + 1)
-            _walk(item, (*path, index), positions, shown)
+            _walk(item, (*path, index), positions, shown, count)
 
 
 def render_path(loc: tuple[Any, ...]) -> str:

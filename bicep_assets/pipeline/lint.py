@@ -8,6 +8,7 @@ from typing import Any
 import dagster as dg
 from dagster import OpExecutionContext
 
+from ..armlocal.engine import JsonInputError, read_json_file
 from ..armlocal.engine.template import declarations
 from ..armlocal.engine.template_hash import template_hash
 from ..environments import EnvironmentSpec, ManifestError, read_parameters_file
@@ -59,14 +60,9 @@ def compile_environment(
             template = bicep.build(template_file)
             diagnostics.extend(bicep.lint(template_file))
         else:
-            template = json.loads(template_file.read_text(encoding="utf-8-sig"))
-    except (BicepNotFoundError, BicepError) as exc:
+            template = read_json_file(template_file, "template file")
+    except (BicepNotFoundError, BicepError, JsonInputError) as exc:
         raise _fail(str(exc), template=str(template_file)) from None
-    except json.JSONDecodeError as exc:
-        raise _fail(
-            f"{template_file}: not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}",
-            template=str(template_file),
-        ) from None
     parameters: dict[str, Any] = {}
     try:
         if spec.parameters_file is not None:

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ..engine import read_json_file
 from ..http.client import LocalArmConnection
 from ..http.server import LocalArm
 from ..service.backend import LocalArmConfig
@@ -202,7 +203,7 @@ def _deployment(connection: LocalArmConnection, args: argparse.Namespace) -> str
         if args.output == "table":
             return _deployment_table(items)
         return json.dumps(items, indent=2)
-    template = json.loads(args.template_file.read_text(encoding="utf-8-sig"))
+    template = read_json_file(args.template_file, "template file")
     body = {
         "properties": {
             "mode": args.mode,

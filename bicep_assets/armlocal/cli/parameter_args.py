@@ -11,6 +11,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..engine import JsonInputError, read_json_file
+from ..engine.limits import json_depth_error
+
 
 class ParameterArgumentError(ValueError):
     """A ``-p`` argument that cannot be read; the message names the argument."""
@@ -39,20 +42,19 @@ def _one(arg: str) -> dict[str, dict[str, Any]]:
     try:
         value: Any = json.loads(raw)
     except json.JSONDecodeError:
-        value = raw
+        value = raw  # not JSON: the text itself, as az takes it
+    except RecursionError:
+        raise ParameterArgumentError(
+            f"the value of parameter '{name}': {json_depth_error()}"
+        ) from None
     return {name: {"value": value}}
 
 
 def _file(path: Path) -> dict[str, dict[str, Any]]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise ParameterArgumentError(f"parameters file '{path}' does not exist") from None
-    except json.JSONDecodeError as exc:
-        raise ParameterArgumentError(
-            f"parameters file '{path}' is not valid JSON: {exc.msg} at line {exc.lineno}, "
-            f"column {exc.colno}"
-        ) from None
+        data = read_json_file(path, "parameters file")
+    except JsonInputError as exc:
+        raise ParameterArgumentError(str(exc)) from None
     if not isinstance(data, dict):
         raise ParameterArgumentError(f"parameters file '{path}' must hold a JSON object")
     entries = data.get("parameters", data) if "$schema" in data or "parameters" in data else data

@@ -21,6 +21,7 @@ from .errors import ExpressionError, TemplateError
 from .evaluator import EvalContext, evaluate_expression
 from .expansion import expand
 from .functions import library  # noqa: F401  (registers every template function)
+from .json_input import JsonInputError, parse_json, read_json_file
 from .models import ExpandedResource, Expansion
 
 __all__ = [
@@ -30,9 +31,12 @@ __all__ = [
     "ExpandedResource",
     "Expansion",
     "ExpressionError",
+    "JsonInputError",
     "ResourceGroup",
     "ResourceState",
     "TemplateError",
     "evaluate_expression",
     "expand",
+    "parse_json",
+    "read_json_file",
 ]

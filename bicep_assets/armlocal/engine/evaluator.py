@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
+from . import limits
 from .context import DeploymentContext
 from .errors import ExpressionError, TemplateError
 from .expressions import Access, Call, Literal, Node, is_expression, parse, unescape_literal
@@ -152,6 +153,7 @@ class TemplateScope:
                 value = base.expand_copy_variable(definition)
             else:
                 value = base.evaluate_value(definition)
+            limits.check_value(value, f"The variable '{name}'")
         finally:
             self._variables_in_progress.pop()
         self._variable_cache[key] = value
@@ -408,7 +410,9 @@ class EvalContext:
 
 def _apply(fn: ArmFunction, ctx: EvalContext, values: list[Any]) -> Any:
     try:
-        return fn.impl(ctx, *values)
+        result = fn.impl(ctx, *values)
+        limits.account(result, fn.name)
+        return result
     except (ExpressionError, TemplateError):
         raise
     except RecursionError:

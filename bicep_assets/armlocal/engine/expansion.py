@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from . import limits
 from .context import DeploymentContext, ResourceGroup
 from .errors import TemplateError
 from .evaluator import EvalContext, TemplateScope
@@ -41,8 +42,11 @@ def expand(
 ) -> Expansion:
     """Expand ``template`` with ``parameters`` (ARM parameter-file shape) in ``context``."""
     context = context or DeploymentContext()
+    limits.check_json_depth(template, "The template")
+    limits.check_json_depth(parameters, "The parameters")
     try:
-        return _expand(template, parameters or {}, context, outer=None, depth=0)
+        with limits.evaluation():
+            return _expand(template, parameters or {}, context, outer=None, depth=0)
     except RecursionError:
         raise TemplateError(
             "The template is nested too deeply to evaluate.", code="InvalidTemplate"

@@ -21,6 +21,7 @@ from functools import lru_cache
 from typing import Any
 
 from .errors import ExpressionError
+from .limits import MAX_EXPRESSION_CHARS
 
 MAX_DEPTH = 200  # nesting of calls/accessors; deeper input is rejected, not a RecursionError
 
@@ -63,6 +64,11 @@ def parse(text: str) -> Node:
     """Parse an expression string including its brackets (``"[f(1)]"``) into an AST."""
     if not is_expression(text):
         raise ExpressionError(f"The string '{_clip(text)}' is not a template expression.")
+    if len(text) > MAX_EXPRESSION_CHARS:
+        raise ExpressionError(
+            f"The template expression '{_clip(text)}' has {len(text):,} characters; ARM allows "
+            f"at most {MAX_EXPRESSION_CHARS:,} in one expression."
+        )
     parser = _Parser(text, 1, len(text) - 1)
     node = parser.expression(0)
     parser.skip_ws()

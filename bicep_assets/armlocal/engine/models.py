@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from . import limits
 from .context import DeploymentContext, ResourceState
 from .evaluator import EvalContext, TemplateScope
 from .outputs import evaluate_outputs
@@ -125,7 +126,8 @@ class Expansion:
         assert self._scope is not None and self._resolver is not None
         resolver = self._resolver.with_state(state, deployed=deployed and state is not None)
         scope = self._scope.with_resources(resolver)
-        return evaluate_outputs(EvalContext(scope), self._outputs)
+        with limits.evaluation():
+            return evaluate_outputs(EvalContext(scope), self._outputs)
 
     def evaluate_resource(
         self, resource: ExpandedResource, state: ResourceState
@@ -134,4 +136,5 @@ class Expansion:
         just before it deploys the resource (its dependencies exist in ``state`` by then)."""
         assert self._resolver is not None
         resolver = self._resolver.with_state(state, deployed=True)
-        return resolver.reevaluate(resource)
+        with limits.evaluation():
+            return resolver.reevaluate(resource)

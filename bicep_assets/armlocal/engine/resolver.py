@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from . import limits
 from .body import evaluate_body, evaluate_copy_count
 from .context import DeploymentContext, ResourceState
 from .errors import ExpressionError, TemplateError
@@ -290,6 +291,11 @@ class Resolver:
             inner_template = properties.pop("template", None)
             raw["properties"] = properties
         result = evaluate_body(info.ctx, raw, resource.key)
+        if limits.json_size(result.value, limits.MAX_RESOURCE_BYTES) > limits.MAX_RESOURCE_BYTES:
+            raise ExpressionError(
+                f"{resource.key}: the resource definition is larger than 1 MB after expansion, "
+                "the most ARM accepts for one resource."
+            )
         resource.body = result.value
         resource.deferred = result.deferred
         if is_deployment:

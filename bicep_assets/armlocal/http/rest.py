@@ -14,11 +14,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
+from ..engine.limits import json_depth_error, too_deep
 from ..service.errors import ArmHttpError
 
 MAX_BODY_BYTES = 4 * 1024 * 1024  # ARM's limit for a request (template + parameters)
+
+
+class ArmRequest(Request):
+    """A request whose body is read only up to one byte past ARM's limit, chunked bodies
+    too (werkzeug refuses a larger Content-Length, and stops reading a chunked stream there),
+    so a body is never held whole just to be refused."""
+
+    max_content_length = MAX_BODY_BYTES + 1
+
+
 API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview|-beta|-alpha|-privatepreview)?$")
 
 
@@ -42,20 +54,18 @@ def empty_response(status: int, *, headers: dict[str, str] | None = None) -> Res
 
 def read_json(request: Request, *, required: bool = True) -> Any:
     """The request's JSON body, or an ARM error saying what is wrong with it."""
-    length = request.content_length
-    if length is not None and length > MAX_BODY_BYTES:
+    try:
+        data = request.get_data(cache=True)
+        too_large = len(data) > MAX_BODY_BYTES
+    except RequestEntityTooLarge:
+        too_large = True
+    if too_large:
+        length = request.content_length
         raise ArmHttpError(
             413,
             "RequestContentTooLarge",
             f"The request content size exceeds the maximum allowed size of {MAX_BODY_BYTES} "
-            f"bytes (it is {length} bytes).",
-        )
-    data = request.get_data(cache=True)
-    if len(data) > MAX_BODY_BYTES:
-        raise ArmHttpError(
-            413,
-            "RequestContentTooLarge",
-            f"The request content size exceeds the maximum allowed size of {MAX_BODY_BYTES} bytes.",
+            "bytes" + (f" (it is {length} bytes)." if length is not None else "."),
         )
     if not data:
         if required:
@@ -70,8 +80,8 @@ def read_json(request: Request, *, required: bool = True) -> Any:
             "'application/json' is supported.",
         )
     try:
-        return json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        value = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         where = f" at line {exc.lineno}, column {exc.colno}" if hasattr(exc, "lineno") else ""
         raise ArmHttpError(
             400,
@@ -79,6 +89,18 @@ def read_json(request: Request, *, required: bool = True) -> Any:
             f"The request content was invalid and could not be deserialized: the JSON is not "
             f"valid{where}.",
         ) from None
+    except RecursionError:
+        value = None
+        deep = True
+    else:
+        deep = too_deep(value)
+    if deep:
+        raise ArmHttpError(
+            400,
+            "InvalidRequestContent",
+            f"The request content was invalid and could not be deserialized: {json_depth_error()}.",
+        )
+    return value
 
 
 def require_object(value: Any, what: str) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from ..service.errors import ArmHttpError
 from ..service.faults import FaultPlan, FaultPlanSpec
 from ..state.store import ArmStore, ArmStoreError
 from .client import LocalArmConnection
-from .rest import API_VERSION, empty_response, error_response, json_response, read_json
+from .rest import API_VERSION, ArmRequest, empty_response, error_response, json_response, read_json
 from .routes import build_router
 
 log = logging.getLogger("bicep_assets.armlocal")
@@ -93,7 +93,7 @@ class ArmApp:
         self._lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        request = Request(environ)
+        request = ArmRequest(environ)
         response = self.handle(request, environ)
         with self._lock:
             self.requests.append((request.method, request.path, response.status_code))

@@ -115,7 +115,7 @@ CASES: list[tuple[Any, dict[str, Any], str, str]] = [
         template([{**SA, "name": "sa", "properties": nested_json(5000)}]),
         {},
         "InvalidTemplate",
-        "nested too deeply",
+        "nested more than 256 levels deep",
     ),
     (
         template([{**SA, "name": "[" + "concat(" * 500 + "'a'" + ")" * 500 + "]"}]),

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import limits
 from ..errors import ExpressionError, type_name
 from ..evaluator import EvalContext
 from .conversion import (
@@ -58,6 +59,7 @@ def concat(ctx: EvalContext, *values: Any) -> Any:
             if not isinstance(value, list):
                 raise _concat_mix(position, value, "Array")
             result.extend(value)
+            limits.check_length(len(result), "The template language function 'concat'")
         return result
     parts: list[str] = []
     for position, value in enumerate(values):
@@ -67,6 +69,7 @@ def concat(ctx: EvalContext, *values: Any) -> Any:
         if deferred is not None:
             return deferred
         parts.append(to_arm_string(value))
+    limits.check_length(sum(map(len, parts)), "The template language function 'concat'")
     return "".join(parts)
 
 

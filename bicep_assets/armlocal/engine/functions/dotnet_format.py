@@ -19,6 +19,7 @@ import re
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from .. import limits
 from .conversion import format_float, is_number, to_arm_string
 
 
@@ -34,6 +35,7 @@ _MAX_ALIGNMENT = 1_000_000
 def composite_format(pattern: str, args: list[Any]) -> str:
     """``String.Format(CultureInfo.InvariantCulture, pattern, args)``."""
     out: list[str] = []
+    length = 0  # of what is in out: checked as it grows, so no format can exhaust memory
     pos, end = 0, len(pattern)
     while pos < end:
         ch = pattern[pos]
@@ -46,6 +48,8 @@ def composite_format(pattern: str, args: list[Any]) -> str:
             if close < 0:
                 raise FormatStringError(f"the format item at position {pos} is not closed")
             out.append(_format_item(pattern[pos + 1 : close], pos, args))
+            length += len(out[-1])
+            limits.check_length(length, "The template language function 'format'")
             pos = close + 1
         elif ch == "}":
             if not pattern.startswith("}}", pos):

@@ -20,6 +20,8 @@ import math
 import re
 from typing import Any
 
+from .. import limits
+
 
 class JsonTextError(ValueError):
     """The text is not JSON that ARM would accept."""
@@ -27,6 +29,7 @@ class JsonTextError(ValueError):
 
 def to_json_text(value: Any) -> str:
     """Compact JSON for ``value`` (a JSON-like Python value), as ARM serialises it."""
+    limits.check_value(value, "Writing the value as JSON")
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=True)
 
 

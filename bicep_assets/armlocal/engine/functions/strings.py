@@ -20,6 +20,7 @@ import binascii
 import urllib.parse
 from typing import Any
 
+from .. import limits
 from ..errors import ExpressionError
 from ..evaluator import EvalContext
 from .conversion import (
@@ -183,6 +184,10 @@ def join(ctx: EvalContext, values: Any, delimiter: Any) -> Any:
                 f"{'array' if isinstance(item, list) else 'object'}. {_usage('join')}"
             )
         parts.append(to_arm_string(item))
+    limits.check_length(
+        sum(map(len, parts)) + len(separator) * max(len(parts) - 1, 0),
+        "The template language function 'join'",
+    )
     return separator.join(parts)
 
 
@@ -202,6 +207,7 @@ def pad_left(ctx: EvalContext, value: Any, total_length: Any, padding: Any = " "
             "The template language function 'padLeft' expects its total length to be zero or "
             f"more; the provided value is {width}. {_usage('padLeft')}"
         )
+    limits.check_length(width, "The template language function 'padLeft'")
     return to_arm_string(value).rjust(width, pad)
 
 
@@ -216,6 +222,10 @@ def replace(ctx: EvalContext, text: Any, old: Any, new: Any) -> str:
             "The template language function 'replace' expects its second parameter (the text "
             f"to replace) to be a non-empty string. {_usage('replace')}"
         )
+    limits.check_length(
+        len(value) + value.count(target) * (len(replacement) - len(target)),
+        "The template language function 'replace'",
+    )
     return value.replace(target, replacement)
 
 
