@@ -26,6 +26,7 @@ ROOMS = [
     "models",
     "armlocal",
     "environments",
+    "failures",
     "resources",
     "pipeline",
     "triggers",
@@ -265,7 +266,7 @@ def test_the_boundary_tests_see_the_rooms_and_the_imports() -> None:
 
 
 # -- one failure hierarchy ------------------------------------------------------------------
-FAILURES_MODULE = PACKAGE / "pipeline" / "failures.py"
+FAILURES_MODULE = PACKAGE / "failures" / "hierarchy.py"
 
 
 def bare_failures(source: str) -> list[int]:
@@ -302,7 +303,7 @@ def test_no_bare_dagster_failure_outside_the_hierarchy() -> None:
     }
     assert found == {}, (
         f"bare dg.Failure at {found}: raise LogicFailure/EnvironmentalFailure or "
-        "DeploymentFailure.from_error(error) from bicep_assets/pipeline/failures.py"
+        "DeploymentFailure.from_error(error) from bicep_assets.failures"
     )
 
 

@@ -2,7 +2,7 @@
 
 The pipeline writes a stable vocabulary (DESIGN.md, "The event log vocabulary"): run tags,
 one metadata key set per op's ``STEP_OUTPUT``, the failure's structure
-(:class:`~bicep_assets.pipeline.failures.FailureFacts`) in the metadata of ``STEP_FAILURE``
+(:class:`~bicep_assets.failures.FailureFacts`) in the metadata of ``STEP_FAILURE``
 and of the attempt record (an ``ENGINE_EVENT`` of the step) that precedes each
 ``STEP_UP_FOR_RETRY``, and the ``azure/<env>`` materialization.
 Which runs finished since a cursor comes from the event log's run-status index; each run's
@@ -21,7 +21,7 @@ import dagster as dg
 from dagster import DagsterEventType, EventLogEntry, RunRecord
 from dagster._utils.error import SerializableErrorInfo
 
-from ..pipeline.failures import FailureFacts
+from ..failures import FailureFacts
 from .records import EventRow, RunAudit, is_deployment_run
 from .summary import RunFacts, StepFailure, failure_line, first_line, summarize_run, utc
 

@@ -11,8 +11,8 @@ from typing import Any, NamedTuple
 import dagster as dg
 from dagster._core.events import RunFailureReason
 
+from ..failures import FailureFacts
 from ..pipeline.deploy import deployment_name
-from ..pipeline.failures import FailureFacts
 from ..pipeline.jobs import ENVIRONMENT_TAG, GIT_SHA_TAG, TARGET_TAG, TRIGGER_TAG
 from .records import ChangeRow, EventRow, ResourceRow, RunAudit
 

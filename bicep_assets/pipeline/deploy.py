@@ -8,10 +8,10 @@ import dagster as dg
 from dagster import OpExecutionContext
 
 from ..environments import subscription_of
+from ..failures import DeploymentFailure, EnvironmentalFailure, failure_boundary
 from ..models import CompiledTemplate, DeploymentResult, Plan
 from ..resources.arm import ArmClient
 from ..resources.environment import DeploymentEnvironment
-from .failures import DeploymentFailure, EnvironmentalFailure, failure_boundary
 from .secrets import parameters_with_secrets, scrub, secret_values
 
 TERMINAL = ("Succeeded", "Failed", "Canceled")

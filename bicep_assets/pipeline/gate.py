@@ -3,8 +3,8 @@
 import dagster as dg
 from dagster import OpExecutionContext
 
+from ..failures import LogicFailure, failure_boundary
 from ..models import Plan
-from .failures import LogicFailure, failure_boundary
 
 
 class GateConfig(dg.Config):

@@ -11,10 +11,10 @@ from dagster import OpExecutionContext
 from ..armlocal.engine.template import declarations
 from ..armlocal.engine.template_hash import template_hash
 from ..environments import EnvironmentSpec, ManifestError, read_parameters_file
+from ..failures import LogicFailure, failure_boundary
 from ..models import CompiledTemplate, Diagnostic, SecureReference
 from ..resources.bicep import BicepCli, BicepError, BicepNotFoundError
 from ..resources.environment import DeploymentEnvironment
-from .failures import LogicFailure, failure_boundary
 from .metadata import table
 from .static_checks import check_parameter_overrides, static_checks
 

@@ -10,10 +10,10 @@ from dagster import OpExecutionContext
 from ..armlocal import CHANGE_SYMBOLS, local_secret_values, read_only_matcher, what_if
 from ..armlocal.engine import DeploymentContext, ResourceGroup, TemplateError, expand
 from ..environments import EnvironmentSpec, subscription_of
+from ..failures import DeploymentFailure, failure_boundary
 from ..models import CompiledTemplate, Plan, PropertyChange, WhatIfChange
 from ..resources.arm import ArmClient
 from ..resources.environment import DeploymentEnvironment
-from .failures import DeploymentFailure, failure_boundary
 from .metadata import table
 from .secrets import parameters_with_secrets, scrub, secret_values
 

@@ -11,8 +11,8 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ..failures import LogicFailure
 from ..models import CompiledTemplate, SecureReference
-from .failures import LogicFailure
 
 
 def secure_parameter_entries(

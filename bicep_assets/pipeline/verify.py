@@ -9,11 +9,11 @@ from azure.core.exceptions import HttpResponseError
 from dagster import OpExecutionContext
 
 from ..environments import EnvironmentSpec, ManifestError, render_placeholders, subscription_of
+from ..failures import LogicFailure, failure_boundary
 from ..models import CheckResult, CompiledTemplate, DeploymentResult, HealthReport
 from ..resources.arm import ArmClient
 from ..resources.environment import DeploymentEnvironment
 from ..resources.probes import Check, Probes, http_probe, redact_url, run_checks, tcp_probe
-from .failures import LogicFailure, failure_boundary
 from .metadata import table
 
 

@@ -22,7 +22,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from pydantic import PrivateAttr
 
 from ..armlocal import FaultPlan, LocalArm, LocalArmConfig, LocalArmConnection
-from ..pipeline.failures import LogicFailure
+from ..failures import LogicFailure
 
 _LOCAL_SERVERS: dict[str, Any] = {}  # state path → LocalArm running in this process
 _LOCAL_LOCK = threading.Lock()

@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 
 from ..environments import EnvironmentSpec, ManifestError, load_environment
-from ..pipeline.failures import LogicFailure
+from ..failures import LogicFailure
 
 
 class DeploymentEnvironment(dg.ConfigurableResource):

@@ -26,7 +26,7 @@ from dagster_msteams.adaptive_card import AdaptiveCard
 from pydantic import Field
 from slack_sdk.webhook import WebhookClient
 
-from ..pipeline.failures import FailureFacts
+from ..failures import FailureFacts
 from ..pipeline.jobs import ENVIRONMENT_TAG, GIT_SHA_TAG, TRIGGER_TAG
 
 __all__ = ["AlertWebhook", "FailureAlert", "build_failure_alert_sensor", "failure_alert"]

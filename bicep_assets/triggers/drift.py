@@ -26,7 +26,7 @@ import dagster as dg
 from dagster import DagsterEventType, DagsterInstance, RunRecord, RunsFilter
 
 from ..environments import EnvironmentSpec, job_name
-from ..pipeline.failures import LogicFailure
+from ..failures import LogicFailure
 from ..pipeline.jobs import GIT_SHA_TAG, TRIGGER_TAG
 
 __all__ = [

@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from bicep_assets.armlocal.faults import FaultRule
+from bicep_assets.armlocal import FaultRule
 from bicep_assets.audit.events import audit_from_events
 from tests.pipeline.conftest import Project
 

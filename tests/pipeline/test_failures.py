@@ -1,4 +1,4 @@
-"""classification.py and failures.py: which failures are retried (environmental) and which
+"""bicep_assets.failures: which failures are retried (environmental) and which
 are not (logic), and the failure hierarchy an op raises.
 
 One table of synthetic inputs (ARM error mappings, SDK and transport exceptions), then the
@@ -39,12 +39,14 @@ from azure.core.exceptions import (
 from azure.mgmt.resource.deployments.models import ErrorResponse
 
 from bicep_assets.armlocal import FaultPlanSpec, FaultRule, LocalArm, LocalArmConfig
-from bicep_assets.pipeline.classification import Classification, FailureKind, classify_failure
-from bicep_assets.pipeline.failures import (
+from bicep_assets.failures import (
+    Classification,
     DeploymentFailure,
     EnvironmentalFailure,
     FailureFacts,
+    FailureKind,
     LogicFailure,
+    classify_failure,
     failure_boundary,
     retry_policy,
 )

@@ -3,9 +3,9 @@
 A **logic** failure is about what we asked for (an invalid template, a missing parameter, a
 policy denial, a missing permission): retrying cannot fix it. An **environmental** failure is
 about the moment (throttling, 5xx, timeouts, dropped connections, quota or capacity, another
-operation holding the resource): the op's ``RetryPolicy`` retries it. :mod:`.failures` turns
-the verdict into the ``dg.Failure`` an op raises (``LogicFailure``/``EnvironmentalFailure``);
-the tables of ARM codes and messages are in :mod:`.failure_codes`.
+operation holding the resource): the op's ``RetryPolicy`` retries it. :mod:`.hierarchy`
+turns the verdict into the failure an op raises (``LogicFailure``/``EnvironmentalFailure``);
+the tables of ARM codes and messages are in :mod:`.codes`.
 
 How :func:`classify_failure` decides, first rule that applies:
 
@@ -48,7 +48,7 @@ from azure.core.exceptions import (
 )
 from azure.core.polling.base_polling import OperationFailed
 
-from .failure_codes import (
+from .codes import (
     ENVIRONMENTAL_CODE_PATTERNS,
     ENVIRONMENTAL_CODES,
     ENVIRONMENTAL_MESSAGES,
