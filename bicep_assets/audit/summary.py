@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 import dagster as dg
 from dagster._core.events import RunFailureReason
 
+from ..failures import FailureFacts
 from ..pipeline.deploy import deployment_name
 from ..pipeline.jobs import ENVIRONMENT_TAG, GIT_SHA_TAG, TARGET_TAG, TRIGGER_TAG
 from .records import ChangeRow, EventRow, ResourceRow, RunAudit
@@ -132,18 +133,18 @@ def deployed_resources(
     return rows
 
 
-def _failure(facts: RunFacts) -> tuple[str | None, str | None, str | None, str | None]:
-    """failed step, failure kind, ARM code, ARM message."""
+def _failure(facts: RunFacts) -> tuple[str | None, FailureFacts | None, str | None]:
+    """The failed step, what its failure carried, and its message (ARM's, else the
+    failure's line)."""
     if facts.failures:
         step, metadata, description = facts.failures[-1]
-        message = text_or_none(metadata.get("arm_message")) or failure_line(description)
-        kind = text_or_none(metadata.get("failure_kind")) or "logic"
-        return step, kind, text_or_none(metadata.get("arm_code")), message
+        found = FailureFacts.from_metadata(metadata) or FailureFacts("logic")
+        return step, found, found.arm_message or failure_line(description)
     if facts.status == "failure" and facts.run_failure is not None:
         text, reason = facts.run_failure
         kind = "environmental" if reason in TRANSIENT_RUN_FAILURES else "logic"
-        return None, kind, None, text or None
-    return None, None, None, None
+        return None, FailureFacts(kind), text or None
+    return None, None, None
 
 
 def _destructive(
@@ -176,7 +177,7 @@ def summarize_run(run: dg.DagsterRun, facts: RunFacts) -> RunAudit:
     tags, outputs = run.tags, facts.outputs
     environment = tags.get(ENVIRONMENT_TAG, "")
     trigger, trigger_name = _trigger(tags)
-    failed_step, failure_kind, arm_code, arm_message = _failure(facts)
+    failed_step, failure, arm_message = _failure(facts)
     failed = facts.failures[-1].metadata if facts.failures else {}
     lint = outputs.get("lint") or (failed if failed_step == "lint" else {})
     plan, deploy = outputs.get("plan", {}), outputs.get("deploy", {})
@@ -204,9 +205,10 @@ def summarize_run(run: dg.DagsterRun, facts: RunFacts) -> RunAudit:
         target=_target(run),
         status=facts.status,
         failed_step=failed_step,
-        failure_kind=failure_kind,
-        arm_code=arm_code,
+        failure_kind=failure.failure_kind if failure else None,
+        arm_code=failure.arm_code if failure else None,
         arm_message=arm_message,
+        http_status=failure.http_status if failure else None,
         retries=facts.retries,
         started_at=utc(started),
         ended_at=utc(ended),

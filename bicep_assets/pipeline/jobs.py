@@ -11,9 +11,9 @@ from typing import Any
 import dagster as dg
 
 from ..environments import EnvironmentSpec, job_name
+from ..failures import retry_policy
 from ..resources.environment import DeploymentEnvironment
 from .deploy import deploy
-from .failures import retry_policy
 from .gate import gate
 from .lint import lint
 from .plan import plan

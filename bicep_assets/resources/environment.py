@@ -7,6 +7,7 @@ from pathlib import Path
 import dagster as dg
 
 from ..environments import EnvironmentSpec, ManifestError, load_environment
+from ..failures import LogicFailure
 
 
 class DeploymentEnvironment(dg.ConfigurableResource):
@@ -20,4 +21,4 @@ class DeploymentEnvironment(dg.ConfigurableResource):
         try:
             return load_environment(Path(self.manifest))
         except ManifestError as exc:
-            raise dg.Failure(str(exc), allow_retries=False) from None
+            raise LogicFailure(str(exc)) from None

@@ -261,3 +261,42 @@ def test_secure_values_echoed_by_arm_errors_are_scrubbed(
     texts = [failure.description, *(str(v.value) for v in failure.metadata.values())]
     texts += [e.message or "" for e in result.all_events]
     assert not [t for t in texts if canary in t]
+
+
+@pytest.mark.parametrize(
+    ("status", "code"), [(400, "InvalidParameter"), (503, "ServiceUnavailable")]
+)
+def test_secure_values_echoed_by_what_if_errors_are_scrubbed(
+    project: Project, monkeypatch: pytest.MonkeyPatch, status: int, code: str
+) -> None:
+    canary = "canary-echoed-by-what-if-7731"
+    monkeypatch.setenv("ECHO_SECRET", canary)
+    tpl = template([storage("echo1")], parameters={"pw": {"type": "securestring"}})
+    project.write_manifest(
+        "dev",
+        template=project.write_template("main.json", tpl),
+        secure_parameters={"pw": {"env": "ECHO_SECRET"}},
+        retry={"max_retries": 1, "base_delay_s": 0.01},
+    )
+    project.arm.connection.resource_client().resource_groups.create_or_update(
+        "rg-dev", {"location": "westeurope"}
+    )  # the group exists, so plan asks ARM's what-if
+    project.faults(
+        FaultRule(
+            kind="status",
+            status=status,
+            operation="Deployments_WhatIf",
+            arm_code=code,
+            arm_message=f"The value '{canary}' of 'pw' is not valid.",
+        )
+    )
+    result = project.run("plan_dev", sdk_retry_total=0, sdk_retry_status=0)
+    assert not result.success
+    failure = failure_of(result, "plan")
+    assert failure.metadata["arm_code"].value == code
+    assert (
+        failure.metadata["arm_message"].value == "The value '[secure value]' of 'pw' is not valid."
+    )
+    stored = [repr(e) for e in project.instance.all_logs(result.run_id)]
+    assert len(step_events(result, "plan", "STEP_UP_FOR_RETRY")) == (1 if status == 503 else 0)
+    assert not [t for t in stored if canary in t]

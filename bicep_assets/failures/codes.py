@@ -1,4 +1,4 @@
-"""What ARM's error codes and messages say about retrying: the tables ``failures.py`` reads.
+"""What ARM's error codes and messages say about retrying: the tables ``classification.py`` reads.
 
 Codes come from Microsoft's "Troubleshoot common Azure deployment errors" and the codes the
 local ARM produces; keys are lowercase (ARM codes are compared case-insensitively). Each value
