@@ -42,6 +42,8 @@ def _property_changes(
         if kind == "NoEffect" or is_noise(full):
             continue
         children = _property_changes(delta.get("children") or [], is_noise, full)
+        if kind in ("Array", "Modify") and delta.get("children") and not children:
+            continue  # every change inside was noise or ignored: nothing changes here
         if kind == "Array" and not children:
             continue
         kept.append(

@@ -134,14 +134,15 @@ CASES: list[tuple[str, Any, FailureKind, str | None]] = [
     ),
     (
         "mixed-logic-first",
-        deployment_failed(arm("InvalidParameter"), arm("Conflict")),
+        deployment_failed(arm("InvalidParameter"), arm("AnotherOperationInProgress")),
         LOGIC,
         "InvalidParameter",
     ),
     (
         "mixed-across-levels",
         deployment_failed(
-            arm("Conflict"), arm("X", "m", arm("Y", "m", arm("ParentResourceNotFound")))
+            arm("AnotherOperationInProgress"),
+            arm("X", "m", arm("Y", "m", arm("ParentResourceNotFound"))),
         ),
         LOGIC,
         "ParentResourceNotFound",
@@ -181,7 +182,6 @@ CASES: list[tuple[str, Any, FailureKind, str | None]] = [
             "RequestTimeout",
             "OperationTimedOut",
             "Timeout",
-            "Conflict",
             "AnotherOperationInProgress",
             "DeploymentActive",
             "DeploymentInterrupted",
@@ -246,6 +246,64 @@ CASES: list[tuple[str, Any, FailureKind, str | None]] = [
         "Failed",
     ),
     ("try-again-later", arm("BadRequest", "Please try again later."), ENV, "BadRequest"),
+    ("retry-in-seconds", arm("BadRequest", "Retry the request in 30 seconds."), ENV, "BadRequest"),
+    ("retry-after", arm("BadRequest", "Retry after the interval given."), ENV, "BadRequest"),
+    (
+        "correct-and-try-again-is-not-a-wait",
+        {
+            "error": arm(
+                "BadRequest", "The SKU is invalid. Please correct the request and try again."
+            )
+        },
+        LOGIC,
+        "BadRequest",
+    ),
+    # Conflict: environmental only when another operation holds the resource
+    (
+        "conflict-another-operation",
+        arm("Conflict", "Another operation on this or dependent resource is in progress."),
+        ENV,
+        "Conflict",
+    ),
+    (
+        "conflict-parent-busy",
+        deployment_failed(
+            arm(
+                "Conflict",
+                "Another operation is being performed on the parent resource '/subscriptions/"
+                "x/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/ai'. "
+                "Please try again later.",
+            )
+        ),
+        ENV,
+        "Conflict",
+    ),
+    (
+        "conflict-being-deleted",
+        arm("Conflict", "The resource group 'rg' is being deleted."),
+        ENV,
+        "Conflict",
+    ),
+    (
+        "conflict-site-name-taken",
+        deployment_failed(arm("Conflict", "Website with given name web-dev already exists.")),
+        LOGIC,
+        "Conflict",
+    ),
+    (
+        "conflict-vault-name-in-use",
+        deployment_failed(arm("Conflict", "Vault name 'kv-dev' is already in use.")),
+        LOGIC,
+        "Conflict",
+    ),
+    (
+        "conflict-state-not-allowed",
+        arm("Conflict", "Disk resizing is allowed only when the VM is deallocated."),
+        LOGIC,
+        "Conflict",
+    ),
+    ("conflict-no-message", deployment_failed(arm("Conflict")), LOGIC, "Conflict"),
+    ("deployment-canceled", arm("DeploymentCanceled", "was canceled"), LOGIC, "DeploymentCanceled"),
     (
         "timed-out",
         arm("ResourceOperationFailure", "The request timed out."),
