@@ -218,12 +218,18 @@ class ArmBackend:
 
     # -- web app health endpoints ---------------------------------------------------------
     def site_status(self, subscription_id: str, group: str, site: str) -> tuple[int, str]:
+        """How the web app at ``/sites/{subscription}/{group}/{site}`` answers a request.
+
+        These addresses stand for the apps' public endpoints (``{site}.azurewebsites.net``),
+        so, like a real web app, they answer without a token. An address no web app has
+        answers 404 "Web Site not found", as App Service's front ends do for a host name
+        they do not serve — the same answer whatever part of the address is unknown."""
         resource_id = (
             f"/subscriptions/{subscription_id}/resourceGroups/{group}/providers/"
             f"Microsoft.Web/sites/{site}"
         )
         if self.store.get_resource(resource_id) is None:
-            return 404, f"No web app '{site}' in resource group '{group}'."
+            return 404, "Web Site not found."
         rule = self.faults.resource_rule("site_status", "Microsoft.Web/sites", site)
         if rule is not None:
             return rule.status, f"Injected status {rule.status} for web app '{site}'."

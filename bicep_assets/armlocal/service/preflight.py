@@ -115,11 +115,16 @@ def resource_errors(
     name: str,
     location: Any,
     existing: Mapping[str, Any] | None = None,
+    *,
+    check_locations: bool = True,
 ) -> list[dict[str, Any]]:
     """What ARM and the provider refuse about one resource (``name`` is its full name,
-    ``sa/default/c1``; ``existing`` its stored body, if any): ARM errors with ``target``."""
+    ``sa/default/c1``; ``existing`` its stored body, if any): ARM errors with ``target``.
+    ``check_locations=False`` leaves locations alone (a sovereign cloud has other regions)."""
     kind = resource_type.lower()
     errors: list[dict[str, Any]] = []
+    if not check_locations:
+        location = None
     if kind == GROUP_TYPE:
         found = group_location_error(location)
         if found:
@@ -143,7 +148,10 @@ def resource_errors(
 
 
 def expanded_resource_errors(
-    resource: ExpandedResource, get_resource: GetResource | None = None
+    resource: ExpandedResource,
+    get_resource: GetResource | None = None,
+    *,
+    check_locations: bool = True,
 ) -> list[dict[str, Any]]:
     """:func:`resource_errors` of an expanded resource. A location still waiting for
     deployment (the text of a deferred expression) is left for the deploy-time check."""
@@ -151,17 +159,29 @@ def expanded_resource_errors(
     if resource.deferred and isinstance(location, str) and location.startswith("["):
         location = None
     existing = get_resource(resource.id) if get_resource is not None else None
-    return resource_errors(resource.id, resource.type, resource.name, location, existing)
+    return resource_errors(
+        resource.id,
+        resource.type,
+        resource.name,
+        location,
+        existing,
+        check_locations=check_locations,
+    )
 
 
 def preflight_errors(
-    expansion: Expansion, get_resource: GetResource | None = None
+    expansion: Expansion,
+    get_resource: GetResource | None = None,
+    *,
+    check_locations: bool = True,
 ) -> list[dict[str, Any]]:
     """Every problem of every resource the expansion would deploy (nested deployments'
     resources included when they are already expanded), in deployment order."""
     errors: list[dict[str, Any]] = []
     for resource in expansion.all_resources():
-        errors.extend(expanded_resource_errors(resource, get_resource))
+        errors.extend(
+            expanded_resource_errors(resource, get_resource, check_locations=check_locations)
+        )
     return errors
 
 
@@ -176,10 +196,14 @@ def invalid_deployment(deployment_name: str, errors: list[dict[str, Any]]) -> di
 
 
 def preflight_error(
-    expansion: Expansion, deployment_name: str, get_resource: GetResource | None = None
+    expansion: Expansion,
+    deployment_name: str,
+    get_resource: GetResource | None = None,
+    *,
+    check_locations: bool = True,
 ) -> dict[str, Any] | None:
     """The ``InvalidTemplateDeployment`` error ARM answers for ``expansion``, or None."""
-    errors = preflight_errors(expansion, get_resource)
+    errors = preflight_errors(expansion, get_resource, check_locations=check_locations)
     return invalid_deployment(deployment_name, errors) if errors else None
 
 
