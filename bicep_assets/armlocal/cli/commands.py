@@ -205,12 +205,7 @@ def run_arm(args: argparse.Namespace) -> int:
             else:
                 result = _deployment(connection, args)
     except HttpResponseError as exc:
-        error = getattr(exc, "error", None)
-        body = {
-            "code": getattr(error, "code", None) or str(exc.status_code),
-            "message": getattr(error, "message", None) or exc.message,
-        }
-        print(json.dumps({"error": body}, indent=2), file=sys.stderr)
+        print(json.dumps({"error": _error_body(exc)}, indent=2), file=sys.stderr)
         return 1
     except (ParameterArgumentError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -218,6 +213,22 @@ def run_arm(args: argparse.Namespace) -> int:
     if result is not None:
         print(result)
     return 0
+
+
+def _error_body(exc: Any) -> dict[str, Any]:
+    """ARM's error as the response carried it — inner errors (``details``) included, as
+    ``az`` prints them — or the SDK's summary when the body is not ARM's JSON."""
+    try:
+        error = exc.response.json()["error"]
+        if isinstance(error, dict) and "code" in error:
+            return error
+    except Exception:
+        pass
+    summary = getattr(exc, "error", None)
+    return {
+        "code": getattr(summary, "code", None) or str(exc.status_code),
+        "message": getattr(summary, "message", None) or exc.message,
+    }
 
 
 def _as_dict(model: Any) -> Any:

@@ -150,16 +150,13 @@ NAME_RULES: dict[str, NameRule] = {
 _BY_TYPE = {key.lower(): rule for key, rule in NAME_RULES.items()}
 
 _CLASS_WORDS = {
-    "a": "lowercase letters",
-    "A": "uppercase letters",
-    "0": "digits",
-    "u": "Unicode letters and digits",
     "-": "hyphens",
     "_": "underscores",
     ".": "periods",
     "/": "slashes",
     " ": "spaces",
 }
+_UNICODE_TOO = " (Unicode letters and digits too)"
 SHOWN_MAX = 100  # longer names and locations are shown cut, with their length
 
 
@@ -197,31 +194,33 @@ def _allowed(char: str, rule: NameRule) -> bool:
     return char.isprintable() and char not in rule.forbidden
 
 
+def _nouns(classes: str, *, plural: bool) -> list[str]:
+    letters = {"aA": "letter", "a": "lowercase letter", "A": "uppercase letter"}
+    key = "".join(c for c in "aA" if c in classes)
+    nouns = [letters[key]] if key else []
+    if "0" in classes:
+        nouns.append("digit")
+    if plural:
+        nouns = [n + "s" for n in nouns]
+    others = [c for c in classes if c not in "aA0u"]
+    nouns += [_CLASS_WORDS.get(c, f"'{c}'") if plural else f"'{c}'" for c in others]
+    return nouns
+
+
+def _join(nouns: list[str], last: str) -> str:
+    return nouns[0] if len(nouns) == 1 else ", ".join(nouns[:-1]) + f" {last} " + nouns[-1]
+
+
 def _words(classes: str) -> str:
-    names = []
-    if "a" in classes and "A" in classes:
-        names.append("letters")
-    for token in classes:
-        if token in "aA" and "a" in classes and "A" in classes:
-            continue
-        names.append(_CLASS_WORDS.get(token, f"'{token}'"))
-    if len(names) > 1:
-        return ", ".join(names[:-1]) + " and " + names[-1]
-    return names[0]
-
-
-_ONE = {"a": "a lowercase letter", "A": "an uppercase letter", "0": "a digit", "_": "'_'"}
+    """``"a0-"`` → ``"lowercase letters, digits and hyphens"``."""
+    text = _join(_nouns(classes, plural=True), "and")
+    return text + (_UNICODE_TOO if "u" in classes else "")
 
 
 def _one_of(classes: str) -> str:
-    names = []
-    if "a" in classes and "A" in classes:
-        names.append("a letter")
-    for token in classes:
-        if token in "aA" and "a" in classes and "A" in classes:
-            continue
-        names.append("a Unicode letter" if token == "u" else _ONE.get(token, f"'{token}'"))
-    return " or ".join(names)
+    """``"aA0"`` → ``"a letter or digit"``."""
+    text = "a " + _join(_nouns(classes, plural=False), "or")
+    return text + (_UNICODE_TOO if "u" in classes else "")
 
 
 def describe(rule: NameRule) -> str:
@@ -235,10 +234,13 @@ def describe(rule: NameRule) -> str:
         text = f"{length} characters of {_words(rule.chars)}"
     else:
         text = f"{length} characters other than {rule.forbidden} and control characters"
-    if rule.start:
-        text += f", starting with {_one_of(rule.start)}"
-    if rule.end:
-        text += f", ending with {_one_of(rule.end)}"
+    if rule.start and rule.start == rule.end:
+        text += f", starting and ending with {_one_of(rule.start)}"
+    else:
+        if rule.start:
+            text += f", starting with {_one_of(rule.start)}"
+        if rule.end:
+            text += f", ending with {_one_of(rule.end)}"
     if rule.not_end:
         ends = " or ".join("a space" if c == " " else f"'{c}'" for c in rule.not_end)
         text += f", not ending with {ends}"
@@ -254,7 +256,7 @@ def violation(rule: NameRule, name: str) -> str | None:
     if rule.guid:
         return None if GUID.fullmatch(name) else "it is not a GUID"
     if not rule.low <= len(name) <= rule.high:
-        return f"it is {len(name):,} characters long"
+        return f"it is {len(name):,} character{'' if len(name) == 1 else 's'} long"
     for char in name:
         if not _allowed(char, rule):
             return f"it contains '{shown(char)}'"
