@@ -818,3 +818,10 @@ def test_web_apps_answer_without_a_token_and_unknown_ones_as_app_service_does(
     assert (
         _get(arm, f"/subscriptions/{sub}/resourcegroups/rg?api-version=2024-03-01", None)[0] == 401
     )
+
+
+def test_the_docs_list_every_naming_rule_as_the_code_has_it() -> None:
+    text = (REPO / "docs" / "local-arm.md").read_text(encoding="utf-8")
+    rows = [line for line in text.splitlines() if line.startswith("| `Microsoft.")]
+    expected = [f"| `{t}` | {describe(r)} | {r.scope} |" for t, r in NAME_RULES.items()]
+    assert rows == expected
