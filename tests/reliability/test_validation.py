@@ -31,6 +31,7 @@ from bicep_assets.environments import load_environment, load_environments
 from bicep_assets.manifest_yaml import ManifestError
 from bicep_assets.models import CompiledTemplate
 from bicep_assets.pipeline.plan import local_what_if
+from bicep_assets.pipeline.static_checks import static_checks
 
 SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
 SUB_SCHEMA = (
@@ -825,3 +826,35 @@ def test_the_docs_list_every_naming_rule_as_the_code_has_it() -> None:
     rows = [line for line in text.splitlines() if line.startswith("| `Microsoft.")]
     expected = [f"| `{t}` | {describe(r)} | {r.scope} |" for t, r in NAME_RULES.items()]
     assert rows == expected
+
+
+def test_lint_reports_a_name_the_provider_refuses_where_the_template_makes_it() -> None:
+    tpl = template(
+        resource(STORAGE, "[concat('St', parameters('suffix'))]", location="chinanorth"),
+        parameters={"suffix": {"type": "string"}},
+    )
+    findings = static_checks(tpl, {"suffix": {"value": "orage"}}, source="infra/main.json")
+    assert [(f.severity, f.code, f.location, f.message) for f in findings] == [
+        (
+            "error",
+            "arm-resource-name",
+            "infra/main.json:resources[0].name",
+            f"Storage {STORAGE_RULE} (AccountNameInvalid)",
+        )
+    ]  # the location is the target's to judge: chinanorth exists in Azure China
+
+
+def test_a_resource_group_a_template_creates_needs_a_location(arm: LocalArm) -> None:
+    ops = arm.connection.deployments_client().deployments
+    tpl = {
+        "$schema": SUB_SCHEMA,
+        "contentVersion": "1.0.0.0",
+        "resources": [resource("Microsoft.Resources/resourceGroups", "rg-new", None)],
+    }
+    request = {"location": "westeurope", "properties": body(tpl)["properties"]}
+    with pytest.raises(HttpResponseError) as info:
+        ops.begin_validate_at_subscription_scope("sub-check", request).result()
+    details = info.value.response.json()["error"]["details"]
+    assert [(d["code"], d["message"]) for d in details] == [
+        ("LocationRequired", "The location property is required for this definition.")
+    ]

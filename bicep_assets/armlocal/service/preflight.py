@@ -36,6 +36,10 @@ GetResource = Callable[[str], Mapping[str, Any] | None]
 GROUP_TYPE = "microsoft.resources/resourcegroups"
 DEPLOYMENT_TYPE = "microsoft.resources/deployments"
 TARGET_MAX = 1000  # longer resource ids are cut in an error's target
+LOCATION_REQUIRED = {
+    "code": "LocationRequired",
+    "message": "The location property is required for this definition.",
+}
 
 
 def _location_text(location: Any) -> str:
@@ -123,13 +127,15 @@ def resource_errors(
     ``check_locations=False`` leaves locations alone (a sovereign cloud has other regions)."""
     kind = resource_type.lower()
     errors: list[dict[str, Any]] = []
+    if kind == GROUP_TYPE:
+        if check_locations:
+            found = group_location_error(location) if location is not None else LOCATION_REQUIRED
+            if found:
+                errors.append(found)
+        return [{**error, "target": _target(resource_id)} for error in errors]
     if not check_locations:
         location = None
-    if kind == GROUP_TYPE:
-        found = group_location_error(location)
-        if found:
-            errors.append(found)
-    elif kind == DEPLOYMENT_TYPE:
+    if kind == DEPLOYMENT_TYPE:
         found = deployment_location_error(location) if location is not None else None
         if found:
             errors.append(found)
@@ -157,6 +163,8 @@ def expanded_resource_errors(
     deployment (the text of a deferred expression) is left for the deploy-time check."""
     location = resource.body.get("location")
     if resource.deferred and isinstance(location, str) and location.startswith("["):
+        if resource.type.lower() == GROUP_TYPE:
+            return []  # nothing else to check of a group
         location = None
     existing = get_resource(resource.id) if get_resource is not None else None
     return resource_errors(
