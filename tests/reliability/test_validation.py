@@ -858,3 +858,59 @@ def test_a_resource_group_a_template_creates_needs_a_location(arm: LocalArm) -> 
     assert [(d["code"], d["message"]) for d in details] == [
         ("LocationRequired", "The location property is required for this definition.")
     ]
+
+
+def _nested_into(group: str) -> dict[str, Any]:
+    inner = template(resource(STORAGE, "stnested"))
+    return {
+        "type": "Microsoft.Resources/deployments",
+        "apiVersion": "2022-09-01",
+        "name": "inner",
+        "resourceGroup": group,
+        "properties": {"mode": "Incremental", "template": inner},
+    }
+
+
+def test_a_deployment_into_a_group_that_does_not_exist_is_refused_by_validate(
+    arm: LocalArm,
+) -> None:
+    tpl = template(_nested_into("rg-missing"))
+    for operation in ("validate", "deploy"):
+        error = refusal(arm, operation, tpl)
+        assert [(d["code"], d["message"]) for d in error["details"]] == [
+            ("ResourceGroupNotFound", "Resource group 'rg-missing' could not be found.")
+        ]
+    arm.connection.resource_client().resource_groups.create_or_update(
+        "rg-missing", {"location": "westeurope"}
+    )
+    assert submit(arm, "deploy", tpl).properties.provisioning_state == "Succeeded"
+
+
+def test_a_group_the_template_creates_may_be_deployed_into(arm: LocalArm) -> None:
+    ops = arm.connection.deployments_client().deployments
+    tpl = {
+        "$schema": SUB_SCHEMA,
+        "contentVersion": "1.0.0.0",
+        "resources": [
+            resource("Microsoft.Resources/resourceGroups", "rg-made", "westeurope"),
+            {**_nested_into("rg-made"), "dependsOn": ["rg-made"]},
+        ],
+    }
+    request = {"location": "westeurope", "properties": body(tpl)["properties"]}
+    assert ops.begin_validate_at_subscription_scope("sub-check", request).result()
+    ops.begin_create_or_update_at_subscription_scope("sub-check", request).result()
+    moved = {
+        **tpl,
+        "resources": [resource("Microsoft.Resources/resourceGroups", "rg-made", "uksouth")],
+    }
+    with pytest.raises(HttpResponseError) as info:
+        ops.begin_validate_at_subscription_scope(
+            "sub-check", {"location": "westeurope", "properties": body(moved)["properties"]}
+        ).result()
+    assert [(d["code"], d["message"]) for d in info.value.response.json()["error"]["details"]] == [
+        (
+            "InvalidResourceGroupLocation",
+            "Invalid resource group location 'uksouth'. The Resource group already exists in "
+            "location 'westeurope'.",
+        )
+    ]

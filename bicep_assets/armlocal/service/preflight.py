@@ -11,7 +11,10 @@ does the same, here, in one place:
   ``LocationNotAvailableForResourceType`` (``LocationNotAvailableForResourceGroup`` for a
   resource group a template creates, ``LocationNotAvailableForDeployment`` for a
   subscription-scope deployment's own location);
-- a resource that **exists in another location**: ``InvalidResourceLocation``.
+- a resource that **exists in another location**: ``InvalidResourceLocation``
+  (``InvalidResourceGroupLocation`` for a resource group);
+- a resource aimed at a **resource group that does not exist** and that the template does not
+  create: ``ResourceGroupNotFound``.
 
 A template that breaks any of them is refused with ARM's ``InvalidTemplateDeployment``,
 one inner error per problem (its ``target`` the resource id). A resource whose name or
@@ -113,6 +116,51 @@ def _moved_error(
     }
 
 
+def _group_moved_error(location: Any, existing: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """``InvalidResourceGroupLocation``: a resource group stays where it was created."""
+    old = existing.get("location") if existing else None
+    if not isinstance(old, str) or not isinstance(location, str):
+        return None
+    if regions.normalize(old) == regions.normalize(location):
+        return None
+    return {
+        "code": "InvalidResourceGroupLocation",
+        "message": f"Invalid resource group location '{naming.shown(location)}'. The Resource "
+        f"group already exists in location '{old}'.",
+    }
+
+
+def _missing_group_errors(
+    resources: list[ExpandedResource], get_resource: GetResource
+) -> list[dict[str, Any]]:
+    """``ResourceGroupNotFound`` for each group a resource is deployed into that neither
+    exists nor is created by the template (a nested deployment aimed at another group)."""
+    declared = {r.id.lower() for r in resources if r.type.lower() == GROUP_TYPE}
+    errors: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for resource in resources:
+        try:
+            parts = parse_resource_id(resource.id)
+        except Exception:
+            continue
+        if not parts.resource_group or resource.type.lower() == GROUP_TYPE:
+            continue
+        group_id = f"/subscriptions/{parts.subscription_id}/resourceGroups/{parts.resource_group}"
+        key = group_id.lower()
+        if key in seen or key in declared:
+            continue
+        seen.add(key)
+        if get_resource(group_id) is None:
+            errors.append(
+                {
+                    "code": "ResourceGroupNotFound",
+                    "message": f"Resource group '{parts.resource_group}' could not be found.",
+                    "target": _target(resource.id),
+                }
+            )
+    return errors
+
+
 def resource_errors(
     resource_id: str,
     resource_type: str,
@@ -130,6 +178,7 @@ def resource_errors(
     if kind == GROUP_TYPE:
         if check_locations:
             found = group_location_error(location) if location is not None else LOCATION_REQUIRED
+            found = found or _group_moved_error(location, existing)
             if found:
                 errors.append(found)
         return [{**error, "target": _target(resource_id)} for error in errors]
@@ -185,8 +234,9 @@ def preflight_errors(
 ) -> list[dict[str, Any]]:
     """Every problem of every resource the expansion would deploy (nested deployments'
     resources included when they are already expanded), in deployment order."""
-    errors: list[dict[str, Any]] = []
-    for resource in expansion.all_resources():
+    resources = expansion.all_resources()
+    errors = _missing_group_errors(resources, get_resource) if get_resource is not None else []
+    for resource in resources:
         errors.extend(
             expanded_resource_errors(resource, get_resource, check_locations=check_locations)
         )
