@@ -32,6 +32,7 @@ from bicep_assets.manifest_yaml import ManifestError
 from bicep_assets.models import CompiledTemplate
 from bicep_assets.pipeline.plan import local_what_if
 from bicep_assets.pipeline.static_checks import static_checks
+from bicep_assets.resources.arm import ArmClient
 
 SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
 SUB_SCHEMA = (
@@ -914,3 +915,8 @@ def test_a_group_the_template_creates_may_be_deployed_into(arm: LocalArm) -> Non
             "location 'westeurope'.",
         )
     ]
+
+
+def test_the_arm_resource_refuses_a_negative_delay() -> None:
+    with pytest.raises(ValueError, match="local_resource_delay_s\n  Input should be greater"):
+        ArmClient(local_resource_delay_s=-1)
