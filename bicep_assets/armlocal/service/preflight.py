@@ -46,7 +46,9 @@ LOCATION_REQUIRED = {
 
 
 def _location_text(location: Any) -> str:
-    return naming.shown(location if isinstance(location, str) else json.dumps(location))
+    return naming.shown(
+        location if isinstance(location, str) else json.dumps(location, default=str)
+    )
 
 
 def _regions() -> str:
@@ -61,8 +63,8 @@ def location_error(resource_type: str, location: Any) -> dict[str, Any] | None:
     return {
         "code": "LocationNotAvailableForResourceType",
         "message": f"The provided location '{_location_text(location)}' is not available for "
-        f"resource type '{resource_type}'. List of available regions for the resource type "
-        f"is '{_regions()}'.",
+        f"resource type '{naming.shown(resource_type)}'. List of available regions for the "
+        f"resource type is '{_regions()}'.",
     }
 
 
