@@ -22,6 +22,7 @@ from .http.client import LocalArmConnection, StaticTokenCredential
 from .http.server import LocalArm
 from .service.faults import FaultPlan, FaultPlanSpec, FaultRule
 from .service.host import LocalArmConfig
+from .service.preflight import expanded_resource_errors, group_location_error, preflight_error
 from .service.records import local_secret_values
 from .service.whatif import read_only_matcher, what_if
 from .state.store import ArmStore, ArmStoreError
@@ -40,8 +41,11 @@ __all__ = [
     "StaticTokenCredential",
     "add_arm_commands",
     "add_emulator_commands",
+    "expanded_resource_errors",
+    "group_location_error",
     "local_secret_values",
     "parse_parameter_args",
+    "preflight_error",
     "read_only_matcher",
     "render_what_if",
     "run_arm",

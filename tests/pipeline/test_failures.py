@@ -676,7 +676,7 @@ def test_sdk_wrong_token_is_logic(local_arm: LocalArm) -> None:
 def test_sdk_deployment_active_is_environmental(local_arm: LocalArm) -> None:
     local_arm.config.resource_delay_s = 0.4  # three resources: the first PUT runs ~1.2 s
     deployments = local_arm.connection.deployments_client(retry_total=0).deployments
-    three = body([{**STORAGE, "name": f"s{i}"} for i in range(3)])
+    three = body([{**STORAGE, "name": f"sts{i}"} for i in range(3)])
     running = deployments.begin_create_or_update("rg", "busy", three)
     error = raised(lambda: deployments.begin_create_or_update("rg", "busy", three))
     running.result()
@@ -688,7 +688,7 @@ def test_sdk_deployment_active_is_environmental(local_arm: LocalArm) -> None:
 def test_sdk_cancelled_deployment_is_logic(local_arm: LocalArm) -> None:
     local_arm.config.resource_delay_s = 0.2
     deployments = local_arm.connection.deployments_client(retry_total=0).deployments
-    many = [{**STORAGE, "name": f"s{i}"} for i in range(6)]
+    many = [{**STORAGE, "name": f"sts{i}"} for i in range(6)]
     running = deployments.begin_create_or_update("rg", "stop-me", body(many))
     deployments.cancel("rg", "stop-me")
     error = raised(running.result)

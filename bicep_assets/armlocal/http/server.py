@@ -11,6 +11,8 @@ Faults from the :class:`~bicep_assets.armlocal.service.faults.FaultPlan` apply b
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import json
 import logging
 import re
@@ -153,7 +155,10 @@ class ArmApp:
                 headers={"WWW-Authenticate": 'Bearer authorization_uri="local"'},
             )
         scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or token.strip() != self.backend.config.token:
+        # constant time: how much of a guess matches must not show in the response time
+        expected = self.backend.config.token.encode("utf-8")
+        matches = hmac.compare_digest(token.strip().encode("utf-8", "replace"), expected)
+        if scheme.lower() != "bearer" or not matches:
             raise ArmHttpError(
                 401,
                 "InvalidAuthenticationToken",
@@ -222,6 +227,25 @@ class ArmApp:
                 rows = [{"method": m, "path": p, "status": s} for m, p, s in self.requests]
             return json_response({"value": rows})
         raise ArmHttpError(404, "NotFound", f"No admin route '{request.method} {request.path}'.")
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether listening on ``host`` keeps the service on this machine: ``localhost``, a
+    loopback address, or a name that resolves to loopback addresses only. A name that does
+    not resolve counts as loopback here (binding to it fails anyway)."""
+    text = host.strip().strip("[]")
+    if text.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(text).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(text, None)
+    except (OSError, UnicodeError):
+        return True
+    addresses = {info[4][0] for info in infos}
+    return all(ipaddress.ip_address(a.split("%", 1)[0]).is_loopback for a in addresses)
 
 
 def _reset_connection(environ: dict[str, Any]) -> None:
