@@ -241,11 +241,12 @@ def _audit(args: argparse.Namespace) -> int:
 
     from .audit.export import export_environment, export_run
     from .project import find_project_dir
-    from .runs import prepare_dagster_home
+    from .runs import prepare_dagster_home, recover_after_crashes
 
     home = prepare_dagster_home(args.project or find_project_dir())
 
     with dg.DagsterInstance.get() as instance:
+        recover_after_crashes(instance, "audit export", sys.stderr)
         if args.run:
             document: Any = export_run(instance, args.run)
             if document is None:

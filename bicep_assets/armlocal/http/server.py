@@ -19,7 +19,6 @@ import re
 import socket
 import ssl
 import struct
-import tempfile
 import threading
 import time
 from collections import deque
@@ -37,6 +36,7 @@ from ..state.store import ArmStore, ArmStoreError
 from .client import LocalArmConnection
 from .rest import API_VERSION, ArmRequest, empty_response, error_response, json_response, read_json
 from .routes import build_router
+from .tempdirs import owned_temp_dir, remove_orphaned_temp_dirs
 
 log = logging.getLogger("bicep_assets.armlocal")
 
@@ -295,7 +295,9 @@ class LocalArm:
         self.backend = ArmBackend(self.store, self.config, faults)
         self.app = ArmApp(self.backend)
         self.host = host
-        self._tmp = tempfile.TemporaryDirectory(prefix="localarm-") if cert_dir is None else None
+        if cert_dir is None:  # a temp folder: first remove those that killed processes left
+            remove_orphaned_temp_dirs()
+        self._tmp = owned_temp_dir() if cert_dir is None else None
         self.cert_dir = Path(cert_dir) if cert_dir is not None else Path(self._tmp.name)
         self.cert_dir.mkdir(parents=True, exist_ok=True)
         ca = trustme.CA(organization_name="bicep_assets local ARM")
