@@ -5,6 +5,10 @@ what clients need (base URL, token, CA file). ``arm`` mirrors ``az`` for resourc
 deployments, through the official SDK clients, against a running local ARM
 (``--endpoint URL --token T --ca-file F``) or an embedded one over a state file
 (``--state FILE``).
+
+Exit codes: 0 success; 1 ARM answered with an error, or a running local ARM cannot be
+reached (about the moment: try again); 2 what the command was given is wrong (flags, files,
+a state file that is not one, a host that is not one, a fault plan that does not validate).
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import re
 import signal
+import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +29,7 @@ from ..http.client import LocalArmConnection
 from ..http.server import LocalArm
 from ..service.backend import LocalArmConfig
 from ..service.faults import FaultPlan
+from ..state.store import ArmStoreError
 from .parameter_args import ParameterArgumentError, parse_parameter_args
 from .whatif_render import render_what_if
 
@@ -85,26 +92,55 @@ def add_arm_commands(commands: Any) -> None:
             cmd.add_argument("-n", "--name", required=True)
 
 
-def run_emulator(args: argparse.Namespace) -> int:
+class CommandInputError(ValueError):
+    """What a command was given cannot be used; the message names the flag (exit code 2)."""
 
+
+def _input_error(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def _check_host(host: str) -> None:
+    try:
+        socket.getaddrinfo(host, None)
+    except (socket.gaierror, UnicodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise CommandInputError(
+            f"--host {host!r} is not a host name or address of this machine ({reason})"
+        ) from None
+
+
+def run_emulator(args: argparse.Namespace) -> int:
     config = LocalArmConfig(retry_after=args.retry_after, resource_delay_s=args.resource_delay)
     if args.token:
         config.token = args.token
     faults = None
-    if args.faults:
-        try:
-            faults = FaultPlan.from_json(json.loads(args.faults.read_text(encoding="utf-8")))
-        except (OSError, ValueError) as exc:
-            print(f"error: fault plan '{args.faults}': {exc}", file=sys.stderr)
-            return 2
-    arm = LocalArm(
-        state=args.state,
-        host=args.host,
-        port=args.port,
-        config=config,
-        faults=faults,
-        cert_dir=args.cert_dir,
-    )
+    try:
+        if args.faults:
+            try:
+                faults = FaultPlan.from_json(json.loads(args.faults.read_text(encoding="utf-8")))
+            except (OSError, ValueError) as exc:  # FaultPlanError and JSON errors included
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+                raise CommandInputError(f"fault plan '{args.faults}': {reason}") from None
+        _check_host(args.host)
+        arm = LocalArm(
+            state=args.state,
+            host=args.host,
+            port=args.port,
+            config=config,
+            faults=faults,
+            cert_dir=args.cert_dir,
+        )
+    except CommandInputError as exc:
+        return _input_error(str(exc))
+    except ArmStoreError as exc:
+        return _input_error(f"--state {args.state}: {exc.message}")
+    except OSError as exc:
+        return _input_error(
+            f"cannot serve on {args.host} port {args.port}: {exc.strerror or exc} (--host, "
+            "--port, --cert-dir)"
+        )
 
     def stop(*_: object) -> None:
         raise KeyboardInterrupt
@@ -123,23 +159,27 @@ def run_emulator(args: argparse.Namespace) -> int:
 @contextlib.contextmanager
 def _connection(args: argparse.Namespace) -> Iterator[LocalArmConnection]:
     if args.state is not None:
-        with LocalArm(
-            state=args.state,
-            config=LocalArmConfig(retry_after=0, subscription_id=args.subscription),
-        ) as arm:
+        try:
+            arm = LocalArm(
+                state=args.state,
+                config=LocalArmConfig(retry_after=0, subscription_id=args.subscription),
+            )
+        except ArmStoreError as exc:
+            raise CommandInputError(f"--state {args.state}: {exc.message}") from None
+        with arm:
             yield arm.connection
         return
     missing = [n for n in ("endpoint", "token", "ca_file") if not getattr(args, n)]
     if missing:
-        raise SystemExit(
-            "error: give --state FILE, or --endpoint, --token and --ca-file of a running local "
+        raise CommandInputError(
+            "give --state FILE, or --endpoint, --token and --ca-file of a running local "
             f"ARM (missing: {', '.join('--' + m.replace('_', '-') for m in missing)})"
         )
     yield LocalArmConnection(args.endpoint, args.token, args.ca_file, args.subscription)
 
 
 def run_arm(args: argparse.Namespace) -> int:
-    from azure.core.exceptions import HttpResponseError
+    from azure.core.exceptions import HttpResponseError, ServiceRequestError
 
     try:
         with _connection(args) as connection:
@@ -155,12 +195,26 @@ def run_arm(args: argparse.Namespace) -> int:
         }
         print(json.dumps({"error": body}, indent=2), file=sys.stderr)
         return 1
+    except ServiceRequestError as exc:
+        # environmental: the service is not there now (or its certificate is not the CA's)
+        print(
+            f"error: cannot reach the local ARM at {args.endpoint}: {_reason(exc)}",
+            file=sys.stderr,
+        )
+        return 1
     except (ParameterArgumentError, OSError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return _input_error(str(exc))
     if result is not None:
         print(result)
     return 0
+
+
+def _reason(exc: Exception) -> str:
+    """The transport's reason in one line: ``[Errno 111] Connection refused``."""
+    text = (str(exc).splitlines() or [type(exc).__name__])[0]
+    text = text.split("Failed to establish a new connection: ", 1)[-1]
+    connection = re.match(r"HTTPS?Connection\(host=.*?, port=\d+\): ", text)
+    return text[connection.end() :] if connection else text
 
 
 def _as_dict(model: Any) -> Any:
