@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -470,10 +471,22 @@ def test_local_arm_commands_given_what_they_cannot_use(tmp_path: Path) -> None:
             ("emulator", "serve", "--faults", str(folder)),
             f"fault plan '{folder}': Is a directory",
         ),
+        (
+            ("emulator", "serve", "--cert-dir", str(text / "ca")),
+            f"--cert-dir {text / 'ca'}: Not a directory",
+        ),
         (("expand", "-f", str(folder)), f"template file '{folder}' is a folder, not a file"),
     ]
     for args, line in cases:
         assert_input_error(run(tmp_path, *args), line)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert_input_error(
+            run(tmp_path, "emulator", "serve", "--port", str(port)),
+            f"--port {port}: cannot listen on 127.0.0.1: Address already in use",
+        )
     assert other.stat().st_size > 0 and text.read_text(encoding="utf-8") == "not a database"
     with sqlite3.connect(other) as connection:  # nothing was added to it
         tables = connection.execute("SELECT name FROM sqlite_master").fetchall()

@@ -111,6 +111,21 @@ def _check_host(host: str) -> None:
         ) from None
 
 
+def _check_port(host: str, port: int) -> None:
+    """Bind ``host:port`` once, as the server will (address reuse on): a port in use or not
+    allowed is named here, rather than by the HTTP server, which would exit by itself."""
+    if not port:
+        return
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except (OSError, OverflowError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise CommandInputError(f"--port {port}: cannot listen on {host}: {reason}") from None
+
+
 def run_emulator(args: argparse.Namespace) -> int:
     config = LocalArmConfig(retry_after=args.retry_after, resource_delay_s=args.resource_delay)
     if args.token:
@@ -124,6 +139,14 @@ def run_emulator(args: argparse.Namespace) -> int:
                 reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
                 raise CommandInputError(f"fault plan '{args.faults}': {reason}") from None
         _check_host(args.host)
+        _check_port(args.host, args.port)
+        if args.cert_dir is not None:
+            try:
+                args.cert_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise CommandInputError(
+                    f"--cert-dir {args.cert_dir}: {exc.strerror or exc}"
+                ) from None
         arm = LocalArm(
             state=args.state,
             host=args.host,
@@ -136,11 +159,9 @@ def run_emulator(args: argparse.Namespace) -> int:
         return _input_error(str(exc))
     except ArmStoreError as exc:
         return _input_error(f"--state {args.state}: {exc.message}")
-    except OSError as exc:
-        return _input_error(
-            f"cannot serve on {args.host} port {args.port}: {exc.strerror or exc} (--host, "
-            "--port, --cert-dir)"
-        )
+    except (OSError, SystemExit) as exc:  # the HTTP server exits by itself on some errors
+        reason = getattr(exc, "strerror", None) or "the server could not start"
+        return _input_error(f"cannot serve on {args.host} port {args.port}: {reason}")
 
     def stop(*_: object) -> None:
         raise KeyboardInterrupt
