@@ -138,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BUG
 
 
-EXIT_FAILED = 1  # it ran and failed: a failed run, an ARM error, an unreachable service
+# 1 (it ran and failed: a failed run, an ARM error, an unreachable service) is returned by
+# the commands themselves
 EXIT_INPUT = 2  # what it was given is wrong; nothing was created
 EXIT_BUG = 3  # an unexpected error: a bug in bicep-assets
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
