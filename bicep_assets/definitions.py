@@ -8,7 +8,7 @@ import dagster as dg
 
 from .audit.definitions import audit_definitions
 from .environments import scan_environments
-from .pipeline.jobs import build_jobs, detect_git_sha
+from .pipeline.jobs import build_jobs
 from .project import find_project_dir
 from .resources.arm import ArmClient
 from .resources.bicep import BicepCli
@@ -31,13 +31,7 @@ def build_definitions(
     environments = scan.environments
     arm = arm or ArmClient()
     resources = {"arm": arm, "bicep": bicep or BicepCli(), "probes": probes or Probes()}
-    jobs = build_jobs(
-        environments,
-        resources,
-        git_sha=detect_git_sha(project),
-        target=arm.target,
-        broken=scan.broken.values(),
-    )
+    jobs = build_jobs(environments, resources, broken=scan.broken.values())
     return dg.Definitions.merge(
         dg.Definitions(jobs=jobs, resources=resources),
         trigger_definitions(environments, jobs=jobs, repository=project),

@@ -152,8 +152,9 @@ def run_job(
 
     from .definitions import build_definitions
     from .environments import job_name
-    from .pipeline.jobs import GIT_SHA_TAG, TRIGGER_TAG
+    from .pipeline.jobs import TRIGGER_TAG
     from .pipeline.plan import plan_markdown
+    from .pipeline.provenance import GIT_SHA_TAG
 
     definitions = build_definitions(project_dir)
     environment = spec.name

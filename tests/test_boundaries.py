@@ -26,6 +26,7 @@ ROOMS = [
     "models",
     "armlocal",
     "environments",
+    "failures",
     "resources",
     "pipeline",
     "triggers",
@@ -262,3 +263,56 @@ def test_the_boundary_tests_see_the_rooms_and_the_imports() -> None:
     found = list(imports_of("def f():\n    from ..x import y\n", "bicep_assets.pipeline.plan"))
     assert found == [Import("bicep_assets.x", ("y",), 2, True)]
     assert [i.target for i in imports_of("import dagster as dg\n", "m")] == ["dagster"]
+
+
+# -- one failure hierarchy ------------------------------------------------------------------
+FAILURES_MODULE = PACKAGE / "failures" / "hierarchy.py"
+
+
+def bare_failures(source: str) -> list[int]:
+    """The lines that build or subclass Dagster's ``Failure`` itself (``dg.Failure(...)``,
+    ``dagster.Failure(...)``, ``Failure(...)`` imported from dagster, ``class X(dg.Failure)``)."""
+    tree = ast.parse(source)
+    modules: set[str] = set()  # names bound to the dagster module
+    classes: set[str] = set()  # names bound to dagster's Failure
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules.update(a.asname or a.name for a in node.names if a.name == "dagster")
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "dagster":
+            classes.update(a.asname or a.name for a in node.names if a.name == "Failure")
+
+    def is_failure(expr: ast.expr) -> bool:
+        if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name):
+            return expr.attr == "Failure" and expr.value.id in modules
+        return isinstance(expr, ast.Name) and expr.id in classes
+
+    lines = [
+        node.lineno
+        for node in ast.walk(tree)
+        if (isinstance(node, ast.Call) and is_failure(node.func))
+        or (isinstance(node, ast.ClassDef) and any(is_failure(b) for b in node.bases))
+    ]
+    return sorted(lines)
+
+
+def test_no_bare_dagster_failure_outside_the_hierarchy() -> None:
+    found = {
+        str(path.relative_to(PACKAGE)): lines
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path != FAILURES_MODULE and (lines := bare_failures(path.read_text(encoding="utf-8")))
+    }
+    assert found == {}, (
+        f"bare dg.Failure at {found}: raise LogicFailure/EnvironmentalFailure or "
+        "DeploymentFailure.from_error(error) from bicep_assets.failures"
+    )
+
+
+def test_the_failure_test_sees_every_spelling() -> None:
+    assert bare_failures(FAILURES_MODULE.read_text(encoding="utf-8")) != []  # the base class
+    assert bare_failures("import dagster as dg\n\nraise dg.Failure('x')\n") == [3]
+    assert bare_failures("import dagster\nraise dagster.Failure(description='x')\n") == [2]
+    assert bare_failures("from dagster import Failure as F\nclass Mine(F):\n    pass\n") == [2]
+    assert bare_failures("from dagster._core.definitions.events import Failure\nFailure()\n") == [2]
+    assert (
+        bare_failures("import dagster as dg\nraise LogicFailure('x')\nexcept_ = dg.Failure\n") == []
+    )

@@ -1,8 +1,10 @@
 """Reading finished deployment runs from Dagster's run storage and event log.
 
 The pipeline writes a stable vocabulary (DESIGN.md, "The event log vocabulary"): run tags,
-one metadata key set per op's ``STEP_OUTPUT``, failure metadata on ``STEP_FAILURE``,
-``STEP_UP_FOR_RETRY`` for environmental retries and the ``azure/<env>`` materialization.
+one metadata key set per op's ``STEP_OUTPUT``, the failure's structure
+(:class:`~bicep_assets.failures.FailureFacts`) in the metadata of ``STEP_FAILURE``
+and of the attempt record (an ``ENGINE_EVENT`` of the step) that precedes each
+``STEP_UP_FOR_RETRY``, and the ``azure/<env>`` materialization.
 Which runs finished since a cursor comes from the event log's run-status index; each run's
 events are then read with one query and turned into a :class:`RunAudit`. Nothing here
 writes anywhere.
@@ -19,6 +21,7 @@ import dagster as dg
 from dagster import DagsterEventType, EventLogEntry, RunRecord
 from dagster._utils.error import SerializableErrorInfo
 
+from ..failures import FailureFacts
 from .records import EventRow, RunAudit, is_deployment_run
 from .summary import RunFacts, StepFailure, failure_line, first_line, summarize_run, utc
 
@@ -45,9 +48,10 @@ TRANSITIONS: dict[DagsterEventType, str] = {
     DagsterEventType.STEP_RESTARTED: "STEP_RESTARTED",
     DagsterEventType.ASSET_MATERIALIZATION: "ASSET_MATERIALIZATION",
 }
-READ_EVENT_TYPES = frozenset({*TRANSITIONS, DagsterEventType.STEP_OUTPUT})
-# failures.Classification.describe(): "Environmental failure (retried ...): CODE: message"
-_RETRIED_CODE = re.compile(r"Environmental failure \(retried[^)]*\): ([A-Za-z][\w.]*): ")
+# STEP_OUTPUT: each op's metadata; ENGINE_EVENT: the attempt records of retried failures
+READ_EVENT_TYPES = frozenset(
+    {*TRANSITIONS, DagsterEventType.STEP_OUTPUT, DagsterEventType.ENGINE_EVENT}
+)
 _ERROR_PREFIX = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Failure|Failed)\w*: ")
 
 
@@ -160,12 +164,18 @@ def audit_from_events(
     retries = 0
     first_ts = end_ts = None
     status = run.status.value.lower()
+    attempts: dict[str, FailureFacts] = {}  # step → the record of its latest failed attempt
     for entry in sorted(entries, key=lambda e: e.timestamp):
         event = entry.dagster_event
         if event is None:
             continue
         kind, step, data = event.event_type, entry.step_key, event.event_specific_data
-        message, failure_kind, arm_code = entry.message or "", None, None
+        if kind == DagsterEventType.ENGINE_EVENT:
+            record = FailureFacts.from_metadata(getattr(data, "metadata", None))
+            if step and record is not None:
+                attempts[step] = record
+            continue
+        message, failed = entry.message or "", None
         first_ts = entry.timestamp if first_ts is None else first_ts
         if kind == DagsterEventType.STEP_OUTPUT and step:
             outputs[step] = _metadata(getattr(data, "metadata", None))
@@ -179,15 +189,16 @@ def audit_from_events(
                 getattr(data, "error", None)
             )
             failures.append(StepFailure(step, metadata, description))
-            failure_kind = str(metadata.get("failure_kind") or "logic")
-            arm_code = str(metadata["arm_code"]) if metadata.get("arm_code") else None
+            attempts.pop(step, None)
+            # no structure: not raised by an op (Dagster's own error), judged logic as before
+            failed = FailureFacts.from_metadata(metadata) or FailureFacts("logic")
             message = f"{message} {failure_line(description)}".strip()
-        elif kind == DagsterEventType.STEP_UP_FOR_RETRY:  # only environmental ones are retried
+        elif kind == DagsterEventType.STEP_UP_FOR_RETRY:
             retries += 1
-            cause = _error_text(getattr(data, "error", None))
-            found = _RETRIED_CODE.search(cause)
-            failure_kind, arm_code = "environmental", found.group(1) if found else None
-            message = f"{message} {failure_line(cause)}".strip()
+            # Dagster keeps no metadata here: the attempt record logged just before says it
+            failed = (attempts.pop(step, None) if step else None) or FailureFacts("environmental")
+            message = f"{message} {failure_line(_error_text(getattr(data, 'error', None)))}"
+            message = message.strip()
         elif kind == DagsterEventType.RUN_FAILURE:
             text = first_line(_error_text(getattr(data, "error", None))) or message
             run_failure = (text, getattr(data, "failure_reason", None))
@@ -202,8 +213,9 @@ def audit_from_events(
                     step=step,
                     event_type=TRANSITIONS[kind],
                     message=message,
-                    failure_kind=failure_kind,
-                    arm_code=arm_code,
+                    failure_kind=failed.failure_kind if failed else None,
+                    arm_code=failed.arm_code if failed else None,
+                    http_status=failed.http_status if failed else None,
                 )
             )
     facts = RunFacts(

@@ -24,6 +24,7 @@ class EventRow(NamedTuple):
     message: str
     failure_kind: str | None
     arm_code: str | None
+    http_status: int | None
 
 
 class ChangeRow(NamedTuple):
@@ -66,6 +67,7 @@ class RunAudit(NamedTuple):
     failure_kind: str | None
     arm_code: str | None
     arm_message: str | None
+    http_status: int | None
     retries: int
     started_at: datetime | None
     ended_at: datetime | None

@@ -109,6 +109,7 @@ DEPLOYMENT_RUNS = _table(
     ("failure_kind", "VARCHAR", "logic or environmental"),
     ("arm_code", "VARCHAR", "ARM error code (or check code) of the failure"),
     ("arm_message", "VARCHAR", "ARM error message of the failure"),
+    ("http_status", "BIGINT", "HTTP status of the failure, when ARM answered one"),
     ("retries", "BIGINT", "environmental retries (STEP_UP_FOR_RETRY) in the run"),
     ("started_at", "TIMESTAMPTZ", "run start"),
     ("ended_at", "TIMESTAMPTZ", "run end"),
@@ -140,6 +141,7 @@ DEPLOYMENT_EVENTS = _table(
     ("message", "VARCHAR", "what Dagster said, with the failure's verdict line"),
     ("failure_kind", "VARCHAR", "logic or environmental (failures and retries)"),
     ("arm_code", "VARCHAR", "ARM error code (failures and retries)"),
+    ("http_status", "BIGINT", "HTTP status ARM answered (failures and retries)"),
 )
 
 PLANNED_CHANGES = _table(

@@ -11,8 +11,10 @@ from typing import Any, NamedTuple
 import dagster as dg
 from dagster._core.events import RunFailureReason
 
+from ..failures import FailureFacts
 from ..pipeline.deploy import deployment_name
-from ..pipeline.jobs import ENVIRONMENT_TAG, GIT_SHA_TAG, TARGET_TAG, TRIGGER_TAG
+from ..pipeline.jobs import ENVIRONMENT_TAG, TRIGGER_TAG
+from ..pipeline.provenance import GIT_SHA_TAG, TARGET_TAG
 from .records import ChangeRow, EventRow, ResourceRow, RunAudit
 
 TEMPLATE_HASH_TAG = "bicep_assets/template_hash"  # added by lint
@@ -87,10 +89,10 @@ def _run_config(run: dg.DagsterRun, *path: str) -> Mapping[str, Any]:
 
 
 def _target(run: dg.DagsterRun) -> str | None:
-    """The ARM target: the run config's ``resources.arm.config.target`` when the launch set it
-    (the CLI's ``--target``), else the job's tag."""
+    """The ARM target: the tag lint records from the run's own ``arm`` resource, else (a run
+    that never reached lint) the run config's ``resources.arm.config.target``."""
     target = _run_config(run, "resources", "arm", "config").get("target")
-    return target or run.tags.get(TARGET_TAG) or None
+    return run.tags.get(TARGET_TAG) or target or None
 
 
 def resource_type_of(resource_id: str) -> str:
@@ -132,18 +134,18 @@ def deployed_resources(
     return rows
 
 
-def _failure(facts: RunFacts) -> tuple[str | None, str | None, str | None, str | None]:
-    """failed step, failure kind, ARM code, ARM message."""
+def _failure(facts: RunFacts) -> tuple[str | None, FailureFacts | None, str | None]:
+    """The failed step, what its failure carried, and its message (ARM's, else the
+    failure's line)."""
     if facts.failures:
         step, metadata, description = facts.failures[-1]
-        message = text_or_none(metadata.get("arm_message")) or failure_line(description)
-        kind = text_or_none(metadata.get("failure_kind")) or "logic"
-        return step, kind, text_or_none(metadata.get("arm_code")), message
+        found = FailureFacts.from_metadata(metadata) or FailureFacts("logic")
+        return step, found, found.arm_message or failure_line(description)
     if facts.status == "failure" and facts.run_failure is not None:
         text, reason = facts.run_failure
         kind = "environmental" if reason in TRANSIENT_RUN_FAILURES else "logic"
-        return None, kind, None, text or None
-    return None, None, None, None
+        return None, FailureFacts(kind), text or None
+    return None, None, None
 
 
 def _destructive(
@@ -176,7 +178,7 @@ def summarize_run(run: dg.DagsterRun, facts: RunFacts) -> RunAudit:
     tags, outputs = run.tags, facts.outputs
     environment = tags.get(ENVIRONMENT_TAG, "")
     trigger, trigger_name = _trigger(tags)
-    failed_step, failure_kind, arm_code, arm_message = _failure(facts)
+    failed_step, failure, arm_message = _failure(facts)
     failed = facts.failures[-1].metadata if facts.failures else {}
     lint = outputs.get("lint") or (failed if failed_step == "lint" else {})
     plan, deploy = outputs.get("plan", {}), outputs.get("deploy", {})
@@ -204,9 +206,10 @@ def summarize_run(run: dg.DagsterRun, facts: RunFacts) -> RunAudit:
         target=_target(run),
         status=facts.status,
         failed_step=failed_step,
-        failure_kind=failure_kind,
-        arm_code=arm_code,
+        failure_kind=failure.failure_kind if failure else None,
+        arm_code=failure.arm_code if failure else None,
         arm_message=arm_message,
+        http_status=failure.http_status if failure else None,
         retries=facts.retries,
         started_at=utc(started),
         ended_at=utc(ended),

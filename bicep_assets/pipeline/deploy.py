@@ -8,11 +8,11 @@ import dagster as dg
 from dagster import OpExecutionContext
 
 from ..environments import subscription_of
+from ..failures import DeploymentFailure, EnvironmentalFailure, failure_boundary
 from ..models import CompiledTemplate, DeploymentResult, Plan
 from ..resources.arm import ArmClient
 from ..resources.environment import DeploymentEnvironment
-from .failures import to_dagster_failure
-from .secrets import parameters_with_secrets, scrub, scrubbed_failure, secret_values
+from .secrets import parameters_with_secrets, scrub, secret_values
 
 TERMINAL = ("Succeeded", "Failed", "Canceled")
 MAX_NAME = 64
@@ -39,8 +39,12 @@ def watch_deployment(
         record = arm.get_deployment(
             subscription_id=subscription_id, resource_group=resource_group, name=name
         )
-        if record is None:
-            raise dg.Failure(f"Deployment {name} disappeared while it ran.", allow_retries=True)
+        if record is None:  # ARM answered 404 DeploymentNotFound
+            raise EnvironmentalFailure(
+                f"Deployment {name} disappeared while it ran.",
+                arm_code="DeploymentNotFound",
+                http_status=404,
+            )
         for operation in arm.list_operations(
             subscription_id=subscription_id, resource_group=resource_group, name=name
         ):
@@ -89,22 +93,24 @@ def deploy(
     arm: ArmClient,
 ) -> dg.Output[DeploymentResult]:
     """Deploy the approved plan with ARM and stream its progress into the event log."""
-    spec = environment.load()
-    scope = spec.scope
-    name = deployment_name(spec.name, context.run_id)
-    git_sha = context.run.tags.get("bicep_assets/git_sha", "")
-    tags = {
-        **spec.tags,
-        "bicep-assets-environment": spec.name,
-        "bicep-assets-git-sha": git_sha,
-        "bicep-assets-run-id": context.run_id,
-    }
-    started = time.monotonic()
-    where = {"subscription_id": subscription_of(spec), "resource_group": scope.resource_group}
-    parameters = parameters_with_secrets(compiled)
-    # ARM's error messages can echo what they were sent: scrub secure values from what we log
-    secrets = secret_values(parameters, compiled.secure_parameters)
-    try:
+    with failure_boundary(context) as failures:
+        spec = environment.load()
+        scope = spec.scope
+        name = deployment_name(spec.name, context.run_id)
+        git_sha = context.run.tags.get("bicep_assets/git_sha", "")
+        tags = {
+            **spec.tags,
+            "bicep-assets-environment": spec.name,
+            "bicep-assets-git-sha": git_sha,
+            "bicep-assets-run-id": context.run_id,
+        }
+        started = time.monotonic()
+        where = {"subscription_id": subscription_of(spec), "resource_group": scope.resource_group}
+        parameters = parameters_with_secrets(compiled)
+        # ARM's error messages can echo what they were sent: scrub secure values from what we log
+        secrets = secret_values(parameters, compiled.secure_parameters)
+        if secrets:
+            failures.redact_with(lambda text: scrub(text, secrets))
         if arm.ensure_resource_group(
             name=scope.resource_group,
             location=scope.location,
@@ -114,7 +120,16 @@ def deploy(
             context.log.info(f"Created resource group {scope.resource_group} ({scope.location}).")
         existing = arm.get_deployment(name=name, **where)
         state = existing["properties"].get("provisioningState") if existing else None
-        if existing is None or state in ("Failed", "Canceled"):
+        if state == "Canceled":  # by a person, during an earlier attempt or its retry wait
+            raise DeploymentFailure.from_error(
+                {
+                    "code": "DeploymentCanceled",
+                    "message": f"Deployment {name} was canceled in ARM; it is not deployed "
+                    "again. Launch a new run to deploy.",
+                },
+                description=f"ARM deployment {name} was canceled",
+            )
+        if existing is None or state == "Failed":
             if existing is not None:
                 context.log.info(f"Deployment {name} ended {state}: deploying it again.")
             arm.start_deployment(
@@ -129,6 +144,7 @@ def deploy(
             context.log.info(f"Started ARM deployment {name} in {scope.resource_group}.")
         else:
             context.log.info(f"Re-attaching to ARM deployment {name} ({state}).")
+        del parameters
         interval = arm.polling_interval_s or (0.2 if arm.target == "local" else 5.0)
         record = watch_deployment(
             arm,
@@ -137,54 +153,45 @@ def deploy(
             on_operation=lambda op: context.log.info(scrub(_describe(op), secrets)),
             **where,
         )
-    except dg.Failure as failure:
-        raise scrubbed_failure(failure, secrets) from None
-    except Exception as exc:
-        failure = to_dagster_failure(exc, retry_number=context.retry_number)
-        raise scrubbed_failure(failure, secrets) from None
-    del parameters
-    props = record["properties"]
-    if props.get("provisioningState") != "Succeeded":
-        error = props.get("error") or {
-            "code": "DeploymentCanceled",
-            "message": f"Deployment {name} was canceled.",
-        }
-        failure = to_dagster_failure(
-            error, retry_number=context.retry_number, description=f"ARM deployment {name} failed"
+        props = record["properties"]
+        if props.get("provisioningState") != "Succeeded":
+            error = props.get("error") or {
+                "code": "DeploymentCanceled",
+                "message": f"Deployment {name} was canceled.",
+            }
+            raise DeploymentFailure.from_error(error, description=f"ARM deployment {name} failed")
+        result = DeploymentResult(
+            environment=spec.name,
+            deployment_name=name,
+            deployment_id=record["id"],
+            correlation_id=props.get("correlationId"),
+            provisioning_state=props["provisioningState"],
+            duration_s=round(time.monotonic() - started, 3),
+            outputs=public_outputs(record),
+            output_resources=[r["id"] for r in props.get("outputResources") or []],
         )
-        raise scrubbed_failure(failure, secrets)
-    result = DeploymentResult(
-        environment=spec.name,
-        deployment_name=name,
-        deployment_id=record["id"],
-        correlation_id=props.get("correlationId"),
-        provisioning_state=props["provisioningState"],
-        duration_s=round(time.monotonic() - started, 3),
-        outputs=public_outputs(record),
-        output_resources=[r["id"] for r in props.get("outputResources") or []],
-    )
-    context.log_event(
-        dg.AssetMaterialization(
-            asset_key=dg.AssetKey(["azure", spec.name]),
-            description=f"{spec.name} deployed by run {context.run_id}",
+        context.log_event(
+            dg.AssetMaterialization(
+                asset_key=dg.AssetKey(["azure", spec.name]),
+                description=f"{spec.name} deployed by run {context.run_id}",
+                metadata={
+                    "git_sha": git_sha,
+                    "template_hash": compiled.template_hash,
+                    "deployment_id": result.deployment_id,
+                    "output_resources": dg.MetadataValue.json(result.output_resources),
+                    "outputs": dg.MetadataValue.json(result.outputs),
+                },
+            )
+        )
+        return dg.Output(
+            result,
             metadata={
-                "git_sha": git_sha,
-                "template_hash": compiled.template_hash,
+                "deployment_name": result.deployment_name,
                 "deployment_id": result.deployment_id,
+                "correlation_id": result.correlation_id or "",
+                "provisioning_state": result.provisioning_state,
+                "duration_s": result.duration_s,
                 "output_resources": dg.MetadataValue.json(result.output_resources),
                 "outputs": dg.MetadataValue.json(result.outputs),
             },
         )
-    )
-    return dg.Output(
-        result,
-        metadata={
-            "deployment_name": result.deployment_name,
-            "deployment_id": result.deployment_id,
-            "correlation_id": result.correlation_id or "",
-            "provisioning_state": result.provisioning_state,
-            "duration_s": result.duration_s,
-            "output_resources": dg.MetadataValue.json(result.output_resources),
-            "outputs": dg.MetadataValue.json(result.outputs),
-        },
-    )

@@ -3,6 +3,7 @@
 import dagster as dg
 from dagster import OpExecutionContext
 
+from ..failures import LogicFailure, failure_boundary
 from ..models import Plan
 
 
@@ -21,17 +22,13 @@ def gate_plan(plan: Plan, *, allow_destructive: bool) -> tuple[Plan, dict[str, o
         "deleted_resources": dg.MetadataValue.json(deleted),
     }
     if deleted and not allow_destructive:
-        raise dg.Failure(
+        raise LogicFailure(
             f"The plan deletes {len(deleted)} resource(s); rerun with allow_destructive: true "
             "in the gate config (CLI: --allow-destructive) to apply it:\n"
             + "\n".join(f"  - {rid}" for rid in deleted),
-            allow_retries=False,
-            metadata={
-                **metadata,
-                "failure_kind": "logic",
-                "arm_code": "DestructiveChange",
-                "arm_message": f"{len(deleted)} resource(s) would be deleted",
-            },
+            arm_code="DestructiveChange",
+            arm_message=f"{len(deleted)} resource(s) would be deleted",
+            metadata=metadata,
         )
     return plan.model_copy(update={"approved": True}), metadata
 
@@ -39,16 +36,17 @@ def gate_plan(plan: Plan, *, allow_destructive: bool) -> tuple[Plan, dict[str, o
 @dg.op(out=dg.Out(Plan))
 def gate(context: OpExecutionContext, config: GateConfig, plan: Plan) -> dg.Output[Plan]:
     """Stop a plan with deletions unless allow_destructive; report what is not evaluated."""
-    for change in plan.changes:
-        if change.change_type == "Unsupported":
+    with failure_boundary(context):
+        for change in plan.changes:
+            if change.change_type == "Unsupported":
+                context.log.warning(
+                    f"Not evaluated by what-if: {change.resource_id} ({change.unsupported_reason})"
+                )
+            elif change.change_type == "Ignore":
+                context.log.info(f"Left as it is (not in the template): {change.resource_id}")
+        approved, metadata = gate_plan(plan, allow_destructive=config.allow_destructive)
+        if approved.deletions:
             context.log.warning(
-                f"Not evaluated by what-if: {change.resource_id} ({change.unsupported_reason})"
+                f"Destructive plan approved by run config: {len(approved.deletions)} deletion(s)."
             )
-        elif change.change_type == "Ignore":
-            context.log.info(f"Left as it is (not in the template): {change.resource_id}")
-    approved, metadata = gate_plan(plan, allow_destructive=config.allow_destructive)
-    if approved.deletions:
-        context.log.warning(
-            f"Destructive plan approved by run config: {len(approved.deletions)} deletion(s)."
-        )
-    return dg.Output(approved, metadata=metadata)
+        return dg.Output(approved, metadata=metadata)

@@ -3,25 +3,21 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
 from ..environments import BrokenManifest, EnvironmentSpec, RetryOptions, job_name
+from ..failures import retry_policy
 from ..resources.environment import BrokenEnvironment, DeploymentEnvironment
 from .deploy import deploy
-from .failures import retry_policy
 from .gate import gate
 from .lint import lint
 from .plan import plan
 from .verify import verify
 
 ENVIRONMENT_TAG = "bicep_assets/environment"
-TARGET_TAG = "bicep_assets/target"
-GIT_SHA_TAG = "bicep_assets/git_sha"
 TRIGGER_TAG = "bicep_assets/trigger"
 
 
@@ -39,22 +35,6 @@ def plan_environment() -> None:
     plan(lint())
 
 
-def detect_git_sha(project_dir: Path) -> str:
-    """The checked-out commit of the project (empty when it is not a git repository)."""
-    try:
-        done = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=project_dir,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return done.stdout.strip() if done.returncode == 0 else ""
-
-
 def default_run_config(*, with_gate: bool) -> dict[str, Any]:
     """The flags the launchpad shows, with their defaults."""
     ops: dict[str, Any] = {
@@ -69,8 +49,6 @@ def build_jobs(
     environments: Mapping[str, EnvironmentSpec],
     resources: Mapping[str, Any],
     *,
-    git_sha: str = "",
-    target: str = "local",
     broken: Iterable[BrokenManifest] = (),
 ) -> list[dg.JobDefinition]:
     """Two jobs per environment, each bound to its manifest, the shared ``resources`` (arm,
@@ -79,7 +57,8 @@ def build_jobs(
 
     The steps form a chain, so they run in one process (in-process executor): an embedded
     local ARM started by plan or deploy then lives for the whole run, and verify probes the
-    web apps it serves."""
+    web apps it serves. The commit, the target and whether the checkout is dirty are not
+    job tags: lint reads them when each run runs (``provenance.py``)."""
     jobs: list[dg.JobDefinition] = []
     for name, spec in environments.items():
         scope = spec.scope
@@ -95,12 +74,7 @@ def build_jobs(
             environment=DeploymentEnvironment(name=name, manifest=str(spec.manifest_path)),
             resources=resources,
             retry=spec.retry,
-            tags={
-                ENVIRONMENT_TAG: name,
-                TARGET_TAG: target,
-                TRIGGER_TAG: "ui",
-                GIT_SHA_TAG: git_sha,
-            },
+            tags={ENVIRONMENT_TAG: name, TRIGGER_TAG: "ui"},
         )
     for manifest in broken:
         environment = BrokenEnvironment(
@@ -116,12 +90,7 @@ def build_jobs(
             environment=environment,
             resources=resources,
             retry=RetryOptions(),
-            tags={
-                ENVIRONMENT_TAG: manifest.name,
-                TARGET_TAG: target,
-                TRIGGER_TAG: "ui",
-                GIT_SHA_TAG: git_sha,
-            },
+            tags={ENVIRONMENT_TAG: manifest.name, TRIGGER_TAG: "ui"},
         )
     return jobs
 

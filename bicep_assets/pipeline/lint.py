@@ -12,10 +12,13 @@ from ..armlocal.engine import JsonInputError, read_json_file
 from ..armlocal.engine.template import declarations
 from ..armlocal.engine.template_hash import template_hash
 from ..environments import EnvironmentSpec, ManifestError, read_parameters_file
+from ..failures import LogicFailure, failure_boundary
 from ..models import CompiledTemplate, Diagnostic, SecureReference
+from ..resources.arm import ArmClient
 from ..resources.bicep import BicepCli, BicepError, BicepNotFoundError
 from ..resources.environment import DeploymentEnvironment
 from .metadata import table
+from .provenance import launch_facts
 from .static_checks import check_parameter_overrides, static_checks
 
 
@@ -26,8 +29,8 @@ class LintConfig(dg.Config):
     parameter_overrides: dict[str, str] = {}  # the old CLI's --param NAME=VALUE
 
 
-def _fail(message: str, **metadata: Any) -> dg.Failure:
-    return dg.Failure(message, allow_retries=False, metadata={"failure_kind": "logic", **metadata})
+def _fail(message: str, **metadata: Any) -> LogicFailure:
+    return LogicFailure(message, metadata=metadata)
 
 
 def api_versions_of(template: dict[str, Any]) -> dict[str, str]:
@@ -110,36 +113,43 @@ def lint(
     config: LintConfig,
     environment: DeploymentEnvironment,
     bicep: BicepCli,
+    arm: ArmClient,
 ) -> dg.Output[CompiledTemplate]:
-    """Compile the environment's template and check it; errors (and warnings) stop the run."""
-    spec = environment.load()
-    compiled = compile_environment(spec, bicep, config.parameter_overrides)
-    context.instance.add_run_tags(
-        context.run_id, {"bicep_assets/template_hash": compiled.template_hash}
-    )
-    errors = [d for d in compiled.diagnostics if d.severity == "error"]
-    warnings = [d for d in compiled.diagnostics if d.severity == "warning"]
-    metadata = {
-        "template": compiled.template_path,
-        "template_hash": compiled.template_hash,
-        "parameters_hash": compiled.parameters_hash,
-        "diagnostics": diagnostics_table(compiled.diagnostics),
-    }
-    for finding in compiled.diagnostics:
-        context.log.info(f"{finding.severity} {finding.code} {finding.location}: {finding.message}")
-    if errors or (warnings and not config.allow_warnings):
-        kind = "error" if errors else "warning"
-        listed = errors or warnings
-        hint = "" if errors else " (set allow_warnings: true in the lint config to accept them)"
-        raise dg.Failure(
-            f"lint found {len(listed)} {kind}(s){hint}: "
-            + "; ".join(f"{d.code} at {d.location}: {d.message}" for d in listed[:10]),
-            allow_retries=False,
-            metadata={
-                **metadata,
-                "failure_kind": "logic",
-                "arm_code": listed[0].code,
-                "arm_message": listed[0].message,
-            },
+    """Record the run's launch facts; compile the environment's template and check it; errors
+    (and warnings) stop the run."""
+    with failure_boundary(context):
+        project_dir = Path(environment.manifest).resolve().parent.parent
+        facts = launch_facts(dict(context.run.tags), project_dir, arm.target)
+        context.instance.add_run_tags(context.run_id, facts.tags)
+        for warning in facts.warnings:
+            context.log.warning(warning)
+        spec = environment.load()
+        compiled = compile_environment(spec, bicep, config.parameter_overrides)
+        context.instance.add_run_tags(
+            context.run_id, {"bicep_assets/template_hash": compiled.template_hash}
         )
-    return dg.Output(compiled, metadata=metadata)
+        errors = [d for d in compiled.diagnostics if d.severity == "error"]
+        warnings = [d for d in compiled.diagnostics if d.severity == "warning"]
+        metadata = {
+            "template": compiled.template_path,
+            "template_hash": compiled.template_hash,
+            "parameters_hash": compiled.parameters_hash,
+            "diagnostics": diagnostics_table(compiled.diagnostics),
+            **{tag.split("/", 1)[1]: value for tag, value in facts.tags.items()},
+        }
+        for finding in compiled.diagnostics:
+            context.log.info(
+                f"{finding.severity} {finding.code} {finding.location}: {finding.message}"
+            )
+        if errors or (warnings and not config.allow_warnings):
+            kind = "error" if errors else "warning"
+            listed = errors or warnings
+            hint = "" if errors else " (set allow_warnings: true in the lint config to accept them)"
+            raise LogicFailure(
+                f"lint found {len(listed)} {kind}(s){hint}: "
+                + "; ".join(f"{d.code} at {d.location}: {d.message}" for d in listed[:10]),
+                arm_code=listed[0].code,
+                arm_message=listed[0].message,
+                metadata=metadata,
+            )
+        return dg.Output(compiled, metadata=metadata)

@@ -10,10 +10,10 @@ from dagster import OpExecutionContext
 from ..armlocal import CHANGE_SYMBOLS, local_secret_values, read_only_matcher, what_if
 from ..armlocal.engine import DeploymentContext, ResourceGroup, TemplateError, expand
 from ..environments import EnvironmentSpec, subscription_of
+from ..failures import DeploymentFailure, failure_boundary
 from ..models import CompiledTemplate, Plan, PropertyChange, WhatIfChange
 from ..resources.arm import ArmClient
 from ..resources.environment import DeploymentEnvironment
-from .failures import to_dagster_failure
 from .metadata import table
 from .secrets import parameters_with_secrets, scrub, secret_values
 
@@ -42,6 +42,8 @@ def _property_changes(
         if kind == "NoEffect" or is_noise(full):
             continue
         children = _property_changes(delta.get("children") or [], is_noise, full)
+        if kind in ("Array", "Modify") and delta.get("children") and not children:
+            continue  # every change inside was noise or ignored: nothing changes here
         if kind == "Array" and not children:
             continue
         kept.append(
@@ -60,7 +62,7 @@ def plan_from_what_if(environment: str, result: dict[str, Any], ignore: Iterable
     """The plan from a ``WhatIfOperationResult``: read-only (NoEffect) and ignored paths
     dropped; a Modify left with no property change is NoChange."""
     if result.get("error"):
-        raise to_dagster_failure(result["error"])
+        raise DeploymentFailure.from_error(result["error"])
     is_noise = read_only_matcher([*BUILTIN_NOISE, *ignore])
     changes: list[WhatIfChange] = []
     for change in (result.get("properties") or {}).get("changes") or []:
@@ -181,7 +183,7 @@ def local_what_if(
     try:
         expansion = expand(compiled.template, local_secret_values(parameters), context)
     except TemplateError as exc:
-        raise to_dagster_failure(exc.to_arm()) from None
+        raise DeploymentFailure.from_error(exc.to_arm()) from None
     return what_if(expansion, lambda _id: None, mode=spec.deployment.mode)
 
 
@@ -193,11 +195,13 @@ def plan(
     arm: ArmClient,
 ) -> dg.Output[Plan]:
     """Ask ARM what the deployment would change (what-if), without changing anything."""
-    spec = environment.load()
-    scope = spec.scope
-    parameters = parameters_with_secrets(compiled)
-    secrets = secret_values(parameters, compiled.secure_parameters)
-    try:
+    with failure_boundary(context) as failures:
+        spec = environment.load()
+        scope = spec.scope
+        parameters = parameters_with_secrets(compiled)
+        secrets = secret_values(parameters, compiled.secure_parameters)
+        if secrets:  # what-if's errors, like its results, can echo what it was sent
+            failures.redact_with(lambda text: scrub(text, secrets))
         if arm.resource_group_exists(
             subscription_id=subscription_of(spec), name=scope.resource_group
         ):
@@ -215,12 +219,8 @@ def plan(
                 "planned as Create (the group is created by the deploy step)."
             )
             result = local_what_if(spec, compiled, parameters)
-    except dg.Failure:
-        raise
-    except Exception as exc:
-        raise to_dagster_failure(exc, retry_number=context.retry_number) from exc
-    # what-if echoes what it was sent (a Key Vault secret's value, say): scrub secure values
-    result = scrub(result, secrets)
-    del parameters, secrets
-    result_plan = plan_from_what_if(spec.name, result, spec.deployment.what_if_ignore)
-    return dg.Output(result_plan, metadata=plan_metadata(result_plan))
+        # what-if echoes what it was sent (a Key Vault secret's value, say): scrub secure values
+        result = scrub(result, secrets)
+        del parameters
+        result_plan = plan_from_what_if(spec.name, result, spec.deployment.what_if_ignore)
+        return dg.Output(result_plan, metadata=plan_metadata(result_plan))

@@ -11,8 +11,7 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import dagster as dg
-
+from ..failures import LogicFailure
 from ..models import CompiledTemplate, SecureReference
 
 
@@ -38,12 +37,11 @@ def secure_parameter_entries(
                 reference["secretVersion"] = ref.secret_version
             entries[name] = {"reference": reference}
     if missing:
-        raise dg.Failure(
+        raise LogicFailure(
             "Secure parameters are not available: "
             + ", ".join(missing)
             + ". Set the variables in the environment of the Dagster run (nothing is stored).",
-            allow_retries=False,
-            metadata={"failure_kind": "logic", "arm_code": "MissingSecureParameter"},
+            arm_code="MissingSecureParameter",
         )
     return entries
 
@@ -92,19 +90,3 @@ def scrub(value: Any, secrets: list[str]) -> Any:
     if isinstance(value, list):
         return [scrub(v, secrets) for v in value]
     return value
-
-
-def scrubbed_failure(failure: dg.Failure, secrets: list[str]) -> dg.Failure:
-    """``failure`` with secure values removed from its description and text metadata (ARM
-    error messages can echo what they were sent)."""
-    if not secrets:
-        return failure
-    metadata = {}
-    for key, value in (failure.metadata or {}).items():
-        text = getattr(value, "text", None)
-        metadata[key] = scrub(text, secrets) if isinstance(text, str) else value
-    return dg.Failure(
-        description=scrub(failure.description or "", secrets),
-        metadata=metadata,
-        allow_retries=failure.allow_retries,
-    )

@@ -9,11 +9,11 @@ from azure.core.exceptions import HttpResponseError
 from dagster import OpExecutionContext
 
 from ..environments import EnvironmentSpec, ManifestError, render_placeholders, subscription_of
+from ..failures import LogicFailure, failure_boundary
 from ..models import CheckResult, CompiledTemplate, DeploymentResult, HealthReport
 from ..resources.arm import ArmClient
 from ..resources.environment import DeploymentEnvironment
 from ..resources.probes import Check, Probes, http_probe, redact_url, run_checks, tcp_probe
-from .failures import to_dagster_failure
 from .metadata import table
 
 
@@ -141,11 +141,7 @@ def build_checks(
                 )
             )
     except ManifestError as exc:
-        raise dg.Failure(
-            str(exc),
-            allow_retries=False,
-            metadata={"failure_kind": "logic", "arm_code": "InvalidHealthCheck"},
-        ) from None
+        raise LogicFailure(str(exc), arm_code="InvalidHealthCheck") from None
     return checks
 
 
@@ -172,31 +168,23 @@ def verify(
     probes: Probes,
 ) -> dg.Output[HealthReport]:
     """Check that what was deployed is healthy; any failing check fails the run."""
-    spec = environment.load()
-    try:
+    with failure_boundary(context):
+        spec = environment.load()
         checks = build_checks(spec, compiled, result, arm, probes)
-    except dg.Failure:
-        raise
-    except Exception as exc:  # a bug or an unexpected answer: classified, not blindly retried
-        raise to_dagster_failure(exc, retry_number=context.retry_number) from exc
-    report = HealthReport(
-        environment=spec.name, checks=run_checks(checks, max_workers=probes.max_workers)
-    )
-    for check in report.checks:
-        log = context.log.info if check.ok else context.log.error
-        log(f"{check.kind} {check.target}: {'ok' if check.ok else 'FAILED'} ({check.detail})")
-    metadata = {"checks": checks_table(report.checks)}
-    failed = [c for c in report.checks if not c.ok]
-    if failed:
-        raise dg.Failure(
-            f"{len(failed)} of {len(report.checks)} health check(s) failed: "
-            + "; ".join(f"{c.kind} {c.target}: {c.detail}" for c in failed[:10]),
-            allow_retries=False,
-            metadata={
-                **metadata,
-                "failure_kind": "logic",
-                "arm_code": "HealthCheckFailed",
-                "arm_message": failed[0].detail,
-            },
+        report = HealthReport(
+            environment=spec.name, checks=run_checks(checks, max_workers=probes.max_workers)
         )
-    return dg.Output(report, metadata=metadata)
+        for check in report.checks:
+            log = context.log.info if check.ok else context.log.error
+            log(f"{check.kind} {check.target}: {'ok' if check.ok else 'FAILED'} ({check.detail})")
+        metadata = {"checks": checks_table(report.checks)}
+        failed = [c for c in report.checks if not c.ok]
+        if failed:
+            raise LogicFailure(
+                f"{len(failed)} of {len(report.checks)} health check(s) failed: "
+                + "; ".join(f"{c.kind} {c.target}: {c.detail}" for c in failed[:10]),
+                arm_code="HealthCheckFailed",
+                arm_message=failed[0].detail,
+                metadata=metadata,
+            )
+        return dg.Output(report, metadata=metadata)

@@ -22,6 +22,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from pydantic import PrivateAttr
 
 from ..armlocal import FaultPlan, LocalArm, LocalArmConfig, LocalArmConnection
+from ..failures import LogicFailure
 
 _LOCAL_SERVERS: dict[str, Any] = {}  # state path → LocalArm running in this process
 _LOCAL_LOCK = threading.Lock()
@@ -81,10 +82,9 @@ class ArmClient(dg.ConfigurableResource):
             return None
         if self.local_endpoint:
             if not (self.local_token and self.local_ca_file):
-                raise dg.Failure(
+                raise LogicFailure(
                     "resources.arm: local_endpoint needs local_token and local_ca_file (the "
-                    "values `bicep-assets emulator serve` prints).",
-                    allow_retries=False,
+                    "values `bicep-assets emulator serve` prints)."
                 )
             return LocalArmConnection(self.local_endpoint, self.local_token, self.local_ca_file, "")
         state = Path(self.local_state) if self.local_state else default_local_state()

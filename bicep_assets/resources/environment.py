@@ -7,6 +7,7 @@ from pathlib import Path
 import dagster as dg
 
 from ..environments import EnvironmentSpec, ManifestError, load_environment
+from ..failures import LogicFailure
 
 
 class DeploymentEnvironment(dg.ConfigurableResource):
@@ -47,5 +48,5 @@ class BrokenEnvironment(DeploymentEnvironment):
         )
 
 
-def _manifest_failure(message: str) -> dg.Failure:
-    return dg.Failure(message, allow_retries=False, metadata={"failure_kind": "logic"})
+def _manifest_failure(message: str) -> LogicFailure:
+    return LogicFailure(message)

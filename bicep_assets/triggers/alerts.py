@@ -26,7 +26,9 @@ from dagster_msteams.adaptive_card import AdaptiveCard
 from pydantic import Field
 from slack_sdk.webhook import WebhookClient
 
-from ..pipeline.jobs import ENVIRONMENT_TAG, GIT_SHA_TAG, TRIGGER_TAG
+from ..failures import FailureFacts
+from ..pipeline.jobs import ENVIRONMENT_TAG, TRIGGER_TAG
+from ..pipeline.provenance import GIT_SHA_TAG
 
 __all__ = ["AlertWebhook", "FailureAlert", "build_failure_alert_sensor", "failure_alert"]
 
@@ -73,8 +75,9 @@ def failure_alert(context: dg.RunFailureSensorContext) -> FailureAlert:
         step = event.step_key or "run"
         data = event.step_failure_data
         metadata = data.user_failure_data.metadata if data and data.user_failure_data else {}
-        kind = str(_value(metadata.get("failure_kind")) or "unclassified")
-        code = str(_value(metadata.get("arm_code")) or "")
+        facts = FailureFacts.from_metadata(metadata)
+        kind = facts.failure_kind if facts else "unclassified"
+        code = (facts.arm_code if facts else None) or ""
     return FailureAlert(
         environment=run.tags.get(ENVIRONMENT_TAG, "?"),
         job=run.job_name,
@@ -85,10 +88,6 @@ def failure_alert(context: dg.RunFailureSensorContext) -> FailureAlert:
         git_sha=run.tags.get(GIT_SHA_TAG, ""),
         trigger=run.tags.get(TRIGGER_TAG, ""),
     )
-
-
-def _value(entry: Any) -> Any:
-    return getattr(entry, "value", entry)
 
 
 class AlertWebhook(dg.ConfigurableResource):

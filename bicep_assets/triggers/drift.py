@@ -26,7 +26,9 @@ import dagster as dg
 from dagster import DagsterEventType, DagsterInstance, RunRecord, RunsFilter
 
 from ..environments import EnvironmentSpec, job_name
-from ..pipeline.jobs import GIT_SHA_TAG, TRIGGER_TAG
+from ..failures import LogicFailure
+from ..pipeline.jobs import TRIGGER_TAG
+from ..pipeline.provenance import GIT_SHA_TAG
 
 __all__ = [
     "DRIFT_CHECK",
@@ -252,10 +254,10 @@ def build_drift_checks(environments: Mapping[str, EnvironmentSpec]) -> Sequence[
             )
             latest = records[0] if records else None
             if latest is None:
-                raise dg.Failure(f"{environment}: no successful plan_{environment} run to judge")
+                raise LogicFailure(f"{environment}: no successful plan_{environment} run to judge")
             verdict = judge_drift(context.instance, environment, latest.dagster_run.run_id)
             if verdict.passed is None:
-                raise dg.Failure(f"{environment}: cannot judge drift: {verdict.reason}")
+                raise LogicFailure(f"{environment}: cannot judge drift: {verdict.reason}")
             yield verdict.result()
 
     return [drift_of_environments]

@@ -26,6 +26,7 @@ SAME = (
     "failure_kind",
     "arm_code",
     "arm_message",
+    "http_status",
     "retries",
     "creates",
     "modifies",
@@ -74,8 +75,8 @@ def test_a_replayed_run_reads_back_like_the_original(
     assert {f: getattr(copy, f) for f in SAME if f != "trigger"} == {
         f: getattr(original, f) for f in SAME if f != "trigger"
     }
-    assert [(e.step, e.event_type, e.arm_code) for e in copy.events] == [
-        (e.step, e.event_type, e.arm_code) for e in original.events
+    assert [(e.step, e.event_type, e.arm_code, e.http_status) for e in copy.events] == [
+        (e.step, e.event_type, e.arm_code, e.http_status) for e in original.events
     ]
     assert copy.started_at.timestamp() == pytest.approx(started, abs=0.01)
     assert copy.duration_s == pytest.approx(original.duration_s, abs=0.01)

@@ -21,7 +21,13 @@ from .conftest import (
 )
 
 APPROVED_BY = json.dumps({"ops": {"gate": {"config": {"allow_destructive": True}}}})
-OK = {"status": "success", "failed_step": None, "failure_kind": None, "arm_code": None}
+OK = {
+    "status": "success",
+    "failed_step": None,
+    "failure_kind": None,
+    "arm_code": None,
+    "http_status": None,
+}
 NOT_DESTRUCTIVE = {"destructive": False, "allow_destructive": False, "destructive_approved": False}
 
 EXPECTED_RUNS: dict[str, dict[str, Any]] = {
@@ -45,6 +51,7 @@ EXPECTED_RUNS: dict[str, dict[str, Any]] = {
         "failure_kind": "logic",
         "arm_code": "RequestDisallowedByPolicy",
         "arm_message": "Resource 'denied1' was disallowed by policy.",
+        "http_status": None,  # ARM reports a failed deployment, not an HTTP error
         "trigger": "ui",
         "retries": 0,
         "creates": 1,
@@ -60,6 +67,7 @@ EXPECTED_RUNS: dict[str, dict[str, Any]] = {
         "failure_kind": "logic",
         "arm_code": "DestructiveChange",
         "arm_message": "1 resource(s) would be deleted",
+        "http_status": None,
         "deletes": 1,
         "no_change": 1,
         "destructive": True,
@@ -202,14 +210,14 @@ def test_failures_and_retries_carry_their_kind_and_arm_code(
     marked = events[events["failure_kind"].notna()]
     by_run = {history.run_id(n): n for n in history.runs}
     found = sorted(
-        (by_run[r.run_id], r.step, r.event_type, r.failure_kind, r.arm_code)
+        (by_run[r.run_id], r.step, r.event_type, r.failure_kind, r.arm_code, plain(r.http_status))
         for r in marked.itertuples()
     )
     assert found == [
-        ("cleanup_blocked", "gate", "STEP_FAILURE", "logic", "DestructiveChange"),
-        ("flaky", "plan", "STEP_UP_FOR_RETRY", "environmental", "ServiceUnavailable"),
-        ("flaky", "plan", "STEP_UP_FOR_RETRY", "environmental", "ServiceUnavailable"),
-        ("policy", "deploy", "STEP_FAILURE", "logic", "RequestDisallowedByPolicy"),
+        ("cleanup_blocked", "gate", "STEP_FAILURE", "logic", "DestructiveChange", None),
+        ("flaky", "plan", "STEP_UP_FOR_RETRY", "environmental", "ServiceUnavailable", 503),
+        ("flaky", "plan", "STEP_UP_FOR_RETRY", "environmental", "ServiceUnavailable", 503),
+        ("policy", "deploy", "STEP_FAILURE", "logic", "RequestDisallowedByPolicy", None),
     ]
     (policy,) = marked[marked["run_id"] == history.run_id("policy")]["message"]
     assert policy.startswith('Execution of step "deploy" failed. Logic failure (not retried): ')

@@ -1,8 +1,11 @@
-"""failures.py: which failures are retried (environmental) and which are not (logic).
+"""bicep_assets.failures: which failures are retried (environmental) and which
+are not (logic), and the failure hierarchy an op raises.
 
 One table of synthetic inputs (ARM error mappings, SDK and transport exceptions), then the
-real SDK exceptions the local ARM produces, the ``dg.Failure`` an op raises, the RetryPolicy,
-and the Dagster contract the pipeline relies on: ``allow_retries=False`` is never retried.
+real SDK exceptions the local ARM produces, the failures an op raises (their structure,
+redaction, the failure boundary), the RetryPolicy, and the Dagster contract the pipeline
+relies on: ``allow_retries=False`` is never retried, and ``STEP_UP_FOR_RETRY`` keeps no
+metadata, so the boundary logs an attempt record.
 
 No ``from __future__ import annotations`` here: Dagster checks an op's ``context`` annotation
 by identity, and a string annotation fails that check.
@@ -36,12 +39,16 @@ from azure.core.exceptions import (
 from azure.mgmt.resource.deployments.models import ErrorResponse
 
 from bicep_assets.armlocal import FaultPlanSpec, FaultRule, LocalArm, LocalArmConfig
-from bicep_assets.pipeline.failures import (
+from bicep_assets.failures import (
     Classification,
+    DeploymentFailure,
+    EnvironmentalFailure,
+    FailureFacts,
     FailureKind,
+    LogicFailure,
     classify_failure,
+    failure_boundary,
     retry_policy,
-    to_dagster_failure,
 )
 
 LOGIC, ENV = FailureKind.LOGIC, FailureKind.ENVIRONMENTAL
@@ -127,14 +134,15 @@ CASES: list[tuple[str, Any, FailureKind, str | None]] = [
     ),
     (
         "mixed-logic-first",
-        deployment_failed(arm("InvalidParameter"), arm("Conflict")),
+        deployment_failed(arm("InvalidParameter"), arm("AnotherOperationInProgress")),
         LOGIC,
         "InvalidParameter",
     ),
     (
         "mixed-across-levels",
         deployment_failed(
-            arm("Conflict"), arm("X", "m", arm("Y", "m", arm("ParentResourceNotFound")))
+            arm("AnotherOperationInProgress"),
+            arm("X", "m", arm("Y", "m", arm("ParentResourceNotFound"))),
         ),
         LOGIC,
         "ParentResourceNotFound",
@@ -174,7 +182,6 @@ CASES: list[tuple[str, Any, FailureKind, str | None]] = [
             "RequestTimeout",
             "OperationTimedOut",
             "Timeout",
-            "Conflict",
             "AnotherOperationInProgress",
             "DeploymentActive",
             "DeploymentInterrupted",
@@ -239,6 +246,64 @@ CASES: list[tuple[str, Any, FailureKind, str | None]] = [
         "Failed",
     ),
     ("try-again-later", arm("BadRequest", "Please try again later."), ENV, "BadRequest"),
+    ("retry-in-seconds", arm("BadRequest", "Retry the request in 30 seconds."), ENV, "BadRequest"),
+    ("retry-after", arm("BadRequest", "Retry after the interval given."), ENV, "BadRequest"),
+    (
+        "correct-and-try-again-is-not-a-wait",
+        {
+            "error": arm(
+                "BadRequest", "The SKU is invalid. Please correct the request and try again."
+            )
+        },
+        LOGIC,
+        "BadRequest",
+    ),
+    # Conflict: environmental only when another operation holds the resource
+    (
+        "conflict-another-operation",
+        arm("Conflict", "Another operation on this or dependent resource is in progress."),
+        ENV,
+        "Conflict",
+    ),
+    (
+        "conflict-parent-busy",
+        deployment_failed(
+            arm(
+                "Conflict",
+                "Another operation is being performed on the parent resource '/subscriptions/"
+                "x/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/ai'. "
+                "Please try again later.",
+            )
+        ),
+        ENV,
+        "Conflict",
+    ),
+    (
+        "conflict-being-deleted",
+        arm("Conflict", "The resource group 'rg' is being deleted."),
+        ENV,
+        "Conflict",
+    ),
+    (
+        "conflict-site-name-taken",
+        deployment_failed(arm("Conflict", "Website with given name web-dev already exists.")),
+        LOGIC,
+        "Conflict",
+    ),
+    (
+        "conflict-vault-name-in-use",
+        deployment_failed(arm("Conflict", "Vault name 'kv-dev' is already in use.")),
+        LOGIC,
+        "Conflict",
+    ),
+    (
+        "conflict-state-not-allowed",
+        arm("Conflict", "Disk resizing is allowed only when the VM is deallocated."),
+        LOGIC,
+        "Conflict",
+    ),
+    ("conflict-no-message", deployment_failed(arm("Conflict")), LOGIC, "Conflict"),
+    ("deployment-canceled", arm("DeploymentCanceled", "was canceled"), LOGIC, "DeploymentCanceled"),
     (
         "timed-out",
         arm("ResourceOperationFailure", "The request timed out."),
@@ -671,7 +736,11 @@ def test_sdk_untrusted_certificate_is_logic(local_arm: LocalArm) -> None:
     assert "TLS certificate is not trusted" in verdict.reason
 
 
-# -- the dg.Failure an op raises --------------------------------------------------------------
+# -- the failures an op raises -------------------------------------------------------------
+def plain(failure: dg.Failure) -> dict[str, Any]:
+    return {k: v.value for k, v in failure.metadata.items()}
+
+
 def test_logic_failure_metadata_and_description(local_arm: LocalArm) -> None:
     faults(
         local_arm,
@@ -686,12 +755,15 @@ def test_logic_failure_metadata_and_description(local_arm: LocalArm) -> None:
     error = raised(
         lambda: deployments.deployments.begin_create_or_update("rg", "d", body([STORAGE])).result()
     )
-    failure = to_dagster_failure(error, retry_number=2, description="Deploying dev failed.")
-    assert failure.allow_retries is False
-    assert {k: v.value for k, v in failure.metadata.items()} == {
+    failure = DeploymentFailure.from_error(
+        error, retry_number=2, description="Deploying dev failed."
+    )
+    assert isinstance(failure, LogicFailure) and failure.allow_retries is False
+    assert plain(failure) == {
         "failure_kind": "logic",
         "arm_code": "RequestDisallowedByPolicy",
         "arm_message": "Resource 'victim' was disallowed by policy 'no-storage'.",
+        "http_status": None,
         "retry_number": 2,
     }
     assert failure.description is not None
@@ -710,14 +782,14 @@ def test_logic_failure_metadata_and_description(local_arm: LocalArm) -> None:
 def test_environmental_failure_metadata_has_http_status(local_arm: LocalArm) -> None:
     faults(local_arm, FaultRule(kind="status", status=503))
     client = local_arm.connection.resource_client(retry_total=0)
-    failure = to_dagster_failure(raised(lambda: client.resource_groups.get("rg")))
-    assert failure.allow_retries is True
-    assert {k: v.value for k, v in failure.metadata.items()} == {
+    failure = DeploymentFailure.from_error(raised(lambda: client.resource_groups.get("rg")))
+    assert isinstance(failure, EnvironmentalFailure) and failure.allow_retries is True
+    assert plain(failure) == {
         "failure_kind": "environmental",
         "arm_code": "ServiceUnavailable",
         "arm_message": "The service is temporarily unavailable.",
-        "retry_number": 0,
         "http_status": 503,
+        "retry_number": 0,
     }
     assert failure.description is not None
     assert failure.description.startswith(
@@ -726,14 +798,90 @@ def test_environmental_failure_metadata_has_http_status(local_arm: LocalArm) -> 
 
 
 def test_failure_for_a_bug_points_at_the_stack_trace() -> None:
-    failure = to_dagster_failure(KeyError("properties"))
-    assert failure.allow_retries is False
+    failure = DeploymentFailure.from_error(KeyError("properties"))
+    assert isinstance(failure, LogicFailure) and failure.allow_retries is False
     assert failure.metadata["arm_code"].value is None
     assert failure.description == (
         "Logic failure (not retried): 'properties' Why: KeyError is not an ARM, HTTP or network "
         "error: treated as a logic failure (a bug is not fixed by retrying). Fix the cause shown "
         "in the step's error and stack trace, then run the job again."
     )
+
+
+def test_own_failures_carry_every_key_and_their_own_metadata() -> None:
+    failure = LogicFailure(
+        "2 resources would be deleted", arm_code="DestructiveChange", metadata={"destructive": True}
+    )
+    assert isinstance(failure, DeploymentFailure) and isinstance(failure, dg.Failure)
+    assert (failure.allow_retries, failure.description) == (False, "2 resources would be deleted")
+    assert plain(failure) == {
+        "failure_kind": "logic",
+        "arm_code": "DestructiveChange",
+        "arm_message": None,
+        "http_status": None,
+        "retry_number": 0,
+        "destructive": True,
+    }
+    moment = EnvironmentalFailure("gone", arm_code="DeploymentNotFound", http_status=404)
+    assert moment.allow_retries is True
+    assert plain(moment)["failure_kind"] == "environmental"
+
+
+def test_the_base_is_not_raised_and_the_structure_is_not_overridden() -> None:
+    with pytest.raises(TypeError, match="DeploymentFailure is the base: raise LogicFailure"):
+        DeploymentFailure("which kind?")
+    with pytest.raises(ValueError, match=r"LogicFailure: pass arm_code, failure_kind as arg"):
+        LogicFailure("x", metadata={"failure_kind": "environmental", "arm_code": "X"})
+
+
+def test_facts_read_back_from_metadata_values_and_plain_values() -> None:
+    failure = EnvironmentalFailure("slow", arm_code="GatewayTimeout", http_status=504)
+    facts = FailureFacts("environmental", "GatewayTimeout", None, 504, 0)
+    assert failure.facts == facts
+    assert FailureFacts.from_metadata(failure.metadata) == facts
+    assert FailureFacts.from_metadata(plain(failure)) == facts
+    assert FailureFacts.from_metadata({"arm_code": "X"}) is None  # no failure kind: no facts
+    assert FailureFacts.from_metadata(None) is None
+
+
+def test_from_error_keeps_a_failure_of_the_hierarchy_and_stamps_the_attempt() -> None:
+    own = LogicFailure("bad manifest", arm_code="InvalidManifest")
+    assert DeploymentFailure.from_error(own) is own
+    again = DeploymentFailure.from_error(own, retry_number=3)
+    assert isinstance(again, LogicFailure)
+    assert (again.facts.retry_number, again.description) == (3, "bad manifest")
+
+
+def test_redacted_removes_a_secret_from_every_text() -> None:
+    secret = "s3cr3t-value"
+    failure = EnvironmentalFailure(
+        f"ARM said: the value '{secret}' is odd",
+        arm_code="Throttled",
+        arm_message=f"'{secret}' again",
+        http_status=429,
+        retry_number=1,
+        metadata={
+            "echo": secret,
+            "json": dg.MetadataValue.json({"deep": [f"x{secret}x"]}),
+            "md": dg.MetadataValue.md(f"**{secret}**"),
+            "count": 2,
+        },
+    )
+    clean = failure.redacted(lambda text: text.replace(secret, "[secure value]"))
+    assert isinstance(clean, EnvironmentalFailure)
+    assert clean.description == "ARM said: the value '[secure value]' is odd"
+    assert str(clean) == clean.description  # what Dagster's error info shows
+    assert plain(clean) == {
+        "failure_kind": "environmental",
+        "arm_code": "Throttled",
+        "arm_message": "'[secure value]' again",
+        "http_status": 429,
+        "retry_number": 1,
+        "echo": "[secure value]",
+        "json": {"deep": ["x[secure value]x"]},
+        "md": "**[secure value]**",
+        "count": 2,
+    }
 
 
 # -- the RetryPolicy --------------------------------------------------------------------------
@@ -771,29 +919,53 @@ def test_retry_policy_rejects_negative_values(kwargs: dict[str, Any], match: str
 
 # -- the Dagster contract the pipeline relies on ----------------------------------------------
 def run_failing_op(
-    error: BaseException, *, max_retries: int = 2
-) -> tuple[dg.ExecuteInProcessResult, int]:
-    """Run a one-op job whose op raises ``to_dagster_failure(error)``; the attempts it made."""
+    error: BaseException, *, max_retries: int = 2, secret: str | None = None
+) -> tuple[dg.ExecuteInProcessResult, int, list[dg.EventLogEntry]]:
+    """Run a one-op job whose op raises ``error`` inside a failure boundary (which redacts
+    ``secret``); the result, the attempts it made and the run's stored events."""
     attempts: list[int] = []
 
     @dg.op(retry_policy=retry_policy(max_retries=max_retries, base_delay_s=0.01))
     def flaky(context: dg.OpExecutionContext) -> None:
         attempts.append(context.retry_number)
-        raise to_dagster_failure(error, retry_number=context.retry_number) from error
+        with failure_boundary(context) as boundary:
+            if secret:
+                boundary.redact_with(lambda text: text.replace(secret, "[secure value]"))
+            raise error
 
     @dg.job
     def one_op() -> None:
         flaky()
 
-    return one_op.execute_in_process(raise_on_error=False), len(attempts)
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = one_op.execute_in_process(raise_on_error=False, instance=instance)
+        stored = list(instance.all_logs(result.run_id))
+    return result, len(attempts), stored
 
 
 def events(result: dg.ExecuteInProcessResult, event_type: dg.DagsterEventType) -> list[Any]:
     return [e for e in result.all_events if e.event_type == event_type]
 
 
+def attempt_records(stored: list[dg.EventLogEntry]) -> list[FailureFacts | None]:
+    """The facts of the step's engine events (attempt records), in order."""
+    return [
+        FailureFacts.from_metadata(e.dagster_event.event_specific_data.metadata)
+        for e in stored
+        if e.step_key and e.dagster_event and e.dagster_event.event_type_value == "ENGINE_EVENT"
+    ]
+
+
+def test_step_up_for_retry_keeps_no_failure_metadata() -> None:
+    """Why the boundary logs an attempt record: Dagster's retry event holds only the error
+    and the wait (if this fails, Dagster now keeps metadata: read it from there instead)."""
+    from dagster._core.execution.plan.objects import StepRetryData
+
+    assert StepRetryData._fields == ("error", "seconds_to_wait")
+
+
 def test_logic_failure_is_not_retried() -> None:
-    result, attempts = run_failing_op(
+    result, attempts, stored = run_failing_op(
         HttpResponseError(
             response=FakeResponse(400, '{"error": {"code": "InvalidTemplate", "message": "bad"}}')
         )
@@ -801,21 +973,78 @@ def test_logic_failure_is_not_retried() -> None:
     assert not result.success
     assert attempts == 1
     assert events(result, dg.DagsterEventType.STEP_UP_FOR_RETRY) == []
+    assert attempt_records(stored) == []  # only an environmental failure is recorded
     (failure,) = events(result, dg.DagsterEventType.STEP_FAILURE)
     metadata = failure.step_failure_data.user_failure_data.metadata
-    assert metadata["failure_kind"].value == "logic"
-    assert metadata["arm_code"].value == "InvalidTemplate"
+    assert FailureFacts.from_metadata(metadata) == FailureFacts(
+        "logic", "InvalidTemplate", "bad", 400
+    )
+    assert failure.step_failure_data.error.cls_name == "LogicFailure"
 
 
 def test_environmental_failure_is_retried_until_the_policy_gives_up() -> None:
-    result, attempts = run_failing_op(TimeoutError("slow"), max_retries=2)
+    result, attempts, stored = run_failing_op(TimeoutError("slow"), max_retries=2)
     assert not result.success
     assert attempts == 3
     assert len(events(result, dg.DagsterEventType.STEP_UP_FOR_RETRY)) == 2
     (failure,) = events(result, dg.DagsterEventType.STEP_FAILURE)
     metadata = failure.step_failure_data.user_failure_data.metadata
-    assert metadata["failure_kind"].value == "environmental"
-    assert metadata["retry_number"].value == 2
+    assert FailureFacts.from_metadata(metadata) == FailureFacts(
+        "environmental", None, None, None, retry_number=2
+    )
+    # each attempt is recorded before Dagster reports its retry (or its final failure)
+    kinds = [
+        (
+            e.dagster_event.event_type_value,
+            getattr(e.dagster_event.event_specific_data, "metadata", {}).get("retry_number"),
+        )
+        for e in stored
+        if e.step_key == "flaky"
+        and e.dagster_event
+        and e.dagster_event.event_type_value
+        in ("ENGINE_EVENT", "STEP_UP_FOR_RETRY", "STEP_FAILURE")
+    ]
+    assert [k for k, _ in kinds] == [
+        "ENGINE_EVENT",
+        "STEP_UP_FOR_RETRY",
+        "ENGINE_EVENT",
+        "STEP_UP_FOR_RETRY",
+        "ENGINE_EVENT",
+        "STEP_FAILURE",
+    ]
+    assert [r.retry_number for r in attempt_records(stored) if r] == [0, 1, 2]
+
+
+def test_a_bug_in_an_op_is_a_logic_failure_with_its_stack_trace() -> None:
+    result, attempts, _ = run_failing_op(KeyError("properties"))
+    assert (result.success, attempts) == (False, 1)  # without the boundary: retried twice
+    (failure,) = events(result, dg.DagsterEventType.STEP_FAILURE)
+    error = failure.step_failure_data.error
+    assert error.cls_name == "LogicFailure"
+    assert error.cause is not None and error.cause.cls_name == "KeyError"
+
+
+def test_the_boundary_redacts_every_text_and_drops_the_cause() -> None:
+    secret = "canary-boundary-5521"
+    error = HttpResponseError(
+        response=FakeResponse(
+            503,
+            f'{{"error": {{"code": "ServiceUnavailable", "message": "echo {secret}"}}}}',
+        )
+    )  # type: ignore[arg-type]
+    result, attempts, stored = run_failing_op(error, max_retries=1, secret=secret)
+    assert (result.success, attempts) == (False, 2)
+    (failure,) = events(result, dg.DagsterEventType.STEP_FAILURE)
+    raised = failure.step_failure_data.error.cause  # Dagster's "Exceeded max_retries" wraps it
+    assert raised is not None and raised.cls_name == "EnvironmentalFailure"
+    assert (raised.cause, raised.context) == (None, None)  # the SDK error's text held the secret
+    records = [r for r in attempt_records(stored) if r]
+    assert [(r.arm_code, r.arm_message, r.http_status) for r in records] == [
+        ("ServiceUnavailable", "echo [secure value]", 503)
+    ] * 2
+    texts = [repr(e) for e in stored]
+    assert not [t for t in texts if secret in t]
+    assert any("[secure value]" in t for t in texts)
 
 
 def test_environmental_failure_then_success_through_the_local_arm(local_arm: LocalArm) -> None:
@@ -826,17 +1055,25 @@ def test_environmental_failure_then_success_through_the_local_arm(local_arm: Loc
     @dg.op(retry_policy=retry_policy(max_retries=3, base_delay_s=0.01))
     def read_group(context: dg.OpExecutionContext) -> str:
         seen.append(context.retry_number)
-        try:
+        with failure_boundary(context):
             return client.resource_groups.get("rg").name
-        except Exception as error:
-            raise to_dagster_failure(error, retry_number=context.retry_number) from error
 
     @dg.job
     def read() -> None:
         read_group()
 
-    result = read.execute_in_process(raise_on_error=False)
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = read.execute_in_process(raise_on_error=False, instance=instance)
+        stored = list(instance.all_logs(result.run_id))
     assert result.success
     assert seen == [0, 1]
     (retry,) = events(result, dg.DagsterEventType.STEP_UP_FOR_RETRY)
     assert "TooManyRequests" in str(retry.event_specific_data.error.to_string())
+    (record,) = attempt_records(stored)
+    assert record == FailureFacts(
+        "environmental",
+        "TooManyRequests",
+        "The request is being throttled. Retry after the time given.",
+        429,
+        0,
+    )

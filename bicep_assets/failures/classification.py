@@ -1,12 +1,11 @@
 """Whether a failed step is worth retrying: one classifier, logic or environmental.
 
 A **logic** failure is about what we asked for (an invalid template, a missing parameter, a
-policy denial, a missing permission): retrying cannot fix it, so the op raises
-``dg.Failure(allow_retries=False)``. An **environmental** failure is about the moment
-(throttling, 5xx, timeouts, dropped connections, quota or capacity, another operation holding
-the resource): the op raises ``dg.Failure(allow_retries=True)`` and its ``RetryPolicy``
-retries it. Both carry ``failure_kind``, ``arm_code``, ``arm_message`` and ``retry_number``
-in their metadata (DESIGN.md, "The event log vocabulary").
+policy denial, a missing permission): retrying cannot fix it. An **environmental** failure is
+about the moment (throttling, 5xx, timeouts, dropped connections, quota or capacity, another
+operation holding the resource): the op's ``RetryPolicy`` retries it. :mod:`.hierarchy`
+turns the verdict into the failure an op raises (``LogicFailure``/``EnvironmentalFailure``);
+the tables of ARM codes and messages are in :mod:`.codes`.
 
 How :func:`classify_failure` decides, first rule that applies:
 
@@ -14,7 +13,9 @@ How :func:`classify_failure` decides, first rule that applies:
    ``DeploymentFailed`` whose details carry the real cause). A node with deciding details is
    judged by them, not by its own (wrapper) code; among causes a logic one wins. A code that
    no table knows (``BadRequest``, ``DeploymentFailed``) is judged by its message
-   (``BadRequest: Rate limit exceeded`` is throttling).
+   (``BadRequest: Rate limit exceeded`` is throttling). ``Conflict`` and
+   ``OperationNotAllowed`` are judged by their message too: environmental only when it names
+   another operation in progress (or a quota), logic otherwise.
 2. Transport: a cut-off body, connection errors, timeouts → environmental; an untrusted TLS
    certificate, an invalid URL or a host name that does not exist → logic.
 3. A long-running operation that ended Failed/Canceled with no ARM error (an operator
@@ -38,7 +39,6 @@ from enum import Enum
 from http import HTTPStatus
 from typing import Any
 
-import dagster as dg
 import requests
 import urllib3.exceptions
 from azure.core.exceptions import (
@@ -50,7 +50,8 @@ from azure.core.exceptions import (
 )
 from azure.core.polling.base_polling import OperationFailed
 
-from .failure_codes import (
+from .codes import (
+    CONFLICT_WAITS,
     ENVIRONMENTAL_CODE_PATTERNS,
     ENVIRONMENTAL_CODES,
     ENVIRONMENTAL_MESSAGES,
@@ -212,6 +213,18 @@ def _judge(node: _ArmError, parents: tuple[str, ...] = ()) -> _Verdict | None:
                     f"ARM code {node.code}{where} is environmental: the request exceeds a quota",
                 )
             why = "the operation is not allowed for this SKU, resource state or scope"
+            return _Verdict(FailureKind.LOGIC, node, f"ARM code {node.code}{where} is logic: {why}")
+        if key == "conflict":  # waiting helps only when another operation holds the resource
+            if (label := first_match(message, CONFLICT_WAITS)) is not None:
+                return _Verdict(
+                    FailureKind.ENVIRONMENTAL,
+                    node,
+                    f"ARM code {node.code}{where} reports {label}, which is environmental",
+                )
+            why = (
+                "the request does not fit the resource's current state (a name taken, a change "
+                "not allowed now) and names no operation in progress to wait for"
+            )
             return _Verdict(FailureKind.LOGIC, node, f"ARM code {node.code}{where} is logic: {why}")
         for kind, table in (
             (FailureKind.LOGIC, LOGIC_CODES),
@@ -441,39 +454,3 @@ def _classify_exception(error: BaseException) -> Classification:
         "failure (a bug is not fixed by retrying)"
     )
     return Classification(FailureKind.LOGIC, None, str(error) or None, None, reason)
-
-
-def to_dagster_failure(
-    error: FailureInput, *, retry_number: int = 0, description: str | None = None
-) -> dg.Failure:
-    """The ``dg.Failure`` an op raises for ``error``: retried by the op's RetryPolicy only
-    when environmental; metadata in the event-log vocabulary."""
-    verdict = classify_failure(error)
-    metadata: dict[str, Any] = {
-        "failure_kind": verdict.kind.value,
-        "arm_code": verdict.arm_code,
-        "arm_message": verdict.arm_message,
-        "retry_number": retry_number,
-    }
-    if verdict.http_status is not None:
-        metadata["http_status"] = verdict.http_status
-    text = verdict.describe() if description is None else f"{description}\n{verdict.describe()}"
-    return dg.Failure(description=text, metadata=metadata, allow_retries=verdict.retryable)
-
-
-def retry_policy(max_retries: int = 5, base_delay_s: float = 5.0) -> dg.RetryPolicy:
-    """The RetryPolicy for ops that call ARM: exponential backoff with ± jitter.
-
-    Dagster waits ``(2**n - 1) * base_delay_s ± base_delay_s`` (uniform) before retry ``n``
-    (1-based): with the defaults about 5, 15, 35, 75 and 155 s, each ± 5 s.
-    """
-    if max_retries < 0:
-        raise ValueError(f"retry_policy: max_retries must be 0 or more, not {max_retries}")
-    if base_delay_s < 0:
-        raise ValueError(f"retry_policy: base_delay_s must be 0 or more, not {base_delay_s}")
-    return dg.RetryPolicy(
-        max_retries=max_retries,
-        delay=base_delay_s,
-        backoff=dg.Backoff.EXPONENTIAL,
-        jitter=dg.Jitter.PLUS_MINUS,
-    )

@@ -1,0 +1,263 @@
+"""The failure hierarchy: ``DeploymentFailure`` and its two kinds, the structure they carry,
+and the boundary an op runs its body in (see the package docstring for the whole picture).
+
+This is the one module that builds a ``dg.Failure`` (tests/test_boundaries.py holds that).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import dagster as dg
+from dagster._core.events import DagsterEvent, EngineEventData
+
+from .classification import FailureInput, FailureKind, classify_failure
+
+Redact = Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class FailureFacts:
+    """The structure every failure carries, under these metadata keys (``None`` is stored
+    as a null value, never left out)."""
+
+    failure_kind: str  # "logic" or "environmental"
+    arm_code: str | None = None  # ARM's error code, or the code of bicep_assets' own check
+    arm_message: str | None = None
+    http_status: int | None = None
+    retry_number: int = 0  # the attempt that failed: 0 for the first
+
+    KEYS: ClassVar[tuple[str, ...]] = (
+        "failure_kind",
+        "arm_code",
+        "arm_message",
+        "http_status",
+        "retry_number",
+    )
+
+    def metadata(self) -> dict[str, Any]:
+        return {key: getattr(self, key) for key in self.KEYS}
+
+    @classmethod
+    def from_metadata(cls, metadata: Mapping[str, Any] | None) -> FailureFacts | None:
+        """The facts in a ``STEP_FAILURE``'s or an attempt record's metadata (``MetadataValue``
+        or plain values); ``None`` when it carries no failure kind."""
+        values = {key: getattr(value, "value", value) for key, value in (metadata or {}).items()}
+        kind = values.get("failure_kind")
+        if kind not in {k.value for k in FailureKind}:
+            return None
+        return cls(
+            failure_kind=str(kind),
+            arm_code=_text(values.get("arm_code")),
+            arm_message=_text(values.get("arm_message")),
+            http_status=_int(values.get("http_status")),
+            retry_number=_int(values.get("retry_number")) or 0,
+        )
+
+
+def _text(value: Any) -> str | None:
+    return None if value in (None, "") else str(value)
+
+
+def _int(value: Any) -> int | None:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _redact(value: Any, redact: Redact) -> Any:
+    """``value`` (raw metadata, or a text/markdown/JSON metadata value) with ``redact``
+    applied to every string in it."""
+    if isinstance(value, dg.TextMetadataValue):
+        return dg.MetadataValue.text(redact(value.text))
+    if isinstance(value, dg.MarkdownMetadataValue):
+        return dg.MetadataValue.md(redact(value.md_str))
+    if isinstance(value, dg.JsonMetadataValue):
+        return dg.MetadataValue.json(_redact(value.data, redact))
+    if isinstance(value, dg.MetadataValue):  # tables, numbers, paths, …: no free text
+        return value
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, Mapping):
+        return {k: _redact(v, redact) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact(v, redact) for v in value]
+    return value
+
+
+class DeploymentFailure(dg.Failure):
+    """A failure of bicep_assets, carrying :class:`FailureFacts` as metadata. Raise a
+    subclass, or build one with :meth:`from_error`."""
+
+    kind: ClassVar[FailureKind]
+
+    def __init__(
+        self,
+        description: str,
+        *,
+        arm_code: str | None = None,
+        arm_message: str | None = None,
+        http_status: int | None = None,
+        retry_number: int = 0,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        if type(self) is DeploymentFailure:
+            raise TypeError(
+                "DeploymentFailure is the base: raise LogicFailure or EnvironmentalFailure, "
+                "or build one with DeploymentFailure.from_error(error)"
+            )
+        extra = dict(metadata or {})
+        if clash := sorted(set(extra) & set(FailureFacts.KEYS)):
+            raise ValueError(f"{type(self).__name__}: pass {', '.join(clash)} as arguments")
+        self.facts = FailureFacts(self.kind.value, arm_code, arm_message, http_status, retry_number)
+        self.extra_metadata = extra
+        super().__init__(
+            description=description,
+            metadata={**self.facts.metadata(), **extra},
+            allow_retries=self.kind is FailureKind.ENVIRONMENTAL,
+        )
+
+    @staticmethod
+    def from_error(
+        error: FailureInput, *, description: str | None = None, retry_number: int = 0
+    ) -> DeploymentFailure:
+        """The failure for a caught exception or an ARM error: logic or environmental as
+        :func:`.classification.classify_failure` decides; the description is its verdict
+        (after ``description``, when given)."""
+        if isinstance(error, DeploymentFailure):
+            return error.for_attempt(retry_number)
+        verdict = classify_failure(error)
+        text = verdict.describe()
+        failure_type = EnvironmentalFailure if verdict.retryable else LogicFailure
+        return failure_type(
+            text if description is None else f"{description}\n{text}",
+            arm_code=verdict.arm_code,
+            arm_message=verdict.arm_message,
+            http_status=verdict.http_status,
+            retry_number=retry_number,
+        )
+
+    def _replace(self, **changes: Any) -> DeploymentFailure:
+        fields = {
+            "description": self.description or "",
+            "arm_code": self.facts.arm_code,
+            "arm_message": self.facts.arm_message,
+            "http_status": self.facts.http_status,
+            "retry_number": self.facts.retry_number,
+            "metadata": self.extra_metadata,
+            **changes,
+        }
+        description = fields.pop("description")
+        return type(self)(description, **fields)
+
+    def for_attempt(self, retry_number: int) -> DeploymentFailure:
+        """This failure, of the attempt ``retry_number`` (0 for the first)."""
+        if retry_number == self.facts.retry_number:
+            return self
+        return self._replace(retry_number=retry_number)
+
+    def redacted(self, redact: Redact) -> DeploymentFailure:
+        """This failure with ``redact`` applied to its description and every text in its
+        metadata (ARM's error messages can echo the secure values they were sent)."""
+        return self._replace(
+            description=redact(self.description or ""),
+            arm_code=_redact(self.facts.arm_code, redact),
+            arm_message=_redact(self.facts.arm_message, redact),
+            metadata={k: _redact(v, redact) for k, v in self.extra_metadata.items()},
+        )
+
+
+class LogicFailure(DeploymentFailure):
+    """What we asked for is wrong (template, parameters, permissions, policy, manifest, a
+    failed check): never retried."""
+
+    kind = FailureKind.LOGIC
+
+
+class EnvironmentalFailure(DeploymentFailure):
+    """The moment is wrong (throttling, 5xx, timeouts, quota, a busy resource): the op's
+    RetryPolicy retries it."""
+
+    kind = FailureKind.ENVIRONMENTAL
+
+
+def attempt_record(failure: DeploymentFailure, step: str) -> tuple[str, EngineEventData]:
+    """The message and data of the ``ENGINE_EVENT`` logged for a failed attempt."""
+    facts = failure.facts
+    status = f", HTTP {facts.http_status}" if facts.http_status is not None else ""
+    message = (
+        f"{step} attempt {facts.retry_number + 1} failed: {facts.failure_kind} failure "
+        f"({facts.arm_code or 'no ARM code'}{status})."
+    )
+    if failure.allow_retries:
+        message += " The op's RetryPolicy retries it while retries remain."
+    return message, EngineEventData(metadata=facts.metadata())
+
+
+class FailureBoundary:
+    """What :func:`failure_boundary` applies to the failure leaving an op."""
+
+    def __init__(self) -> None:
+        self._redactions: list[Redact] = []
+
+    def redact_with(self, redact: Redact) -> None:
+        """Apply ``redact`` to any failure leaving the op from now on. The failure is then
+        raised without its cause, whose text could hold what ``redact`` removes."""
+        self._redactions.append(redact)
+
+    @property
+    def redacts(self) -> bool:
+        return bool(self._redactions)
+
+    def finish(
+        self, context: dg.OpExecutionContext, failure: DeploymentFailure
+    ) -> DeploymentFailure:
+        """``failure`` as the op raises it: of this attempt, redacted; an environmental one
+        is first logged as the attempt record."""
+        failure = failure.for_attempt(context.retry_number)
+        for redact in self._redactions:
+            failure = failure.redacted(redact)
+        if failure.kind is FailureKind.ENVIRONMENTAL:
+            step_context = context.get_step_execution_context()
+            message, data = attempt_record(failure, step_context.step.key)
+            DagsterEvent.engine_event(step_context, message, data)
+        return failure
+
+
+@contextmanager
+def failure_boundary(context: dg.OpExecutionContext) -> Iterator[FailureBoundary]:
+    """Run an op's body: whatever fails in it leaves as a :class:`DeploymentFailure` (see
+    :meth:`FailureBoundary.finish`). ``RetryRequested`` passes through untouched."""
+    boundary = FailureBoundary()
+    try:
+        yield boundary
+    except dg.RetryRequested:
+        raise
+    except DeploymentFailure as failure:
+        raised = boundary.finish(context, failure)
+        if raised is failure and not boundary.redacts:
+            raise
+        cause = None if boundary.redacts else failure.__cause__
+        raise raised.with_traceback(failure.__traceback__) from cause
+    except Exception as error:
+        raised = boundary.finish(context, DeploymentFailure.from_error(error))
+        raise raised from (None if boundary.redacts else error)
+
+
+def retry_policy(max_retries: int = 5, base_delay_s: float = 5.0) -> dg.RetryPolicy:
+    """The RetryPolicy for ops that call ARM: exponential backoff with ± jitter.
+
+    Dagster waits ``(2**n - 1) * base_delay_s ± base_delay_s`` (uniform) before retry ``n``
+    (1-based): with the defaults about 5, 15, 35, 75 and 155 s, each ± 5 s.
+    """
+    if max_retries < 0:
+        raise ValueError(f"retry_policy: max_retries must be 0 or more, not {max_retries}")
+    if base_delay_s < 0:
+        raise ValueError(f"retry_policy: base_delay_s must be 0 or more, not {base_delay_s}")
+    return dg.RetryPolicy(
+        max_retries=max_retries,
+        delay=base_delay_s,
+        backoff=dg.Backoff.EXPONENTIAL,
+        jitter=dg.Jitter.PLUS_MINUS,
+    )
