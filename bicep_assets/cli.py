@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bicep-assets", description="Dagster-native orchestration of Bicep/ARM deployments."
     )
+    parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     commands = parser.add_subparsers(dest="command", required=True)
     exp = commands.add_parser(
         "expand", help="expand an ARM template offline and print its resources in order"
@@ -96,40 +97,98 @@ def build_parser() -> argparse.ArgumentParser:
     add_emulator_commands(commands)
     add_arm_commands(commands)
     _add_audit_commands(commands)
+    _accept_debug_everywhere(parser)
     return parser
 
 
+DEBUG_HELP = "print the traceback of an unexpected error (and re-raise it)"
+
+
+def _accept_debug_everywhere(parser: argparse.ArgumentParser) -> None:
+    """``--debug`` after any (sub)command too: ``bicep-assets deploy dev --debug``."""
+    for action in parser._actions:  # argparse keeps subcommands only there
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                sub.add_argument(
+                    "--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP
+                )
+                _accept_debug_everywhere(sub)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; the exit code (see the table in docs/operations.md): 0 success, 1 it
+    ran and failed, 2 what it was given is wrong, 3 a bug in bicep-assets, 130 interrupted.
+    Without ``--debug`` nothing prints a traceback."""
     args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(
+            f"error: unexpected {type(exc).__name__}: {_first_line(exc)} — a bug in "
+            "bicep-assets; run again with --debug for the traceback",
+            file=sys.stderr,
+        )
+        return EXIT_BUG
+
+
+# 1 (it ran and failed: a failed run, an ARM error, an unreachable service) is returned by
+# the commands themselves
+EXIT_INPUT = 2  # what it was given is wrong; nothing was created
+EXIT_BUG = 3  # an unexpected error: a bug in bicep-assets
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
+
+
+def _run(args: argparse.Namespace) -> int:
+    project = getattr(args, "project", None)
+    if project is not None and not project.is_dir():
+        return _fail(f"--project {project}: no such folder")
     if args.command == "expand":
         return _expand(args)
     if args.command in ("deploy", "plan"):
         from .project import find_project_dir
-        from .runs import parse_params, run_job
+        from .runs import LaunchError, parse_params, run_job
 
-        return run_job(
-            args.command,
-            args.environment,
-            project_dir=args.project or find_project_dir(),
-            params=parse_params(args.param),
-            git_sha=args.git_sha,
-            allow_destructive=getattr(args, "allow_destructive", False),
-            allow_warnings=args.allow_warnings,
-            target=args.target,
-            wait_timeout_s=getattr(args, "wait_timeout", 0.0),
-        )
+        try:
+            return run_job(
+                args.command,
+                args.environment,
+                project_dir=project or find_project_dir(),
+                params=parse_params(args.param),
+                git_sha=args.git_sha,
+                allow_destructive=getattr(args, "allow_destructive", False),
+                allow_warnings=args.allow_warnings,
+                target=args.target,
+                wait_timeout_s=getattr(args, "wait_timeout", 0.0),
+            )
+        except LaunchError as exc:
+            return _fail(str(exc))
     if args.command == "ui":
         from .project import find_project_dir
-        from .runs import run_ui
+        from .runs import LaunchError, run_ui
 
-        return run_ui(args.project or find_project_dir(), args.port)
+        try:
+            return run_ui(project or find_project_dir(), args.port)
+        except LaunchError as exc:
+            return _fail(str(exc))
     if args.command == "emulator":
         return run_emulator(args)
     if args.command == "arm":
         return run_arm(args)
     if args.command == "audit":
         return _audit(args)
-    return 2  # pragma: no cover - argparse rejects unknown commands
+    return EXIT_INPUT  # pragma: no cover - argparse rejects unknown commands
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else "(no message)"
 
 
 def _expand(args: argparse.Namespace) -> int:
@@ -158,8 +217,10 @@ def _expand(args: argparse.Namespace) -> int:
 
 
 def _fail(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return 2
+    """``error: …`` on stderr, one line per problem; exit code 2."""
+    for line in message.splitlines() or [""]:
+        print(f"error: {line}", file=sys.stderr)
+    return EXIT_INPUT
 
 
 def _redact_outputs(expansion: Expansion, outputs: dict[str, Any]) -> dict[str, Any]:
@@ -237,15 +298,16 @@ def _audit(args: argparse.Namespace) -> int:
     if args.run and args.limit is not None:
         print("error: --limit applies to --env only (--run exports one run)", file=sys.stderr)
         return 2
-    import dagster as dg
-
     from .audit.export import export_environment, export_run
     from .project import find_project_dir
-    from .runs import prepare_dagster_home, recover_after_crashes
+    from .runs import LaunchError, open_instance, prepare_dagster_home, recover_after_crashes
 
-    home = prepare_dagster_home(args.project or find_project_dir())
-
-    with dg.DagsterInstance.get() as instance:
+    try:
+        home = prepare_dagster_home(args.project or find_project_dir())
+        instance = open_instance(home)
+    except LaunchError as exc:
+        return _fail(str(exc))
+    with instance:
         recover_after_crashes(instance, "audit export", sys.stderr)
         if args.run:
             document: Any = export_run(instance, args.run)

@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 
 from .audit.definitions import audit_definitions
-from .environments import load_environments
+from .environments import scan_environments
 from .pipeline.jobs import build_jobs
 from .project import find_project_dir
 from .resources.arm import ArmClient
@@ -23,12 +23,15 @@ def build_definitions(
     bicep: BicepCli | None = None,
     probes: Probes | None = None,
 ) -> dg.Definitions:
-    """Jobs for every environment manifest, with the resources they use."""
+    """Jobs for every environment manifest, with the resources they use. A manifest that does
+    not load still gets its jobs, which fail at lint with its error: one broken file never
+    takes down the other environments, the sensors or the audit assets."""
     project = project_dir or find_project_dir()
-    environments = load_environments(project)
+    scan = scan_environments(project)
+    environments = scan.environments
     arm = arm or ArmClient()
     resources = {"arm": arm, "bicep": bicep or BicepCli(), "probes": probes or Probes()}
-    jobs = build_jobs(environments, resources)
+    jobs = build_jobs(environments, resources, broken=scan.broken.values())
     return dg.Definitions.merge(
         dg.Definitions(jobs=jobs, resources=resources),
         trigger_definitions(environments, jobs=jobs, repository=project),

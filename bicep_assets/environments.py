@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -35,7 +36,9 @@ from .manifest_yaml import ManifestError, format_validation_error, read_yaml_man
 from .models import SecureReference
 
 __all__ = [
+    "BrokenManifest",
     "DeploymentOptions",
+    "EnvironmentScan",
     "EnvironmentSpec",
     "HealthChecks",
     "HttpCheck",
@@ -46,11 +49,13 @@ __all__ = [
     "TcpCheck",
     "Triggers",
     "job_name",
+    "job_suffix",
     "load_environment",
     "load_environments",
     "placeholder_names",
     "read_parameters_file",
     "render_placeholders",
+    "scan_environments",
     "split_endpoint",
 ]
 
@@ -393,7 +398,14 @@ def job_name(kind: JobKind, env: str) -> str:
             f"environment name {env!r} cannot name a Dagster job: use letters, digits, '_' "
             "and '-', starting with a letter or digit"
         )
-    return f"{kind}_{env.replace('-', '_')}"
+    return f"{kind}_{job_suffix(env)}"
+
+
+def job_suffix(stem: str) -> str:
+    """What follows ``deploy_``/``plan_`` in the jobs of the manifest file ``<stem>.yaml``: the
+    stem with ``-`` (and, for a file whose name cannot name an environment, every other
+    character Dagster refuses in a job name) as ``_``."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", stem)
 
 
 def placeholder_names(text: str) -> list[str]:
@@ -505,7 +517,10 @@ def load_environment(path: Path, *, display_name: str | None = None) -> Environm
             format_validation_error(exc, shown, EnvironmentSpec, positions)
         ) from None
     if spec.parameters_file is not None and spec.parameters_file.suffix.lower() == ".json":
-        from_file = read_parameters_file(spec.parameters_file)
+        try:
+            from_file = read_parameters_file(spec.parameters_file)
+        except ManifestError as exc:
+            raise ManifestError(f"{shown}: parameters_file: {exc}") from None
         clash = sorted(set(from_file) & set(spec.secure_parameters))
         if clash:
             raise ManifestError(
@@ -515,39 +530,84 @@ def load_environment(path: Path, *, display_name: str | None = None) -> Environm
     return spec
 
 
-def load_environments(project_dir: Path) -> dict[str, EnvironmentSpec]:
-    """Every ``parameters/*.yaml|yml`` of the project, by environment name (sorted); all the
-    manifests' errors are reported together."""
+@dataclass(frozen=True)
+class BrokenManifest:
+    """A manifest that cannot be used. Its environment still gets its two jobs, so that a
+    person sees it in the UI, and they fail at lint with ``error``; the other environments
+    are not affected."""
+
+    name: str  # the file's stem: the environment it would be
+    manifest_path: Path
+    error: str  # every problem, one per line, naming the file, the key and the line
+
+    def job_name(self, kind: JobKind) -> str:
+        """``deploy_<stem>`` / ``plan_<stem>``, even when the stem is no valid name."""
+        return f"{kind}_{job_suffix(self.name)}"
+
+
+@dataclass(frozen=True)
+class EnvironmentScan:
+    """Every manifest of a project: the environments that load and the broken ones."""
+
+    environments: dict[str, EnvironmentSpec]  # by name, sorted
+    broken: dict[str, BrokenManifest]  # by file stem, sorted
+
+    @property
+    def errors(self) -> list[str]:
+        """Every problem of every broken manifest, one per line, in file order."""
+        return [line for b in self.broken.values() for line in b.error.splitlines()]
+
+
+def scan_environments(project_dir: Path) -> EnvironmentScan:
+    """Every ``parameters/*.yaml|yml`` of the project (hidden files aside), loaded one by one:
+    one broken manifest never hides the others. Two files whose jobs would have the same
+    name (``dev.yaml`` and ``dev.yml``, ``eu-west`` and ``eu_west``) are both broken: which one
+    deploys must not depend on the order of a folder listing. ``ManifestError`` only when
+    there is no ``parameters/`` folder at all."""
     folder = project_dir / "parameters"
     if not folder.is_dir():
         raise ManifestError(
             f"{folder}: no parameters/ folder; add one <env>.yaml manifest per environment"
         )
     files = sorted(
-        p for p in folder.iterdir() if p.suffix.lower() in (".yaml", ".yml") and p.is_file()
+        p
+        for p in folder.iterdir()
+        if p.suffix.lower() in (".yaml", ".yml") and not p.name.startswith(".")
     )
-    specs: dict[str, EnvironmentSpec] = {}
-    jobs: dict[str, str] = {}
-    errors: list[str] = []
+    by_job: dict[str, list[Path]] = {}
     for path in files:
-        shown = path.relative_to(project_dir).as_posix()
-        try:
-            spec = load_environment(path, display_name=shown)
-        except ManifestError as exc:
-            errors.append(str(exc))
-            continue
-        key = job_name("deploy", spec.name)
-        if key in jobs:
-            errors.append(
-                f"{shown}: environment '{spec.name}' maps to the same jobs as {jobs[key]} "
-                f"({key}); rename one of them"
-            )
-            continue
-        jobs[key] = shown
-        specs[spec.name] = spec
-    if errors:
-        raise ManifestError("\n".join(errors))
-    return dict(sorted(specs.items()))
+        by_job.setdefault(job_suffix(path.stem), []).append(path)
+    specs: dict[str, EnvironmentSpec] = {}
+    broken: dict[str, BrokenManifest] = {}
+    for suffix, paths in by_job.items():
+        errors: list[str] = []
+        spec: EnvironmentSpec | None = None
+        first = paths[0].relative_to(project_dir).as_posix()
+        for index, path in enumerate(paths):
+            shown = path.relative_to(project_dir).as_posix()
+            try:
+                spec = load_environment(path, display_name=shown)
+            except ManifestError as exc:
+                errors.append(str(exc))
+            if index:
+                errors.append(
+                    f"{shown}: environment '{path.stem}' maps to the same jobs as {first} "
+                    f"(deploy_{suffix}); rename one of them"
+                )
+        if errors:
+            broken[paths[0].stem] = BrokenManifest(paths[0].stem, paths[0], "\n".join(errors))
+        elif spec is not None:
+            specs[spec.name] = spec
+    return EnvironmentScan(dict(sorted(specs.items())), dict(sorted(broken.items())))
+
+
+def load_environments(project_dir: Path) -> dict[str, EnvironmentSpec]:
+    """Every ``parameters/*.yaml|yml`` of the project, by environment name (sorted); a
+    ``ManifestError`` reports every broken manifest's errors together."""
+    scan = scan_environments(project_dir)
+    if scan.broken:
+        raise ManifestError("\n".join(scan.errors))
+    return scan.environments
 
 
 def subscription_of(spec: EnvironmentSpec) -> str:

@@ -17,19 +17,28 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from .environments import EnvironmentSpec
 
 SECRET_HINT = "(secure parameters are read from the environment at the ARM call; never printed)"
 
 
 def prepare_dagster_home(project_dir: Path) -> Path:
-    """DAGSTER_HOME (default ``<project>/.dagster_home``) with the project's dagster.yaml."""
+    """DAGSTER_HOME (default ``<project>/.dagster_home``) with the project's dagster.yaml;
+    :class:`LaunchError` when that folder cannot be used."""
     home = Path(os.environ.get("DAGSTER_HOME") or project_dir / ".dagster_home").resolve()
-    home.mkdir(parents=True, exist_ok=True)
     source = project_dir / "dagster.yaml"
     target = home / "dagster.yaml"
-    if source.is_file() and (not target.exists() or target.read_bytes() != source.read_bytes()):
-        shutil.copyfile(source, target)
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        if source.is_file() and (not target.exists() or target.read_bytes() != source.read_bytes()):
+            shutil.copyfile(source, target)
+    except OSError as exc:
+        raise LaunchError(
+            f"DAGSTER_HOME {home}: cannot be used as Dagster's folder ({exc.strerror or exc})"
+        ) from None
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 
@@ -46,6 +55,24 @@ def recover_after_crashes(instance: Any, command: str, stream: TextIO | None = N
         print(f"recovered: {crashed.describe()}", file=out, flush=True)
     for folder in remove_orphaned_temp_dirs():
         print(f"recovered: removed {folder}, left by a gone process", file=out, flush=True)
+
+
+def open_instance(home: Path) -> Any:
+    """The Dagster instance of ``home`` (a ``dg.DagsterInstance``); :class:`LaunchError` when
+    its dagster.yaml is not a valid instance configuration."""
+    import dagster as dg
+    import yaml
+
+    shown = f"{home / 'dagster.yaml'} (the project's dagster.yaml, copied)"
+    try:
+        return dg.DagsterInstance.get()
+    except dg.DagsterInvalidConfigError as exc:
+        details = "; ".join(str(e.message).split(". Expected:")[0] for e in exc.errors)
+        raise LaunchError(f"{shown}: {details or exc}") from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise LaunchError(f"{shown}: invalid YAML: {exc.problem or exc.context}{where}") from None
 
 
 def run_config_for(
@@ -67,15 +94,57 @@ def run_config_for(
     return config
 
 
+class LaunchError(ValueError):
+    """A launch refused before any run exists: what ``bicep-assets`` was given is wrong (the
+    CLI exits 2 with the message, one line per problem)."""
+
+
 def parse_params(items: list[str]) -> dict[str, str]:
     """``--param NAME=VALUE`` (repeatable) → {NAME: VALUE}; typed later against the template."""
     result: dict[str, str] = {}
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or not name:
-            raise SystemExit(f"error: --param '{item}' is not NAME=VALUE")
+            raise LaunchError(f"--param '{item}' is not NAME=VALUE")
         result[name] = value
     return result
+
+
+def resolve_environment(
+    environment: str, project_dir: Path, params: dict[str, str]
+) -> EnvironmentSpec:
+    """The manifest of ``environment`` checked for what would fail its run before the run
+    exists — a broken manifest, an unknown environment, a secure parameter's variable not set,
+    a ``--param`` the template refuses — else :class:`LaunchError`."""
+    from .environments import ManifestError, job_suffix, scan_environments
+
+    try:
+        scan = scan_environments(project_dir)
+    except ManifestError as exc:
+        raise LaunchError(str(exc)) from None
+    found = {**scan.environments, **scan.broken}
+    name = environment
+    if name not in found:  # eu_west for parameters/eu-west.yaml: the job's own spelling
+        same_jobs = [n for n in found if job_suffix(n) == environment]
+        name = same_jobs[0] if len(same_jobs) == 1 else name
+    if name in scan.broken:
+        raise LaunchError(scan.broken[name].error)
+    spec = scan.environments.get(name)
+    if spec is None:
+        known = ", ".join(scan.environments) or "none"
+        broken = f"; broken manifests: {', '.join(scan.broken)}" if scan.broken else ""
+        raise LaunchError(f"no environment '{environment}' (environments: {known}{broken})")
+    from .pipeline.launch import check_overrides, missing_secure_variables  # loads Dagster
+    from .resources.bicep import BicepCli
+
+    problems = missing_secure_variables(spec, f"parameters/{spec.manifest_path.name}")
+    try:
+        check_overrides(spec, params, BicepCli())
+    except ValueError as exc:
+        problems.append(f"--param: {exc}")
+    if problems:
+        raise LaunchError("\n".join(problems))
+    return spec
 
 
 def run_job(
@@ -92,38 +161,24 @@ def run_job(
 ) -> int:
     """Execute ``deploy_<env>``/``plan_<env>`` in process; 0 on success, 1 on failure.
 
-    A deploy first waits (up to ``wait_timeout_s``; 0 refuses at once) while another run of
-    the environment is in progress on the instance: in-process runs bypass the run queue."""
-    prepare_dagster_home(project_dir)
-    import dagster as dg
+    Mistakes in what was given (see :func:`resolve_environment`) raise :class:`LaunchError`
+    before DAGSTER_HOME is touched. A deploy first waits (up to ``wait_timeout_s``; 0 refuses
+    at once) while another run of the environment is in progress on the instance: in-process
+    runs bypass the run queue."""
+    spec = resolve_environment(environment, project_dir, params)
+    home = prepare_dagster_home(project_dir)
 
     from .definitions import build_definitions
-    from .environments import ManifestError, job_name
+    from .environments import job_name
     from .pipeline.jobs import TRIGGER_TAG
     from .pipeline.plan import plan_markdown
     from .pipeline.provenance import GIT_SHA_TAG
-
-    try:
-        definitions = build_definitions(project_dir)
-    except ManifestError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    name = job_name(kind, environment)
-    try:
-        job = definitions.resolve_job_def(name)
-    except Exception:
-        known = sorted(
-            j.name.split("_", 1)[1]
-            for j in definitions.resolve_all_job_defs()
-            if j.name.startswith(f"{kind}_")
-        )
-        print(
-            f"error: no environment '{environment}' (environments: {', '.join(known)})",
-            file=sys.stderr,
-        )
-        return 2
     from .triggers.crashed import process_tags
 
+    definitions = build_definitions(project_dir)
+    environment = spec.name
+    name = job_name(kind, environment)
+    job = definitions.resolve_job_def(name)
     tags = {TRIGGER_TAG: "cli", **process_tags()}
     if git_sha:
         tags[GIT_SHA_TAG] = git_sha
@@ -136,7 +191,7 @@ def run_job(
     )
     from .triggers.exclusive import EnvironmentBusy, exclusive_environment
 
-    with dg.DagsterInstance.get() as instance:
+    with open_instance(home) as instance:
         recover_after_crashes(instance, f"{kind} {environment}")
         guard = (
             exclusive_environment(

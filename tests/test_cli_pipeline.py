@@ -3,6 +3,7 @@ DAGSTER_HOME — and a canary secure value that must appear nowhere."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -88,11 +89,10 @@ def test_failures_exit_non_zero_and_say_why(project: Path, tmp_path: Path) -> No
     home = tmp_path / "home"
     unknown = cli(project, home, "deploy", "staging")
     assert unknown.returncode == 2
-    assert "no environment 'staging' (environments: dev, prod)" in (unknown.stderr)
+    assert unknown.stderr == "error: no environment 'staging' (environments: dev, prod)\n"
     bad = cli(project, home, "plan", "dev", "--param", "appServiceSku=Huge")
-    assert bad.returncode == 1
-    assert "lint failed" in bad.stderr
-    assert "appServiceSku" in bad.stderr
+    assert bad.returncode == 2  # refused before a run exists
+    assert bad.stderr.startswith("error: --param: Parameter 'appServiceSku' (string) does not")
     missing = subprocess.run(
         [sys.executable, "-m", "bicep_assets.cli", "deploy", "dev"],
         cwd=project,
@@ -106,5 +106,29 @@ def test_failures_exit_non_zero_and_say_why(project: Path, tmp_path: Path) -> No
         timeout=300,
         check=False,
     )
-    assert missing.returncode == 1
-    assert "environment variable DEV_APP_SECRET" in missing.stderr
+    assert missing.returncode == 2
+    assert "environment variable DEV_APP_SECRET is not set" in missing.stderr
+    assert not home.exists()  # nothing was written
+    lint = project / "infra" / "lint.json"
+    lint.write_text(
+        json.dumps(
+            {
+                "$schema": "https://schema.management.azure.com/schemas/2019-04-01/"
+                "deploymentTemplate.json#",
+                "contentVersion": "1.0.0.0",
+                "resources": [],
+                "outputs": {"x": {"type": "string", "value": "[parameters('nope')]"}},
+            }
+        ),
+        encoding="utf-8",
+    )
+    (project / "parameters" / "lint.yaml").write_text(
+        "template: ../infra/lint.json\nscope: {resource_group: rg-lint, location: westeurope}\n",
+        encoding="utf-8",
+    )
+    failed = cli(project, home, "plan", "lint")
+    assert failed.returncode == 1  # the run exists, and failed at lint
+    assert "lint failed: lint found 1 error(s): arm-undefined-parameter" in failed.stderr
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        (run,) = instance.get_runs()
+        assert (run.job_name, run.status) == ("plan_lint", dg.DagsterRunStatus.FAILURE)

@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import dagster as dg
 
-from ..environments import EnvironmentSpec, job_name
+from ..environments import BrokenManifest, EnvironmentSpec, RetryOptions, job_name
 from ..failures import retry_policy
-from ..resources.environment import DeploymentEnvironment
+from ..resources.environment import BrokenEnvironment, DeploymentEnvironment
 from .deploy import deploy
 from .gate import gate
 from .lint import lint
@@ -48,9 +48,12 @@ def default_run_config(*, with_gate: bool) -> dict[str, Any]:
 def build_jobs(
     environments: Mapping[str, EnvironmentSpec],
     resources: Mapping[str, Any],
+    *,
+    broken: Iterable[BrokenManifest] = (),
 ) -> list[dg.JobDefinition]:
     """Two jobs per environment, each bound to its manifest, the shared ``resources`` (arm,
-    bicep, probes) and the environment's retry policy.
+    bicep, probes) and the environment's retry policy; the same two jobs for each ``broken``
+    manifest, failing at lint with its error.
 
     The steps form a chain, so they run in one process (in-process executor): an embedded
     local ARM started by plan or deploy then lives for the whole run, and verify probes the
@@ -58,33 +61,68 @@ def build_jobs(
     job tags: lint reads them when each run runs (``provenance.py``)."""
     jobs: list[dg.JobDefinition] = []
     for name, spec in environments.items():
-        resource = DeploymentEnvironment(name=name, manifest=str(spec.manifest_path))
-        policy = retry_policy(spec.retry.max_retries, spec.retry.base_delay_s)
-        tags = {ENVIRONMENT_TAG: name, TRIGGER_TAG: "ui"}
         scope = spec.scope
         where = f"resource group {scope.resource_group} ({scope.location})"
-        jobs.append(
-            deploy_environment.to_job(
-                name=job_name("deploy", name),
-                description=f"Deploy {name} to {where}: lint → plan → gate → deploy → verify. "
+        jobs += _job_pair(
+            names=(job_name("deploy", name), job_name("plan", name)),
+            descriptions=(
+                f"Deploy {name} to {where}: lint → plan → gate → deploy → verify. "
                 "Run config: lint.allow_warnings, lint.parameter_overrides, "
                 "gate.allow_destructive.",
-                resource_defs={**resources, "environment": resource},
-                config=default_run_config(with_gate=True),
-                tags=tags,
-                op_retry_policy=policy,
-                executor_def=dg.in_process_executor,
-            )
+                f"Plan {name} ({where}): lint → what-if; changes nothing.",
+            ),
+            environment=DeploymentEnvironment(name=name, manifest=str(spec.manifest_path)),
+            resources=resources,
+            retry=spec.retry,
+            tags={ENVIRONMENT_TAG: name, TRIGGER_TAG: "ui"},
         )
-        jobs.append(
-            plan_environment.to_job(
-                name=job_name("plan", name),
-                description=f"Plan {name} ({where}): lint → what-if; changes nothing.",
-                resource_defs={**resources, "environment": resource},
-                config=default_run_config(with_gate=False),
-                tags=tags,
-                op_retry_policy=policy,
-                executor_def=dg.in_process_executor,
-            )
+    for manifest in broken:
+        environment = BrokenEnvironment(
+            name=manifest.name, manifest=str(manifest.manifest_path), error=manifest.error
+        )
+        problem = (
+            f"**{environment.shown} does not load**, so this job fails at lint: "
+            f"{manifest.error.splitlines()[0]} — fix the manifest, then reload the code location."
+        )
+        jobs += _job_pair(
+            names=(manifest.job_name("deploy"), manifest.job_name("plan")),
+            descriptions=(problem, problem),
+            environment=environment,
+            resources=resources,
+            retry=RetryOptions(),
+            tags={ENVIRONMENT_TAG: manifest.name, TRIGGER_TAG: "ui"},
         )
     return jobs
+
+
+def _job_pair(
+    *,
+    names: tuple[str, str],
+    descriptions: tuple[str, str],
+    environment: DeploymentEnvironment,
+    resources: Mapping[str, Any],
+    retry: RetryOptions,
+    tags: dict[str, str],
+) -> list[dg.JobDefinition]:
+    """``deploy_<env>`` and ``plan_<env>`` bound to ``environment``."""
+    policy = retry_policy(retry.max_retries, retry.base_delay_s)
+    common: dict[str, Any] = {
+        "resource_defs": {**resources, "environment": environment},
+        "tags": tags,
+        "op_retry_policy": policy,
+        "executor_def": dg.in_process_executor,
+    }
+    return [
+        deploy_environment.to_job(
+            name=names[0],
+            description=descriptions[0],
+            config=default_run_config(with_gate=True),
+            **common,
+        ),
+        plan_environment.to_job(
+            name=names[1],
+            description=descriptions[1],
+            config=default_run_config(with_gate=False),
+            **common,
+        ),
+    ]

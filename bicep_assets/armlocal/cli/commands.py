@@ -5,6 +5,10 @@ what clients need (base URL, token, CA file). ``arm`` mirrors ``az`` for resourc
 deployments, through the official SDK clients, against a running local ARM
 (``--endpoint URL --token T --ca-file F``) or an embedded one over a state file
 (``--state FILE``).
+
+Exit codes: 0 success; 1 ARM answered with an error, or a running local ARM cannot be
+reached (about the moment: try again); 2 what the command was given is wrong (flags, files,
+a state file that is not one, a host that is not one, a fault plan that does not validate).
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import re
 import signal
+import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +29,7 @@ from ..http.client import LocalArmConnection
 from ..http.server import LocalArm, is_loopback_host
 from ..service.backend import LocalArmConfig
 from ..service.faults import FaultPlan
+from ..state.store import ArmStoreError
 from .parameter_args import ParameterArgumentError, parse_parameter_args
 from .whatif_render import render_what_if
 
@@ -136,32 +143,83 @@ def add_arm_commands(commands: Any) -> None:
             cmd.add_argument("-n", "--name", required=True)
 
 
+class CommandInputError(ValueError):
+    """What a command was given cannot be used; the message names the flag (exit code 2)."""
+
+
+def _input_error(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def _check_host(host: str) -> None:
+    try:
+        socket.getaddrinfo(host, None)
+    except (socket.gaierror, UnicodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise CommandInputError(
+            f"--host {host!r} is not a host name or address of this machine ({reason})"
+        ) from None
+
+
+def _check_port(host: str, port: int) -> None:
+    """Bind ``host:port`` once, as the server will (address reuse on): a port in use or not
+    allowed is named here, rather than by the HTTP server, which would exit by itself."""
+    if not port:
+        return
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except (OSError, OverflowError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise CommandInputError(f"--port {port}: cannot listen on {host}: {reason}") from None
+
+
 def run_emulator(args: argparse.Namespace) -> int:
-    if not is_loopback_host(args.host):
-        print(
-            f"warning: the local ARM listens on {args.host}: it is reachable from the network, "
-            "and only its bearer token protects it (use --host 127.0.0.1 to keep it local)",
-            file=sys.stderr,
-            flush=True,
-        )
     config = LocalArmConfig(retry_after=args.retry_after, resource_delay_s=args.resource_delay)
     if args.token:
         config.token = args.token
     faults = None
-    if args.faults:
-        try:
-            faults = FaultPlan.from_json(json.loads(args.faults.read_text(encoding="utf-8")))
-        except (OSError, ValueError) as exc:
-            print(f"error: fault plan '{args.faults}': {exc}", file=sys.stderr)
-            return 2
-    arm = LocalArm(
-        state=args.state,
-        host=args.host,
-        port=args.port,
-        config=config,
-        faults=faults,
-        cert_dir=args.cert_dir,
-    )
+    try:
+        if args.faults:
+            try:
+                faults = FaultPlan.from_json(json.loads(args.faults.read_text(encoding="utf-8")))
+            except (OSError, ValueError) as exc:  # FaultPlanError and JSON errors included
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+                raise CommandInputError(f"fault plan '{args.faults}': {reason}") from None
+        _check_host(args.host)
+        _check_port(args.host, args.port)
+        if not is_loopback_host(args.host):
+            print(
+                f"warning: the local ARM listens on {args.host}: it is reachable from the network, "
+                "and only its bearer token protects it (use --host 127.0.0.1 to keep it local)",
+                file=sys.stderr,
+                flush=True,
+            )
+        if args.cert_dir is not None:
+            try:
+                args.cert_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise CommandInputError(
+                    f"--cert-dir {args.cert_dir}: {exc.strerror or exc}"
+                ) from None
+        arm = LocalArm(
+            state=args.state,
+            host=args.host,
+            port=args.port,
+            config=config,
+            faults=faults,
+            cert_dir=args.cert_dir,
+        )
+    except CommandInputError as exc:
+        return _input_error(str(exc))
+    except ArmStoreError as exc:
+        return _input_error(f"--state {args.state}: {exc.message}")
+    except (OSError, SystemExit) as exc:  # the HTTP server exits by itself on some errors
+        reason = getattr(exc, "strerror", None) or "the server could not start"
+        return _input_error(f"cannot serve on {args.host} port {args.port}: {reason}")
 
     def stop(*_: object) -> None:
         raise KeyboardInterrupt
@@ -180,23 +238,27 @@ def run_emulator(args: argparse.Namespace) -> int:
 @contextlib.contextmanager
 def _connection(args: argparse.Namespace) -> Iterator[LocalArmConnection]:
     if args.state is not None:
-        with LocalArm(
-            state=args.state,
-            config=LocalArmConfig(retry_after=0, subscription_id=args.subscription),
-        ) as arm:
+        try:
+            arm = LocalArm(
+                state=args.state,
+                config=LocalArmConfig(retry_after=0, subscription_id=args.subscription),
+            )
+        except ArmStoreError as exc:
+            raise CommandInputError(f"--state {args.state}: {exc.message}") from None
+        with arm:
             yield arm.connection
         return
     missing = [n for n in ("endpoint", "token", "ca_file") if not getattr(args, n)]
     if missing:
-        raise SystemExit(
-            "error: give --state FILE, or --endpoint, --token and --ca-file of a running local "
+        raise CommandInputError(
+            "give --state FILE, or --endpoint, --token and --ca-file of a running local "
             f"ARM (missing: {', '.join('--' + m.replace('_', '-') for m in missing)})"
         )
     yield LocalArmConnection(args.endpoint, args.token, args.ca_file, args.subscription)
 
 
 def run_arm(args: argparse.Namespace) -> int:
-    from azure.core.exceptions import HttpResponseError
+    from azure.core.exceptions import HttpResponseError, ServiceRequestError
 
     try:
         with _connection(args) as connection:
@@ -207,9 +269,15 @@ def run_arm(args: argparse.Namespace) -> int:
     except HttpResponseError as exc:
         print(json.dumps({"error": _error_body(exc)}, indent=2), file=sys.stderr)
         return 1
+    except ServiceRequestError as exc:
+        # environmental: the service is not there now (or its certificate is not the CA's)
+        print(
+            f"error: cannot reach the local ARM at {args.endpoint}: {_reason(exc)}",
+            file=sys.stderr,
+        )
+        return 1
     except (ParameterArgumentError, OSError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return _input_error(str(exc))
     if result is not None:
         print(result)
     return 0
@@ -229,6 +297,14 @@ def _error_body(exc: Any) -> dict[str, Any]:
         "code": getattr(summary, "code", None) or str(exc.status_code),
         "message": getattr(summary, "message", None) or exc.message,
     }
+
+
+def _reason(exc: Exception) -> str:
+    """The transport's reason in one line: ``[Errno 111] Connection refused``."""
+    text = (str(exc).splitlines() or [type(exc).__name__])[0]
+    text = text.split("Failed to establish a new connection: ", 1)[-1]
+    connection = re.match(r"HTTPS?Connection\(host=.*?, port=\d+\): ", text)
+    return text[connection.end() :] if connection else text
 
 
 def _as_dict(model: Any) -> Any:

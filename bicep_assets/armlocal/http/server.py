@@ -31,7 +31,7 @@ from werkzeug.wrappers import Request, Response
 
 from ..service.backend import ArmBackend, LocalArmConfig
 from ..service.errors import ArmHttpError
-from ..service.faults import FaultPlan, FaultPlanSpec
+from ..service.faults import FaultPlan, FaultPlanError, FaultPlanSpec, read_fault_plan
 from ..state.store import ArmStore, ArmStoreError
 from .client import LocalArmConnection
 from .rest import API_VERSION, ArmRequest, empty_response, error_response, json_response, read_json
@@ -210,8 +210,8 @@ class ArmApp:
             if request.method == "PUT":
                 data = read_json(request)
                 try:
-                    spec = FaultPlanSpec.model_validate(data)
-                except ValueError as exc:
+                    spec = read_fault_plan(data)
+                except FaultPlanError as exc:
                     raise ArmHttpError(400, "InvalidFaultPlan", str(exc)) from None
                 self.backend.faults.replace(spec)
                 return json_response(self.backend.faults.to_json())

@@ -24,9 +24,9 @@ import fnmatch
 import random
 import re
 import threading
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 DEFAULT_MESSAGES = {
     429: ("TooManyRequests", "The request is being throttled. Retry after the time given."),
@@ -59,14 +59,22 @@ class FaultRule(BaseModel):
     arm_message: str | None = None
     availability_state: Literal["Available", "Unavailable", "Degraded", "Unknown"] = "Unavailable"
 
+    @field_validator("path")
+    @classmethod
+    def _regular_expression(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"{value!r} is not a regular expression: {exc}") from None
+        return value
+
     @model_validator(mode="after")
     def _check(self) -> FaultRule:
         if self.kind == "deployment_error" and not self.arm_code:
             raise ValueError("a deployment_error rule needs 'arm_code'")
         if self.kind == "latency" and self.delay_s <= 0:
             raise ValueError("a latency rule needs 'delay_s' > 0")
-        if self.path is not None:
-            re.compile(self.path)
         return self
 
     def error_code_and_message(self) -> tuple[str, str]:
@@ -81,6 +89,34 @@ class FaultPlanSpec(BaseModel):
     rules: list[FaultRule] = Field(default_factory=list)
 
 
+class FaultPlanError(ValueError):
+    """A fault plan that does not validate; the message names each rule and key, one line."""
+
+
+def read_fault_plan(data: object) -> FaultPlanSpec:
+    """``data`` (parsed JSON) as a fault plan, else :class:`FaultPlanError`: e.g. ``rules[0]
+    (status): path: '(' is not a regular expression: missing ), …``."""
+    try:
+        return FaultPlanSpec.model_validate(data)
+    except ValidationError as exc:
+        raise FaultPlanError("; ".join(_describe(e, data) for e in exc.errors())) from None
+
+
+def _describe(error: Any, data: object) -> str:
+    loc = list(error["loc"])
+    where = ""
+    if loc[:1] == ["rules"] and len(loc) > 1 and isinstance(loc[1], int):
+        where = f"rules[{loc[1]}]"
+        rules = data.get("rules") if isinstance(data, dict) else None
+        rule = rules[loc[1]] if isinstance(rules, list) and loc[1] < len(rules) else None
+        if isinstance(rule, dict) and isinstance(rule.get("kind"), str):
+            where += f" ({rule['kind']})"
+        loc = loc[2:]
+    key = ".".join(str(part) for part in loc)
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return ": ".join(part for part in (where, key, message) if part)
+
+
 class FaultPlan:
     """The rules in force and the seeded random source that decides probabilistic ones."""
 
@@ -90,7 +126,8 @@ class FaultPlan:
 
     @classmethod
     def from_json(cls, data: object) -> FaultPlan:
-        spec = FaultPlanSpec.model_validate(data)
+        """The plan in ``data`` (parsed JSON); :class:`FaultPlanError` when it is not one."""
+        spec = read_fault_plan(data)
         return cls(spec.rules, seed=spec.seed)
 
     def replace(self, spec: FaultPlanSpec) -> None:

@@ -170,21 +170,38 @@ class SqliteState:
         self._depth = 0
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(
-            ":memory:" if self.path is None else str(self.path),
-            isolation_level=None,  # transactions are explicit (see transaction())
-            check_same_thread=False,  # guarded by self._lock instead
-            timeout=busy_timeout_s,  # another process holding the file: wait, don't fail
-        )
-        self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
-        if self.path is not None:
-            self._use_wal(busy_timeout_s)
-        self._conn.execute(f"PRAGMA synchronous={synchronous}")
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        self._create_schema()
+        try:
+            self._conn = sqlite3.connect(
+                ":memory:" if self.path is None else str(self.path),
+                isolation_level=None,  # transactions are explicit (see transaction())
+                check_same_thread=False,  # guarded by self._lock instead
+                timeout=busy_timeout_s,  # another process holding the file: wait, don't fail
+            )
+        except sqlite3.DatabaseError as exc:  # a folder, a file it may not read
+            raise self._invalid_file(exc) from None
+        try:
+            self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
+            if self.path is not None:
+                self._use_wal(busy_timeout_s)
+            self._conn.execute(f"PRAGMA synchronous={synchronous}")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            self._create_schema()
+        except (sqlite3.DatabaseError, ArmStoreError) as exc:
+            self._conn.close()
+            if isinstance(exc, ArmStoreError):
+                raise
+            raise self._invalid_file(exc) from None
         self.owner = current_owner(open_instance())
         self._owner_json = self.owner.to_json()
         weakref.finalize(self, close_instance, self.owner.instance)  # dropped without close()
+
+    def _invalid_file(self, exc: sqlite3.DatabaseError) -> ArmStoreError:
+        return ArmStoreError(
+            500,
+            "InvalidStateFile",
+            f"'{self.path}' cannot be opened as a local ARM state file ({exc}); point the "
+            "local ARM at an SQLite file it wrote, or at a new file",
+        )
 
     def _use_wal(self, busy_timeout_s: float) -> None:
         """Switch a file to WAL (once per file; it stays WAL).
@@ -218,6 +235,15 @@ class SqliteState:
         if version == 0:
             with self.transaction():  # another process may be creating it too: look again
                 version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+                tables = self._conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+                if version == 0 and tables:
+                    raise ArmStoreError(
+                        500,
+                        "InvalidStateFile",
+                        f"'{self.path}' is an SQLite database of something else (it has "
+                        "tables, but not the local ARM's); point the local ARM at a file it "
+                        "wrote, or at a new file",
+                    )
                 if version == 0:
                     for statement in SCHEMA:
                         self._conn.execute(statement)

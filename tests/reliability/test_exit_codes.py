@@ -1,0 +1,219 @@
+"""The exit-code table of docs/operations.md, row by row: each row's situation is produced
+for real and ``bicep-assets`` (a real process) must exit with the code the row says, without
+a traceback."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+CLI = str(Path(sys.executable).with_name("bicep-assets"))
+DOC = REPO / "docs" / "operations.md"
+SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
+
+
+def exit_code_rows() -> list[tuple[int, str]]:
+    """(code, "when" cell) of every row of the table under "### Exit codes"."""
+    text = DOC.read_text(encoding="utf-8").split("### Exit codes", 1)[1]
+    rows = []
+    for line in text.splitlines():
+        match = re.match(r"^\| (\d+) \| (.+?) \| .*\|$", line)
+        if match:
+            rows.append((int(match[1]), match[2]))
+        elif rows and not line.startswith("|"):
+            break
+    return rows
+
+
+class Setup:
+    """A project (the shipped example) and a DAGSTER_HOME in a temporary folder."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp = tmp_path
+        self.project = tmp_path / "project"
+        for item in ("infra", "parameters"):
+            shutil.copytree(REPO / item, self.project / item)
+        shutil.copyfile(REPO / "dagster.yaml", self.project / "dagster.yaml")
+        self.home = tmp_path / "home"
+
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "DAGSTER_HOME": str(self.home),
+            "DEV_APP_SECRET": "exit-codes-test-secret",
+        }
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [CLI, *args],
+            cwd=self.project,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    def write(self, relative: str, text: str) -> Path:
+        path = self.project / relative
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    def hold_lock(self, environment: str) -> int:
+        """Hold the per-environment lock a CLI deploy takes, as a running deploy would."""
+        locks = self.home / "locks"
+        locks.mkdir(parents=True, exist_ok=True)
+        fd = os.open(locks / f"{environment}.lock", os.O_CREAT | os.O_RDWR)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return fd
+
+
+def _lint_fails(s: Setup) -> subprocess.CompletedProcess[str]:
+    outputs = {"x": {"type": "string", "value": "[parameters('nope')]"}}
+    body = {"$schema": SCHEMA, "contentVersion": "1.0.0.0", "resources": [], "outputs": outputs}
+    s.write("infra/lint.json", json.dumps(body))
+    s.write(
+        "parameters/lint.yaml",
+        "template: ../infra/lint.json\nscope: {resource_group: rg-lint, location: westeurope}\n",
+    )
+    return s.run("plan", "lint")
+
+
+def _busy(s: Setup) -> subprocess.CompletedProcess[str]:
+    fd = s.hold_lock("dev")
+    try:
+        return s.run("deploy", "dev", "--wait-timeout", "0")
+    finally:
+        os.close(fd)
+
+
+def _arm_error(s: Setup) -> subprocess.CompletedProcess[str]:
+    return s.run("arm", "--state", str(s.tmp / "arm.sqlite"), "group", "show", "-n", "missing")
+
+
+def _engine_refuses(s: Setup) -> subprocess.CompletedProcess[str]:
+    body = {
+        "$schema": SCHEMA,
+        "contentVersion": "1.0.0.0",
+        "parameters": {"count": {"type": "int"}},
+        "resources": [],
+    }
+    path = s.write("infra/count.json", json.dumps(body))
+    return s.run("expand", "-f", str(path), "-p", "count=abc")
+
+
+def _unreachable(s: Setup) -> subprocess.CompletedProcess[str]:
+    ca = s.write("ca.pem", "")
+    endpoint = f"https://127.0.0.1:{free_port()}"
+    return s.run(
+        "arm", "--endpoint", endpoint, "--token", "t", "--ca-file", str(ca), "group", "list"
+    )
+
+
+def _broken_manifest(s: Setup) -> subprocess.CompletedProcess[str]:
+    manifest = s.project / "parameters" / "dev.yaml"
+    manifest.write_text(
+        manifest.read_text(encoding="utf-8").replace("mode: Incremental", "modee: Incremental"),
+        encoding="utf-8",
+    )
+    return s.run("plan", "dev")
+
+
+def _unusable_file(s: Setup) -> subprocess.CompletedProcess[str]:
+    notes = s.write("notes.txt", "some notes")
+    return s.run("arm", "--state", str(notes), "group", "list")
+
+
+def _bug(s: Setup) -> subprocess.CompletedProcess[str]:
+    """A bug planted in the real CLI process: nothing else reaches this path on purpose."""
+    program = (
+        "import sys\nimport bicep_assets.cli as cli\n"
+        "def broken(args):\n    raise KeyError('planted')\n"
+        "cli._expand = broken\nsys.exit(cli.main(sys.argv[1:]))\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", program, "expand", "-f", "main.json"],
+        cwd=s.project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def _interrupted(s: Setup) -> subprocess.CompletedProcess[str]:
+    """Ctrl-C while a deploy waits for the environment (SIGINT, as a terminal sends it)."""
+    fd = s.hold_lock("dev")
+    try:
+        process = subprocess.Popen(
+            [CLI, "deploy", "dev", "--wait-timeout", "300"],
+            cwd=s.project,
+            env=s.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert process.stdout is not None
+        line = process.stdout.readline()  # it says that it waits
+        assert line == "waiting: another bicep-assets deploy of dev is running\n", line
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+        return subprocess.CompletedProcess(process.args, process.returncode, line + stdout, stderr)
+    finally:
+        os.close(fd)
+
+
+SCENARIOS: dict[str, Callable[[Setup], subprocess.CompletedProcess[str]]] = {
+    "it did what was asked": lambda s: s.run("plan", "dev"),
+    "a run failed (lint, plan, gate, deploy or verify); the run is in the history": _lint_fails,
+    "another run of the environment was still in progress at `--wait-timeout`": _busy,
+    'ARM answered with an error (`arm` prints it as `{"error": …}`)': _arm_error,
+    "the template engine refused the template (`expand` prints ARM's error)": _engine_refuses,
+    "a running local ARM could not be reached: about the moment, so try again": _unreachable,
+    "a command line argparse refuses (usage)": lambda s: s.run("deploy"),
+    "no such environment": lambda s: s.run("deploy", "staging"),
+    "a manifest that does not load": _broken_manifest,
+    "a `--param` the template refuses, or a secure parameter's environment variable not set": (
+        lambda s: s.run("plan", "dev", "--param", "appServiceSku=Huge")
+    ),
+    "an input file that cannot be used: template, parameters, fault plan, `--state`": (
+        _unusable_file
+    ),
+    "a folder that cannot be used: `--project`, `DAGSTER_HOME`, or its `dagster.yaml`": (
+        lambda s: s.run("deploy", "dev", "--project", str(s.tmp / "nowhere"))
+    ),
+    "`emulator serve` cannot listen on `--host` / `--port`": (
+        lambda s: s.run("emulator", "serve", "--host", "not a host")
+    ),
+    "`audit export` finds no such run or environment": (
+        lambda s: s.run("audit", "export", "--env", "staging")
+    ),
+    "an unexpected error — a bug in bicep-assets: one line says so and suggests `--debug`": _bug,
+    "interrupted (Ctrl-C)": _interrupted,
+}
+
+
+def test_every_row_has_a_scenario() -> None:
+    assert sorted(when for _, when in exit_code_rows()) == sorted(SCENARIOS)
+
+
+@pytest.mark.parametrize(("code", "when"), exit_code_rows(), ids=lambda v: str(v)[:40])
+def test_the_documented_exit_code(code: int, when: str, tmp_path: Path) -> None:
+    done = SCENARIOS[when](Setup(tmp_path))
+    assert done.returncode == code, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr
+    if code in (2, 3):  # mistakes and bugs: one line, nothing on stdout
+        assert done.stdout == "" and done.stderr.startswith(("error: ", "usage: "))
+    if code == 130:
+        assert done.stderr.endswith("interrupted\n")
