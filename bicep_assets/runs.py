@@ -103,6 +103,13 @@ def run_job(
             file=sys.stderr,
         )
         return 2
+    from .pipeline.secrets import refusal_before_run
+
+    # before the run exists: a secure --param would be stored in its config
+    refusal = refusal_before_run(project_dir, name, params)
+    if refusal is not None:
+        print(f"error: {refusal}", file=sys.stderr)
+        return 2
     tags = {TRIGGER_TAG: "cli"}
     if git_sha:
         tags[GIT_SHA_TAG] = git_sha

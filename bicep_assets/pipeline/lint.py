@@ -17,6 +17,7 @@ from ..models import CompiledTemplate, Diagnostic, SecureReference
 from ..resources.bicep import BicepCli, BicepError, BicepNotFoundError
 from ..resources.environment import DeploymentEnvironment
 from .metadata import table
+from .secrets import refuse_secure_overrides, run_secure_values
 from .static_checks import check_parameter_overrides, static_checks
 
 
@@ -113,8 +114,12 @@ def lint(
     bicep: BicepCli,
 ) -> dg.Output[CompiledTemplate]:
     """Compile the environment's template and check it; errors (and warnings) stop the run."""
-    with failure_boundary(context):
+    with failure_boundary(context) as boundary:
         spec = environment.load()
+        # first: a secure value too short to be masked, or one given in run config, stops
+        # the run before anything else is done or logged
+        boundary.add_secrets(run_secure_values(spec))
+        refuse_secure_overrides(spec, config.parameter_overrides)
         compiled = compile_environment(spec, bicep, config.parameter_overrides)
         context.instance.add_run_tags(
             context.run_id, {"bicep_assets/template_hash": compiled.template_hash}
@@ -128,7 +133,7 @@ def lint(
             "diagnostics": diagnostics_table(compiled.diagnostics),
         }
         for finding in compiled.diagnostics:
-            context.log.info(
+            boundary.log.info(
                 f"{finding.severity} {finding.code} {finding.location}: {finding.message}"
             )
         if errors or (warnings and not config.allow_warnings):
@@ -142,4 +147,4 @@ def lint(
                 arm_message=listed[0].message,
                 metadata=metadata,
             )
-        return dg.Output(compiled, metadata=metadata)
+        return boundary.output(compiled, metadata)

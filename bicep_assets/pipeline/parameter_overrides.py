@@ -53,8 +53,10 @@ def check_parameter_overrides(
         if secure:
             raise ValueError(
                 f"Parameter '{name}' is secure ({kind}) and cannot be overridden in run config, "
-                "which is stored in clear text; give it as a secure parameter of the "
-                "environment manifest (environment variable or Key Vault reference)."
+                "which Dagster stores in clear text in its run storage — this run's config now "
+                "holds the value: delete the run and rotate the secret. Give it as a secure "
+                "parameter of the environment manifest (environment variable or Key Vault "
+                "reference)."
             )
         value = _convert(name, kind, raw, nullable)
         try:
