@@ -11,7 +11,9 @@ the pydantic models the ops return:
   ``change_type``, ``changed_paths``, ``target`` …);
 - a top-level metadata key named like an identifier (``deployment_id``) keeps its value;
 - numbers, booleans, paths and other metadata values are left as they are;
-- a pydantic model is dumped, masked as JSON and validated again.
+- a pydantic model is dumped, masked as JSON and validated again — except the fields it
+  names in ``verbatim_fields`` (``CompiledTemplate``'s template and parameters: what is sent
+  to ARM, which holds no secure value and must not change).
 """
 
 from __future__ import annotations
@@ -75,6 +77,8 @@ def scrub_model(value: T, mask: SecretMask) -> T:
         return value
     if isinstance(value, BaseModel):
         data = value.model_dump(mode="json")
-        masked = mask.value(data)
+        verbatim = getattr(type(value), "verbatim_fields", frozenset())
+        kept = {k: v for k, v in data.items() if k in verbatim}
+        masked = {**mask.value({k: v for k, v in data.items() if k not in verbatim}), **kept}
         return value if masked == data else type(value).model_validate(masked)  # type: ignore[return-value]
     return mask.value(value)  # type: ignore[no-any-return]
