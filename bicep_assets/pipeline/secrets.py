@@ -76,7 +76,8 @@ def too_short(spec: EnvironmentSpec, environ: Mapping[str, str] | None = None) -
         value = environ.get(ref.env) if ref.env else None
         if value is None or len(value) >= MIN_SECRET_RUN:
             continue
-        size = "is empty" if not value else f"is {len(value)} character(s) long"
+        count = len(value)
+        size = "is empty" if not count else f"is {count} character{'s' * (count > 1)} long"
         return (
             f"{_describe(name, ref)} {size}: secure values shorter than {MIN_SECRET_RUN} "
             "characters are refused, because they cannot be masked reliably in logs, errors "
