@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..armlocal.engine import MIN_SECRET_RUN, JsonInputError, read_json_file
+from ..armlocal.engine import MIN_SECRET_RUN, JsonInputError, TemplateError, read_json_file
 from ..armlocal.engine.parameters import secure_parameter_names
 from ..environments import EnvironmentSpec, ManifestError, job_name, load_environments
 from ..failures import LogicFailure
@@ -153,16 +153,18 @@ def refusal_before_run(
         return None  # reported as the manifest error it is
     if spec is None:
         return None
-    template: dict[str, Any] | None = None
-    if params and not secure_overrides(spec, params):
+    names = secure_overrides(spec, params)
+    if params and not names:
         try:
             if spec.is_bicep:
                 template = BicepCli().build(spec.template_file)
             else:
                 template = read_json_file(spec.template_file, "template file")
+            names = secure_overrides(spec, params, template)
         except (BicepError, JsonInputError) as exc:
             return f"cannot check --param against the template: {exc}"
-    names = secure_overrides(spec, params, template)
+        except TemplateError as exc:
+            return f"cannot check --param against the template: {exc.message}"
     if names:
         return (
             f"--param {names[0]}: '{names[0]}' is a secure parameter of environment "

@@ -39,6 +39,7 @@ from bicep_assets.audit.schemas import TABLES
 from bicep_assets.failures import failure_boundary
 from bicep_assets.models import PropertyChange, WhatIfChange
 from bicep_assets.pipeline.plan import plan_from_what_if
+from bicep_assets.pipeline.secrets import refusal_before_run
 from tests.pipeline.conftest import SUB, Project, copy_example, storage, template
 
 REPO = Path(__file__).resolve().parents[2]
@@ -286,6 +287,30 @@ def test_cli_refuses_a_secure_param_before_the_run_exists(
     with dg.DagsterInstance.from_config(str(home)) as instance:
         assert instance.get_runs() == []  # run storage: no run, so no run config
     assert files_leaking(home, given) == []
+
+
+def test_a_param_the_template_declares_secure_is_refused_before_the_run(tmp_path: Path) -> None:
+    """Not named in the manifest's secure_parameters, but declared ``securestring`` by the
+    template: refused just the same (the same check bicep-assets runs before the run)."""
+    project = tmp_path / "project"
+    (project / "parameters").mkdir(parents=True)
+    (project / "infra").mkdir()
+    body = template([storage("st1")], parameters={"token": {"type": "securestring"}})
+    (project / "infra" / "main.json").write_text(json.dumps(body), encoding="utf-8")
+    manifest = {"template": "../infra/main.json"}
+    manifest["scope"] = {"resource_group": "rg-dev", "location": "westeurope"}
+    (project / "parameters" / "dev.yaml").write_text(yaml.safe_dump(manifest), encoding="utf-8")
+    assert refusal_before_run(project, "plan_dev", {"Token": "x" * 20}) == (
+        "--param Token: 'Token' is a secure parameter of environment 'dev'; a secure value is "
+        "never given on the command line, because run config is stored in clear text. Give it "
+        "through the manifest's secure_parameters (an environment variable or a Key Vault "
+        "reference). Nothing was stored."
+    )
+    assert refusal_before_run(project, "plan_dev", {}) is None
+    (project / "infra" / "main.json").write_text("{not json", encoding="utf-8")
+    refused = refusal_before_run(project, "plan_dev", {"other": "1"})
+    assert refused is not None
+    assert refused.startswith("cannot check --param against the template: ")
 
 
 @pytest.mark.parametrize(("value", "size"), [("s", "1 character"), ("seven77", "7 characters")])

@@ -66,6 +66,7 @@ IDENTIFIER_KEYS = frozenset(
         "deploymentid",
         "deploymentname",
         "outputresources",
+        "deletedresources",
         "templatepath",
         "templatehash",
         "parametershash",
