@@ -213,23 +213,40 @@ def _add_audit_commands(subparsers: argparse._SubParsersAction) -> None:  # type
     which = export.add_mutually_exclusive_group(required=True)
     which.add_argument("--run", metavar="RUN_ID", help="one run (deploy_<env> or plan_<env>)")
     which.add_argument("--env", metavar="ENV", help="every run of one environment, oldest first")
-    export.add_argument("--limit", type=int, help="with --env: only the N most recent runs")
+    export.add_argument(
+        "--limit", type=_positive_int, help="with --env: only the N most recent runs (N ≥ 1)"
+    )
     export.add_argument("--project", type=Path, help="project folder (default: found from cwd)")
+
+
+def _positive_int(text: str) -> int:
+    """An argument that counts something: a whole number, 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a count: use 1 or more")
+    return value
 
 
 def _audit(args: argparse.Namespace) -> int:
     """Run ``bicep-assets audit …``; 0 on success, 2 when the run or environment is unknown."""
     if args.audit_command != "export":  # pragma: no cover - argparse rejects others
         return 2
+    if args.run and args.limit is not None:
+        print("error: --limit applies to --env only (--run exports one run)", file=sys.stderr)
+        return 2
     import dagster as dg
 
     from .audit.export import export_environment, export_run
     from .project import find_project_dir
-    from .runs import prepare_dagster_home
+    from .runs import prepare_dagster_home, recover_after_crashes
 
     home = prepare_dagster_home(args.project or find_project_dir())
 
     with dg.DagsterInstance.get() as instance:
+        recover_after_crashes(instance, "audit export", sys.stderr)
         if args.run:
             document: Any = export_run(instance, args.run)
             if document is None:

@@ -8,7 +8,7 @@ import dagster as dg
 
 from .audit.definitions import audit_definitions
 from .environments import load_environments
-from .pipeline.jobs import build_jobs, detect_git_sha
+from .pipeline.jobs import build_jobs
 from .project import find_project_dir
 from .resources.arm import ArmClient
 from .resources.bicep import BicepCli
@@ -28,7 +28,7 @@ def build_definitions(
     environments = load_environments(project)
     arm = arm or ArmClient()
     resources = {"arm": arm, "bicep": bicep or BicepCli(), "probes": probes or Probes()}
-    jobs = build_jobs(environments, resources, git_sha=detect_git_sha(project), target=arm.target)
+    jobs = build_jobs(environments, resources)
     return dg.Definitions.merge(
         dg.Definitions(jobs=jobs, resources=resources),
         trigger_definitions(environments, jobs=jobs, repository=project),

@@ -310,6 +310,8 @@ class EnvironmentSpec(_Strict):
         path = (manifest.parent if manifest else Path()) / value
         if path.suffix.lower() not in (".bicep", ".json"):
             raise ValueError(f"'{value}' must be a .bicep or an ARM .json file")
+        if manifest is not None:
+            _check_inside_project(value, path, manifest)
         if not path.is_file():
             raise ValueError(
                 f"'{value}' does not exist (looked for {path.resolve()}); the path is relative "
@@ -319,11 +321,14 @@ class EnvironmentSpec(_Strict):
 
     @field_validator("parameters_file")
     @classmethod
-    def _parameters_file_exists(cls, value: Path | None) -> Path | None:
+    def _parameters_file_exists(cls, value: Path | None, info: ValidationInfo) -> Path | None:
         if value is None:
             return None
         if not value.name.lower().endswith((".bicepparam", ".json")):
             raise ValueError(f"'{value.name}' must be a .bicepparam or an ARM .parameters.json")
+        manifest = info.data.get("manifest_path")
+        if manifest is not None:
+            _check_inside_project(str(value), value, manifest)
         if not value.is_file():
             raise ValueError(f"'{value}' does not exist; the path is relative to the manifest")
         return value
@@ -359,6 +364,24 @@ class EnvironmentSpec(_Strict):
         """Names of the deployment outputs the health checks use (``{outputs.NAME}``)."""
         texts = [c.url for c in self.health_checks.http] + [c.host for c in self.health_checks.tcp]
         return {name for text in texts for name in placeholder_names(text)}
+
+
+def project_of(manifest_path: Path) -> Path:
+    """The project folder of a manifest: the folder holding its ``parameters/`` folder (or
+    the manifest's own folder when it does not live in one called ``parameters``)."""
+    folder = manifest_path.resolve().parent
+    return folder.parent if folder.name == "parameters" else folder
+
+
+def _check_inside_project(written: str, path: Path, manifest: Path) -> None:
+    """A file a manifest names must lie inside the project (symbolic links followed): a
+    deployment reads and ships only files the project's repository holds."""
+    project = project_of(manifest)
+    if not path.resolve().is_relative_to(project):
+        raise ValueError(
+            f"'{written}' is outside the project folder {project}: keep the files a "
+            "manifest names inside the project"
+        )
 
 
 def job_name(kind: JobKind, env: str) -> str:

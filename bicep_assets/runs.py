@@ -4,6 +4,10 @@ CI pipelines call ``bicep-assets deploy dev --git-sha $SHA``: the same job the U
 executed in this process against the same instance, so the run shows up in the UI and the
 audit history. It prints progress while it runs, then the plan and the outcome, and exits
 non-zero when the run fails.
+
+Every command that opens the instance first marks failed the runs whose bicep-assets process
+is gone (killed, crashed: see ``triggers/crashed.py``) and removes the local ARM temporary
+folders such processes left behind; a run it executes records its own process in its tags.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 SECRET_HINT = "(secure parameters are read from the environment at the ARM call; never printed)"
 
@@ -28,6 +32,20 @@ def prepare_dagster_home(project_dir: Path) -> Path:
         shutil.copyfile(source, target)
     os.environ["DAGSTER_HOME"] = str(home)
     return home
+
+
+def recover_after_crashes(instance: Any, command: str, stream: TextIO | None = None) -> None:
+    """Mark failed the runs whose process is gone, and remove the local ARM temp folders of
+    gone processes; say what was done on ``stream`` (default stdout)."""
+    from .armlocal import remove_orphaned_temp_dirs
+    from .triggers.crashed import fail_crashed_runs
+
+    out = stream or sys.stdout
+    detected_by = f"bicep-assets {command} (pid {os.getpid()})"
+    for crashed in fail_crashed_runs(instance, detected_by=detected_by):
+        print(f"recovered: {crashed.describe()}", file=out, flush=True)
+    for folder in remove_orphaned_temp_dirs():
+        print(f"recovered: removed {folder}, left by a gone process", file=out, flush=True)
 
 
 def run_config_for(
@@ -81,8 +99,9 @@ def run_job(
 
     from .definitions import build_definitions
     from .environments import ManifestError, job_name
-    from .pipeline.jobs import GIT_SHA_TAG, TRIGGER_TAG
+    from .pipeline.jobs import TRIGGER_TAG
     from .pipeline.plan import plan_markdown
+    from .pipeline.provenance import GIT_SHA_TAG
 
     try:
         definitions = build_definitions(project_dir)
@@ -104,13 +123,14 @@ def run_job(
         )
         return 2
     from .pipeline.secrets import refusal_before_run
+    from .triggers.crashed import process_tags
 
     # before the run exists: a secure --param would be stored in its config
     refusal = refusal_before_run(project_dir, name, params)
     if refusal is not None:
         print(f"error: {refusal}", file=sys.stderr)
         return 2
-    tags = {TRIGGER_TAG: "cli"}
+    tags = {TRIGGER_TAG: "cli", **process_tags()}
     if git_sha:
         tags[GIT_SHA_TAG] = git_sha
     config = run_config_for(
@@ -123,6 +143,7 @@ def run_job(
     from .triggers.exclusive import EnvironmentBusy, exclusive_environment
 
     with dg.DagsterInstance.get() as instance:
+        recover_after_crashes(instance, f"{kind} {environment}")
         guard = (
             exclusive_environment(
                 instance,
@@ -164,6 +185,10 @@ def run_job(
 def run_ui(project_dir: Path, port: int) -> int:
     """``dagster dev`` on the project's workspace.yaml, with DAGSTER_HOME prepared."""
     prepare_dagster_home(project_dir)
+    import dagster as dg
+
+    with dg.DagsterInstance.get() as instance:
+        recover_after_crashes(instance, "ui")
     dagster = shutil.which("dagster") or str(Path(sys.executable).with_name("dagster"))
     os.chdir(project_dir)
     os.execv(dagster, [dagster, "dev", "-w", "workspace.yaml", "-p", str(port)])

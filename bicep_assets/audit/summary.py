@@ -13,7 +13,8 @@ from dagster._core.events import RunFailureReason
 
 from ..failures import FailureFacts
 from ..pipeline.deploy import deployment_name
-from ..pipeline.jobs import ENVIRONMENT_TAG, GIT_SHA_TAG, TARGET_TAG, TRIGGER_TAG
+from ..pipeline.jobs import ENVIRONMENT_TAG, TRIGGER_TAG
+from ..pipeline.provenance import GIT_SHA_TAG, TARGET_TAG
 from .records import ChangeRow, EventRow, ResourceRow, RunAudit
 
 TEMPLATE_HASH_TAG = "bicep_assets/template_hash"  # added by lint
@@ -88,10 +89,10 @@ def _run_config(run: dg.DagsterRun, *path: str) -> Mapping[str, Any]:
 
 
 def _target(run: dg.DagsterRun) -> str | None:
-    """The ARM target: the run config's ``resources.arm.config.target`` when the launch set it
-    (the CLI's ``--target``), else the job's tag."""
+    """The ARM target: the tag lint records from the run's own ``arm`` resource, else (a run
+    that never reached lint) the run config's ``resources.arm.config.target``."""
     target = _run_config(run, "resources", "arm", "config").get("target")
-    return target or run.tags.get(TARGET_TAG) or None
+    return run.tags.get(TARGET_TAG) or target or None
 
 
 def resource_type_of(resource_id: str) -> str:

@@ -13,7 +13,9 @@ How :func:`classify_failure` decides, first rule that applies:
    ``DeploymentFailed`` whose details carry the real cause). A node with deciding details is
    judged by them, not by its own (wrapper) code; among causes a logic one wins. A code that
    no table knows (``BadRequest``, ``DeploymentFailed``) is judged by its message
-   (``BadRequest: Rate limit exceeded`` is throttling).
+   (``BadRequest: Rate limit exceeded`` is throttling). ``Conflict`` and
+   ``OperationNotAllowed`` are judged by their message too: environmental only when it names
+   another operation in progress (or a quota), logic otherwise.
 2. Transport: a cut-off body, connection errors, timeouts → environmental; an untrusted TLS
    certificate, an invalid URL or a host name that does not exist → logic.
 3. A long-running operation that ended Failed/Canceled with no ARM error (an operator
@@ -49,6 +51,7 @@ from azure.core.exceptions import (
 from azure.core.polling.base_polling import OperationFailed
 
 from .codes import (
+    CONFLICT_WAITS,
     ENVIRONMENTAL_CODE_PATTERNS,
     ENVIRONMENTAL_CODES,
     ENVIRONMENTAL_MESSAGES,
@@ -210,6 +213,18 @@ def _judge(node: _ArmError, parents: tuple[str, ...] = ()) -> _Verdict | None:
                     f"ARM code {node.code}{where} is environmental: the request exceeds a quota",
                 )
             why = "the operation is not allowed for this SKU, resource state or scope"
+            return _Verdict(FailureKind.LOGIC, node, f"ARM code {node.code}{where} is logic: {why}")
+        if key == "conflict":  # waiting helps only when another operation holds the resource
+            if (label := first_match(message, CONFLICT_WAITS)) is not None:
+                return _Verdict(
+                    FailureKind.ENVIRONMENTAL,
+                    node,
+                    f"ARM code {node.code}{where} reports {label}, which is environmental",
+                )
+            why = (
+                "the request does not fit the resource's current state (a name taken, a change "
+                "not allowed now) and names no operation in progress to wait for"
+            )
             return _Verdict(FailureKind.LOGIC, node, f"ARM code {node.code}{where} is logic: {why}")
         for kind, table in (
             (FailureKind.LOGIC, LOGIC_CODES),

@@ -42,7 +42,6 @@ ENVIRONMENTAL_CODES: dict[str, str] = _table(
             "Timeout",
         ),
         "another operation holds the resource and will finish on its own": (
-            "Conflict",
             "AnotherOperationInProgress",
             "DeploymentActive",
             "DeploymentActiveAndUneditable",
@@ -147,7 +146,32 @@ LOGIC_CODES: dict[str, str] = _table(
             "StorageAccountInAnotherResourceGroup",
             "DnsRecordInUse",
         ),
+        "the deployment was canceled, and a canceled deployment is not deployed again": (
+            "DeploymentCanceled",
+        ),
     }
+)
+
+# ARM's Conflict (409) means the request does not fit the resource's current state. Whether
+# waiting helps depends on why, which only the message says: another operation in progress
+# ends on its own (environmental); a name that is taken or a change the resource's state does
+# not allow stays so (logic). A Conflict whose message says neither is logic: retrying a
+# request the resource refuses only delays the failure (``classification`` reads these).
+CONFLICT_WAITS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (label, re.compile(pattern, re.IGNORECASE))
+    for label, pattern in (
+        (
+            "another operation in progress",
+            r"another operation\b.{0,60}\b(in progress|being performed)"
+            r"|operation\b.{0,40}\b(is )?(already |still )?in progress",
+        ),
+        (
+            "a resource that is changing now",
+            r"\bis (currently )?being (updated|deleted|created|provisioned|modified|moved)\b"
+            r"|provisioning state .{0,40}\b(updating|deleting|creating|inprogress|accepted)\b",
+        ),
+        ("a request to try again later", r"\b(try|retry)\b(\s+\w+){0,3}\s+later\b"),
+    )
 )
 
 # (label, pattern): searched case-insensitively in ARM messages whose code decides nothing.
@@ -171,7 +195,12 @@ ENVIRONMENTAL_MESSAGES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ),
         ("an unavailable service", r"\b(service|server) (is )?(currently )?unavailable"),
         ("a busy server", r"\b(server|service) (is )?(too )?busy\b"),
-        ("a request to try again later", r"\b(try|retry)\b.{0,30}\b(again|later)\b"),
+        # later, or after a time: "try again." alone follows "correct the request" as often
+        (
+            "a request to try again later",
+            r"\b(try|retry)\b(\s+\w+){0,3}\s+(later|in \d+\s*(s|sec|second|minute)s?)\b"
+            r"|\bretry after\b",
+        ),
         ("a timeout", r"\btimed out\b|\btime-?out (occurred|expired|exceeded)"),
     )
 )
@@ -183,6 +212,7 @@ LOGIC_MESSAGES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("a policy denial", r"disallowed by policy"),
         ("a missing authorization", r"does not have authorization"),
         ("an invalid template", r"not valid according to the validation procedure"),
+        ("a name that is taken", r"\balready (exists|in use|taken|registered)\b"),
     )
 )
 

@@ -118,7 +118,16 @@ def deploy(
             boundary.log.info(f"Created resource group {scope.resource_group} ({scope.location}).")
         existing = arm.get_deployment(name=name, **where)
         state = existing["properties"].get("provisioningState") if existing else None
-        if existing is None or state in ("Failed", "Canceled"):
+        if state == "Canceled":  # by a person, during an earlier attempt or its retry wait
+            raise DeploymentFailure.from_error(
+                {
+                    "code": "DeploymentCanceled",
+                    "message": f"Deployment {name} was canceled in ARM; it is not deployed "
+                    "again. Launch a new run to deploy.",
+                },
+                description=f"ARM deployment {name} was canceled",
+            )
+        if existing is None or state == "Failed":
             if existing is not None:
                 boundary.log.info(f"Deployment {name} ended {state}: deploying it again.")
             arm.start_deployment(

@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -20,8 +18,6 @@ from .plan import plan
 from .verify import verify
 
 ENVIRONMENT_TAG = "bicep_assets/environment"
-TARGET_TAG = "bicep_assets/target"
-GIT_SHA_TAG = "bicep_assets/git_sha"
 TRIGGER_TAG = "bicep_assets/trigger"
 
 
@@ -39,22 +35,6 @@ def plan_environment() -> None:
     plan(lint())
 
 
-def detect_git_sha(project_dir: Path) -> str:
-    """The checked-out commit of the project (empty when it is not a git repository)."""
-    try:
-        done = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=project_dir,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return done.stdout.strip() if done.returncode == 0 else ""
-
-
 def default_run_config(*, with_gate: bool) -> dict[str, Any]:
     """The flags the launchpad shows, with their defaults."""
     ops: dict[str, Any] = {
@@ -68,21 +48,19 @@ def default_run_config(*, with_gate: bool) -> dict[str, Any]:
 def build_jobs(
     environments: Mapping[str, EnvironmentSpec],
     resources: Mapping[str, Any],
-    *,
-    git_sha: str = "",
-    target: str = "local",
 ) -> list[dg.JobDefinition]:
     """Two jobs per environment, each bound to its manifest, the shared ``resources`` (arm,
     bicep, probes) and the environment's retry policy.
 
     The steps form a chain, so they run in one process (in-process executor): an embedded
     local ARM started by plan or deploy then lives for the whole run, and verify probes the
-    web apps it serves."""
+    web apps it serves. The commit, the target and whether the checkout is dirty are not
+    job tags: lint reads them when each run runs (``provenance.py``)."""
     jobs: list[dg.JobDefinition] = []
     for name, spec in environments.items():
         resource = DeploymentEnvironment(name=name, manifest=str(spec.manifest_path))
         policy = retry_policy(spec.retry.max_retries, spec.retry.base_delay_s)
-        tags = {ENVIRONMENT_TAG: name, TARGET_TAG: target, TRIGGER_TAG: "ui", GIT_SHA_TAG: git_sha}
+        tags = {ENVIRONMENT_TAG: name, TRIGGER_TAG: "ui"}
         scope = spec.scope
         where = f"resource group {scope.resource_group} ({scope.location})"
         jobs.append(

@@ -14,9 +14,11 @@ from ..armlocal.engine.template_hash import template_hash
 from ..environments import EnvironmentSpec, ManifestError, read_parameters_file
 from ..failures import LogicFailure, failure_boundary
 from ..models import CompiledTemplate, Diagnostic, SecureReference
+from ..resources.arm import ArmClient
 from ..resources.bicep import BicepCli, BicepError, BicepNotFoundError
 from ..resources.environment import DeploymentEnvironment
 from .metadata import table
+from .provenance import launch_facts
 from .secrets import refuse_secure_overrides, run_secure_values
 from .static_checks import check_parameter_overrides, static_checks
 
@@ -112,12 +114,19 @@ def lint(
     config: LintConfig,
     environment: DeploymentEnvironment,
     bicep: BicepCli,
+    arm: ArmClient,
 ) -> dg.Output[CompiledTemplate]:
-    """Compile the environment's template and check it; errors (and warnings) stop the run."""
+    """Record the run's launch facts; compile the environment's template and check it; errors
+    (and warnings) stop the run."""
     with failure_boundary(context) as boundary:
+        project_dir = Path(environment.manifest).resolve().parent.parent
+        facts = launch_facts(dict(context.run.tags), project_dir, arm.target)
+        context.instance.add_run_tags(context.run_id, facts.tags)
+        for warning in facts.warnings:
+            boundary.log.warning(warning)
         spec = environment.load()
-        # first: a secure value too short to be masked, or one given in run config, stops
-        # the run before anything else is done or logged
+        # a secure value too short to be masked, or one given in run config, stops the run
+        # before the template is compiled or anything it holds is logged
         boundary.add_secrets(run_secure_values(spec))
         refuse_secure_overrides(spec, config.parameter_overrides)
         compiled = compile_environment(spec, bicep, config.parameter_overrides)
@@ -131,6 +140,7 @@ def lint(
             "template_hash": compiled.template_hash,
             "parameters_hash": compiled.parameters_hash,
             "diagnostics": diagnostics_table(compiled.diagnostics),
+            **{tag.split("/", 1)[1]: value for tag, value in facts.tags.items()},
         }
         for finding in compiled.diagnostics:
             boundary.log.info(

@@ -7,7 +7,14 @@ from typing import Any
 import dagster as dg
 from dagster import OpExecutionContext
 
-from ..armlocal import CHANGE_SYMBOLS, local_secret_values, read_only_matcher, what_if
+from ..armlocal import (
+    CHANGE_SYMBOLS,
+    group_location_error,
+    local_secret_values,
+    preflight_error,
+    read_only_matcher,
+    what_if,
+)
 from ..armlocal.engine import DeploymentContext, ResourceGroup, TemplateError, expand
 from ..environments import EnvironmentSpec, subscription_of
 from ..failures import DeploymentFailure, failure_boundary
@@ -42,6 +49,8 @@ def _property_changes(
         if kind == "NoEffect" or is_noise(full):
             continue
         children = _property_changes(delta.get("children") or [], is_noise, full)
+        if kind in ("Array", "Modify") and delta.get("children") and not children:
+            continue  # every change inside was noise or ignored: nothing changes here
         if kind == "Array" and not children:
             continue
         kept.append(
@@ -167,11 +176,21 @@ def plan_metadata(plan: Plan) -> dict[str, Any]:
 
 
 def local_what_if(
-    spec: EnvironmentSpec, compiled: CompiledTemplate, parameters: dict[str, Any]
+    spec: EnvironmentSpec,
+    compiled: CompiledTemplate,
+    parameters: dict[str, Any],
+    *,
+    check_locations: bool = True,
 ) -> dict[str, Any]:
     """What-if for a resource group that does not exist yet: nothing exists, so the engine
-    alone answers (every resource Create) — and the plan writes nothing to ARM."""
-
+    alone answers (every resource Create) — and the plan writes nothing to ARM. The local
+    ARM's preflight checks run first (resource names; with ``check_locations`` the group's
+    and the resources' locations, which only the local target knows all of: a sovereign
+    cloud has regions of its own), so the plan refuses what the deployment would."""
+    if check_locations:
+        location_problem = group_location_error(spec.scope.location)
+        if location_problem is not None:
+            raise DeploymentFailure.from_error(location_problem)
     context = DeploymentContext(
         subscription_id=subscription_of(spec),
         resource_group=ResourceGroup(spec.scope.resource_group, spec.scope.location),
@@ -182,6 +201,9 @@ def local_what_if(
         expansion = expand(compiled.template, local_secret_values(parameters), context)
     except TemplateError as exc:
         raise DeploymentFailure.from_error(exc.to_arm()) from None
+    refused = preflight_error(expansion, context.deployment_name, check_locations=check_locations)
+    if refused is not None:
+        raise DeploymentFailure.from_error(refused)
     return what_if(expansion, lambda _id: None, mode=spec.deployment.mode)
 
 
@@ -214,7 +236,9 @@ def plan(
                 f"Resource group {scope.resource_group} does not exist yet: every resource is "
                 "planned as Create (the group is created by the deploy step)."
             )
-            result = local_what_if(spec, compiled, parameters)
+            result = local_what_if(
+                spec, compiled, parameters, check_locations=arm.target == "local"
+            )
         del parameters
         # what-if echoes what it was sent (a Key Vault secret's value, say): its values are
         # masked; ids, paths and change types are kept, so what_if_ignore still matches

@@ -21,6 +21,10 @@ stable code and a location inside the template (``resources['site'].properties.s
   (directly or through variables) or a ``list*()`` call;
 - ``arm-expansion`` (error): what the engine's full expansion reports (parameter validation,
   types, cycles, …), unless one of the findings above already reported it.
+- ``arm-resource-name`` (error): a resource name its resource provider refuses (the local
+  ARM's naming rules, from Microsoft's naming rules page) — the same check as the local
+  ARM's preflight, so a template fails at lint rather than at deployment, on either target.
+  Locations are left to the target (a sovereign cloud has regions of its own).
 
 The expansion uses placeholders (valid for their declared type) for the secure parameters,
 which are never read here.
@@ -33,6 +37,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from ..armlocal import expanded_resource_errors
 from ..armlocal.engine import DeploymentContext, TemplateError, expand
 from ..armlocal.engine.errors import ExpressionError
 from ..armlocal.engine.expressions import Call, is_expression, parse
@@ -336,6 +341,10 @@ class _Checker:
                 dict(template) if isinstance(template, Mapping) else template, supplied, context
             )
             expanded.evaluate_outputs()
+            for resource in expanded.all_resources():
+                for problem in expanded_resource_errors(resource, check_locations=False):
+                    message = f"{problem['message']} ({problem['code']})"
+                    self.add("error", "arm-resource-name", message, f"{resource.key}.name")
         except TemplateError as error:
             each = error.details if error.details and all(d.target for d in error.details) else []
             for problem in each or [error]:  # e.g. one per missing parameter

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import dagster as dg
 from azure.core.exceptions import ResourceNotFoundError
-from pydantic import PrivateAttr
+from pydantic import Field, PrivateAttr
 
 from ..armlocal import FaultPlan, LocalArm, LocalArmConfig, LocalArmConnection
 from ..failures import LogicFailure
@@ -64,7 +64,8 @@ class ArmClient(dg.ConfigurableResource):
     local_endpoint: str | None = None
     local_token: str | None = None
     local_ca_file: str | None = None
-    local_resource_delay_s: float = 0.0  # embedded local ARM: seconds each resource takes
+    # embedded local ARM: seconds each resource takes (0-3600, as `emulator serve` allows)
+    local_resource_delay_s: float = Field(default=0.0, ge=0, le=3600)
     local_faults_file: str | None = None  # embedded local ARM: a fault plan (JSON) to inject
     management_endpoint: str = "https://management.azure.com"
     credential_scope: str | None = None

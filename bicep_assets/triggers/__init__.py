@@ -1,5 +1,6 @@
 """What starts runs by itself, and what keeps them safe: the git-push sensor, drift schedules
-and checks, failure alerts, and one deployment per environment at a time for CLI runs."""
+and checks, failure alerts, one deployment per environment at a time for CLI runs, and CLI
+runs whose process is gone marked failed."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import dagster as dg
 
 from ..environments import EnvironmentSpec
 from .alerts import AlertWebhook, build_failure_alert_sensor
+from .crashed import build_crashed_runs_sensor
 from .drift import azure_asset_specs, build_drift_checks, build_drift_sensor, drift_schedules
 from .push_sensor import build_push_sensor
 from .repository import GitRepository
@@ -36,6 +38,7 @@ def trigger_definitions(
             build_push_sensor(environments, by_name),
             build_drift_sensor(environments, by_name),
             build_failure_alert_sensor(),
+            build_crashed_runs_sensor(),
         )
         if sensor is not None
     ]

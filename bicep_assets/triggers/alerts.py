@@ -27,7 +27,8 @@ from pydantic import Field
 from slack_sdk.webhook import WebhookClient
 
 from ..failures import FailureFacts
-from ..pipeline.jobs import ENVIRONMENT_TAG, GIT_SHA_TAG, TRIGGER_TAG
+from ..pipeline.jobs import ENVIRONMENT_TAG, TRIGGER_TAG
+from ..pipeline.provenance import GIT_SHA_TAG
 
 __all__ = ["AlertWebhook", "FailureAlert", "build_failure_alert_sensor", "failure_alert"]
 

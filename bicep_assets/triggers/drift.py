@@ -27,7 +27,8 @@ from dagster import DagsterEventType, DagsterInstance, RunRecord, RunsFilter
 
 from ..environments import EnvironmentSpec, job_name
 from ..failures import LogicFailure
-from ..pipeline.jobs import GIT_SHA_TAG, TRIGGER_TAG
+from ..pipeline.jobs import TRIGGER_TAG
+from ..pipeline.provenance import GIT_SHA_TAG
 
 __all__ = [
     "DRIFT_CHECK",

@@ -5,9 +5,11 @@ concurrency limit (one in-progress run per ``bicep_assets/environment`` value).
 ``bicep-assets deploy`` executes in its own process and bypasses that queue, so it **waits**:
 first for a lock file per environment under ``DAGSTER_HOME/locks/`` (two CLI deploys on one
 instance), then until no run of the environment is in progress on the instance (launched by
-the daemon, or by another host sharing the instance's storage). Its own run then shows as
-in progress, so the queue holds back any run of that environment until it ends. After
-``timeout_s`` it gives up with :class:`EnvironmentBusy` (``timeout_s=0``: refuse at once).
+the daemon, or by another host sharing the instance's storage). A run whose bicep-assets
+process is gone does not count: each check first marks such runs failed (``crashed.py``).
+Its own run then shows as in progress, so the queue holds back any run of that environment
+until it ends. After ``timeout_s`` it gives up with :class:`EnvironmentBusy`
+(``timeout_s=0``: refuse at once).
 
 What remains: the daemon could dequeue a run of the same environment in the instant between
 the last check and this run's start (milliseconds).
@@ -24,6 +26,7 @@ from pathlib import Path
 from dagster import DagsterInstance, DagsterRunStatus, RunRecord, RunsFilter
 
 from ..pipeline.jobs import ENVIRONMENT_TAG
+from .crashed import fail_crashed_runs
 
 try:  # POSIX; elsewhere only the instance check applies
     import fcntl
@@ -84,7 +87,12 @@ def exclusive_environment(
                     announced = True
                 time.sleep(poll_s)
         shown: set[str] = set()
+        detected_by = f"bicep-assets deploy {environment} (pid {os.getpid()}), waiting to deploy"
         while True:
+            for crashed in fail_crashed_runs(
+                instance, detected_by=detected_by, environment=environment
+            ):
+                report(f"recovered: {crashed.describe()}")
             busy = active_runs(instance, environment)
             if not busy:
                 break

@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from ..environments import EnvironmentSpec, job_name
-from ..pipeline.jobs import GIT_SHA_TAG, TRIGGER_TAG
+from ..pipeline.jobs import TRIGGER_TAG
+from ..pipeline.provenance import GIT_SHA_TAG
 from .affected import EnvironmentFiles, environment_files, index_by_path
 from .git import BlobReader, Commit, GitError
 from .repository import GitRepository, OpenedRepository

@@ -135,14 +135,15 @@ CASES: list[tuple[str, Any, FailureKind, str | None]] = [
     ),
     (
         "mixed-logic-first",
-        deployment_failed(arm("InvalidParameter"), arm("Conflict")),
+        deployment_failed(arm("InvalidParameter"), arm("AnotherOperationInProgress")),
         LOGIC,
         "InvalidParameter",
     ),
     (
         "mixed-across-levels",
         deployment_failed(
-            arm("Conflict"), arm("X", "m", arm("Y", "m", arm("ParentResourceNotFound")))
+            arm("AnotherOperationInProgress"),
+            arm("X", "m", arm("Y", "m", arm("ParentResourceNotFound"))),
         ),
         LOGIC,
         "ParentResourceNotFound",
@@ -182,7 +183,6 @@ CASES: list[tuple[str, Any, FailureKind, str | None]] = [
             "RequestTimeout",
             "OperationTimedOut",
             "Timeout",
-            "Conflict",
             "AnotherOperationInProgress",
             "DeploymentActive",
             "DeploymentInterrupted",
@@ -247,6 +247,64 @@ CASES: list[tuple[str, Any, FailureKind, str | None]] = [
         "Failed",
     ),
     ("try-again-later", arm("BadRequest", "Please try again later."), ENV, "BadRequest"),
+    ("retry-in-seconds", arm("BadRequest", "Retry the request in 30 seconds."), ENV, "BadRequest"),
+    ("retry-after", arm("BadRequest", "Retry after the interval given."), ENV, "BadRequest"),
+    (
+        "correct-and-try-again-is-not-a-wait",
+        {
+            "error": arm(
+                "BadRequest", "The SKU is invalid. Please correct the request and try again."
+            )
+        },
+        LOGIC,
+        "BadRequest",
+    ),
+    # Conflict: environmental only when another operation holds the resource
+    (
+        "conflict-another-operation",
+        arm("Conflict", "Another operation on this or dependent resource is in progress."),
+        ENV,
+        "Conflict",
+    ),
+    (
+        "conflict-parent-busy",
+        deployment_failed(
+            arm(
+                "Conflict",
+                "Another operation is being performed on the parent resource '/subscriptions/"
+                "x/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/ai'. "
+                "Please try again later.",
+            )
+        ),
+        ENV,
+        "Conflict",
+    ),
+    (
+        "conflict-being-deleted",
+        arm("Conflict", "The resource group 'rg' is being deleted."),
+        ENV,
+        "Conflict",
+    ),
+    (
+        "conflict-site-name-taken",
+        deployment_failed(arm("Conflict", "Website with given name web-dev already exists.")),
+        LOGIC,
+        "Conflict",
+    ),
+    (
+        "conflict-vault-name-in-use",
+        deployment_failed(arm("Conflict", "Vault name 'kv-dev' is already in use.")),
+        LOGIC,
+        "Conflict",
+    ),
+    (
+        "conflict-state-not-allowed",
+        arm("Conflict", "Disk resizing is allowed only when the VM is deallocated."),
+        LOGIC,
+        "Conflict",
+    ),
+    ("conflict-no-message", deployment_failed(arm("Conflict")), LOGIC, "Conflict"),
+    ("deployment-canceled", arm("DeploymentCanceled", "was canceled"), LOGIC, "DeploymentCanceled"),
     (
         "timed-out",
         arm("ResourceOperationFailure", "The request timed out."),
@@ -619,7 +677,7 @@ def test_sdk_wrong_token_is_logic(local_arm: LocalArm) -> None:
 def test_sdk_deployment_active_is_environmental(local_arm: LocalArm) -> None:
     local_arm.config.resource_delay_s = 0.4  # three resources: the first PUT runs ~1.2 s
     deployments = local_arm.connection.deployments_client(retry_total=0).deployments
-    three = body([{**STORAGE, "name": f"s{i}"} for i in range(3)])
+    three = body([{**STORAGE, "name": f"sts{i}"} for i in range(3)])
     running = deployments.begin_create_or_update("rg", "busy", three)
     error = raised(lambda: deployments.begin_create_or_update("rg", "busy", three))
     running.result()
@@ -631,7 +689,7 @@ def test_sdk_deployment_active_is_environmental(local_arm: LocalArm) -> None:
 def test_sdk_cancelled_deployment_is_logic(local_arm: LocalArm) -> None:
     local_arm.config.resource_delay_s = 0.2
     deployments = local_arm.connection.deployments_client(retry_total=0).deployments
-    many = [{**STORAGE, "name": f"s{i}"} for i in range(6)]
+    many = [{**STORAGE, "name": f"sts{i}"} for i in range(6)]
     running = deployments.begin_create_or_update("rg", "stop-me", body(many))
     deployments.cancel("rg", "stop-me")
     error = raised(running.result)

@@ -300,3 +300,41 @@ def test_secure_values_echoed_by_what_if_errors_are_scrubbed(
     stored = [repr(e) for e in project.instance.all_logs(result.run_id)]
     assert len(step_events(result, "plan", "STEP_UP_FOR_RETRY")) == (1 if status == 503 else 0)
     assert not [t for t in stored if canary in t]
+
+
+def test_a_deployment_canceled_before_a_retry_is_not_deployed_again(project: Project) -> None:
+    """A retry attempt that finds its run's deployment Canceled (an operator canceled it in
+    ARM during the retry wait) fails at once as logic instead of deploying it again."""
+    path = project.write_template("main.json", template([storage("slow1")]))
+    project.write_manifest("dev", template=path)
+    run_id = "c0ffee00-0000-4000-8000-000000000001"
+    name = f"dev-{run_id}"
+    client = project.arm.connection.deployments_client()
+    project.arm.connection.resource_client().resource_groups.create_or_update(
+        "rg-dev", {"location": "westeurope"}
+    )
+    project.arm.config.resource_delay_s = 2.0
+    two = template([storage("slow1"), storage("slow2")])  # canceled between the two
+    body = {"properties": {"mode": "Incremental", "template": two}}
+    client.deployments.begin_create_or_update("rg-dev", name, body)
+    client.deployments.cancel("rg-dev", name)
+    project.arm.backend.runner.wait_idle()
+    project.arm.config.resource_delay_s = 0.0
+    assert client.deployments.get("rg-dev", name).properties.provisioning_state == "Canceled"
+    project.arm.app.requests.clear()
+
+    job = project.job("deploy_dev")
+    result = job.execute_in_process(instance=project.instance, run_id=run_id, raise_on_error=False)
+
+    assert not result.success
+    assert step_events(result, "deploy", "STEP_UP_FOR_RETRY") == []
+    (failure,) = step_events(result, "deploy", "STEP_FAILURE")
+    metadata = failure.step_failure_data.user_failure_data.metadata
+    assert metadata["failure_kind"].value == "logic"
+    assert metadata["arm_code"].value == "DeploymentCanceled"
+    assert f"Deployment {name} was canceled in ARM; it is not deployed again" in (
+        failure.step_failure_data.user_failure_data.description + metadata["arm_message"].value
+    )
+    puts = [r for r in project.arm.app.requests if r[0] == "PUT" and name in r[1]]
+    assert puts == []
+    assert client.deployments.get("rg-dev", name).properties.provisioning_state == "Canceled"

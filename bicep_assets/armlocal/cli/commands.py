@@ -20,26 +20,77 @@ from typing import Any
 
 from ..engine import read_json_file
 from ..http.client import LocalArmConnection
-from ..http.server import LocalArm
+from ..http.server import LocalArm, is_loopback_host
 from ..service.backend import LocalArmConfig
 from ..service.faults import FaultPlan
 from .parameter_args import ParameterArgumentError, parse_parameter_args
 from .whatif_render import render_what_if
+
+MAX_PORT = 65535
+MAX_DELAY_S = 3600  # --resource-delay and --retry-after: at most an hour
+
+
+def port_number(text: str) -> int:
+    """``--port``: a TCP port, 0-65535 (0 picks a free one)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a port number") from None
+    if not 0 <= value <= MAX_PORT:
+        raise argparse.ArgumentTypeError(
+            f"{value} is not a port: use 0-{MAX_PORT} (0 picks a free port)"
+        )
+    return value
+
+
+def seconds(text: str) -> float:
+    """``--resource-delay``: seconds, 0 to :data:`MAX_DELAY_S`."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
+    if not 0 <= value <= MAX_DELAY_S:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"{text} seconds is out of range: use 0-{MAX_DELAY_S}")
+    return value
+
+
+def whole_seconds(text: str) -> int:
+    """``--retry-after``: whole seconds, 0 to :data:`MAX_DELAY_S` (ARM's header is an integer)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of seconds") from None
+    if not 0 <= value <= MAX_DELAY_S:
+        raise argparse.ArgumentTypeError(f"{value} seconds is out of range: use 0-{MAX_DELAY_S}")
+    return value
 
 
 def add_emulator_commands(commands: Any) -> None:
     emulator = commands.add_parser("emulator", help="run the local ARM service")
     sub = emulator.add_subparsers(dest="emulator_command", required=True)
     serve = sub.add_parser("serve", help="serve the ARM REST API over HTTPS until stopped")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1; any other address makes the local ARM "
+        "reachable from the network, guarded by its token alone)",
+    )
+    serve.add_argument("--port", type=port_number, default=0, help="0 picks a free port")
     serve.add_argument("--state", type=Path, help="SQLite state file (default: in memory)")
     serve.add_argument("--token", help="bearer token clients must send (default: random)")
     serve.add_argument("--cert-dir", type=Path, help="where to write the CA file")
     serve.add_argument("--faults", type=Path, help="fault plan JSON file")
-    serve.add_argument("--retry-after", type=int, default=1)
     serve.add_argument(
-        "--resource-delay", type=float, default=0.0, help="seconds each resource takes to deploy"
+        "--retry-after",
+        type=whole_seconds,
+        default=1,
+        help=f"Retry-After seconds told to pollers (0-{MAX_DELAY_S})",
+    )
+    serve.add_argument(
+        "--resource-delay",
+        type=seconds,
+        default=0.0,
+        help=f"seconds each resource takes to deploy (0-{MAX_DELAY_S})",
     )
 
 
@@ -86,7 +137,13 @@ def add_arm_commands(commands: Any) -> None:
 
 
 def run_emulator(args: argparse.Namespace) -> int:
-
+    if not is_loopback_host(args.host):
+        print(
+            f"warning: the local ARM listens on {args.host}: it is reachable from the network, "
+            "and only its bearer token protects it (use --host 127.0.0.1 to keep it local)",
+            file=sys.stderr,
+            flush=True,
+        )
     config = LocalArmConfig(retry_after=args.retry_after, resource_delay_s=args.resource_delay)
     if args.token:
         config.token = args.token
@@ -148,12 +205,7 @@ def run_arm(args: argparse.Namespace) -> int:
             else:
                 result = _deployment(connection, args)
     except HttpResponseError as exc:
-        error = getattr(exc, "error", None)
-        body = {
-            "code": getattr(error, "code", None) or str(exc.status_code),
-            "message": getattr(error, "message", None) or exc.message,
-        }
-        print(json.dumps({"error": body}, indent=2), file=sys.stderr)
+        print(json.dumps({"error": _error_body(exc)}, indent=2), file=sys.stderr)
         return 1
     except (ParameterArgumentError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -161,6 +213,22 @@ def run_arm(args: argparse.Namespace) -> int:
     if result is not None:
         print(result)
     return 0
+
+
+def _error_body(exc: Any) -> dict[str, Any]:
+    """ARM's error as the response carried it — inner errors (``details``) included, as
+    ``az`` prints them — or the SDK's summary when the body is not ARM's JSON."""
+    try:
+        error = exc.response.json()["error"]
+        if isinstance(error, dict) and "code" in error:
+            return error
+    except Exception:
+        pass
+    summary = getattr(exc, "error", None)
+    return {
+        "code": getattr(summary, "code", None) or str(exc.status_code),
+        "message": getattr(summary, "message", None) or exc.message,
+    }
 
 
 def _as_dict(model: Any) -> Any:

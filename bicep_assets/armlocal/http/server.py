@@ -11,13 +11,14 @@ Faults from the :class:`~bicep_assets.armlocal.service.faults.FaultPlan` apply b
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import json
 import logging
 import re
 import socket
 import ssl
 import struct
-import tempfile
 import threading
 import time
 from collections import deque
@@ -35,6 +36,7 @@ from ..state.store import ArmStore, ArmStoreError
 from .client import LocalArmConnection
 from .rest import API_VERSION, ArmRequest, empty_response, error_response, json_response, read_json
 from .routes import build_router
+from .tempdirs import owned_temp_dir, remove_orphaned_temp_dirs
 
 log = logging.getLogger("bicep_assets.armlocal")
 
@@ -153,7 +155,10 @@ class ArmApp:
                 headers={"WWW-Authenticate": 'Bearer authorization_uri="local"'},
             )
         scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or token.strip() != self.backend.config.token:
+        # constant time: how much of a guess matches must not show in the response time
+        expected = self.backend.config.token.encode("utf-8")
+        matches = hmac.compare_digest(token.strip().encode("utf-8", "replace"), expected)
+        if scheme.lower() != "bearer" or not matches:
             raise ArmHttpError(
                 401,
                 "InvalidAuthenticationToken",
@@ -224,6 +229,25 @@ class ArmApp:
         raise ArmHttpError(404, "NotFound", f"No admin route '{request.method} {request.path}'.")
 
 
+def is_loopback_host(host: str) -> bool:
+    """Whether listening on ``host`` keeps the service on this machine: ``localhost``, a
+    loopback address, or a name that resolves to loopback addresses only. A name that does
+    not resolve counts as loopback here (binding to it fails anyway)."""
+    text = host.strip().strip("[]")
+    if text.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(text).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(text, None)
+    except (OSError, UnicodeError):
+        return True
+    addresses = {info[4][0] for info in infos}
+    return all(ipaddress.ip_address(a.split("%", 1)[0]).is_loopback for a in addresses)
+
+
 def _reset_connection(environ: dict[str, Any]) -> None:
     """Close the client's connection with a TCP RST (SO_LINGER 0), as a dropped link does."""
     sock = environ.get("werkzeug.socket")
@@ -271,7 +295,9 @@ class LocalArm:
         self.backend = ArmBackend(self.store, self.config, faults)
         self.app = ArmApp(self.backend)
         self.host = host
-        self._tmp = tempfile.TemporaryDirectory(prefix="localarm-") if cert_dir is None else None
+        if cert_dir is None:  # a temp folder: first remove those that killed processes left
+            remove_orphaned_temp_dirs()
+        self._tmp = owned_temp_dir() if cert_dir is None else None
         self.cert_dir = Path(cert_dir) if cert_dir is not None else Path(self._tmp.name)
         self.cert_dir.mkdir(parents=True, exist_ok=True)
         ca = trustme.CA(organization_name="bicep_assets local ARM")

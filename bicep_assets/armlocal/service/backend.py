@@ -21,6 +21,7 @@ from .deployments import DeploymentRunner
 from .errors import ArmHttpError, group_not_found, resource_not_found
 from .faults import FaultPlan
 from .host import LocalArmConfig
+from .preflight import as_http_error, group_location_error, resource_errors
 
 GROUP_NAME_MAX = 90
 
@@ -74,7 +75,6 @@ class ArmBackend:
 
     # -- resource groups ------------------------------------------------------------------
     def check_group_name(self, name: str) -> None:
-
         if (
             len(name) > GROUP_NAME_MAX
             or not re.fullmatch(r"[-\w\._\(\)]+", name)
@@ -96,6 +96,9 @@ class ArmBackend:
             raise ArmHttpError(
                 400, "LocationRequired", "The location property is required for this definition."
             )
+        location_error = group_location_error(location)
+        if location_error is not None:
+            raise as_http_error(location_error)
         tags = body.get("tags") or {}
         if not isinstance(tags, dict):
             raise ArmHttpError(400, "InvalidRequestContent", "'tags' must be a JSON object.")
@@ -140,6 +143,11 @@ class ArmBackend:
         if parts.resource_group:
             self.get_resource_group(parts.subscription_id or "", parts.resource_group)
         previous = self.store.get_resource(resource_id)
+        problems = resource_errors(
+            resource_id, parts.resource_type, parts.name, body.get("location"), previous
+        )
+        if problems:
+            raise as_http_error(problems[0])
         desired = {k: v for k, v in body.items() if k not in ("id", "name", "type")}
         desired = {
             "id": resource_id,
@@ -210,12 +218,18 @@ class ArmBackend:
 
     # -- web app health endpoints ---------------------------------------------------------
     def site_status(self, subscription_id: str, group: str, site: str) -> tuple[int, str]:
+        """How the web app at ``/sites/{subscription}/{group}/{site}`` answers a request.
+
+        These addresses stand for the apps' public endpoints (``{site}.azurewebsites.net``),
+        so, like a real web app, they answer without a token. An address no web app has
+        answers 404 "Web Site not found", as App Service's front ends do for a host name
+        they do not serve — the same answer whatever part of the address is unknown."""
         resource_id = (
             f"/subscriptions/{subscription_id}/resourceGroups/{group}/providers/"
             f"Microsoft.Web/sites/{site}"
         )
         if self.store.get_resource(resource_id) is None:
-            return 404, f"No web app '{site}' in resource group '{group}'."
+            return 404, "Web Site not found."
         rule = self.faults.resource_rule("site_status", "Microsoft.Web/sites", site)
         if rule is not None:
             return rule.status, f"Injected status {rule.status} for web app '{site}'."

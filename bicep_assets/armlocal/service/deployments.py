@@ -26,6 +26,7 @@ from ..state.store import ArmStoreError, deployment_active
 from ..state.timestamps import iso, iso_duration, utc_now
 from .errors import ArmHttpError, group_not_found
 from .host import ServiceHost
+from .preflight import as_http_error, check_preflight, deployment_location_error
 from .records import (
     DEPLOYMENT_TYPE,
     RUNNING,
@@ -96,12 +97,16 @@ class DeploymentRunner(ResourceSteps):
                 "InvalidDeploymentMode",
                 f"The deployment mode '{mode}' is not valid; use 'Incremental' or 'Complete'.",
             )
-        if scope.resource_group is None and not body.get("location"):
-            raise ArmHttpError(
-                400,
-                "LocationRequired",
-                "The location property is required for a deployment at subscription scope.",
-            )
+        if scope.resource_group is None:
+            if not body.get("location"):
+                raise ArmHttpError(
+                    400,
+                    "LocationRequired",
+                    "The location property is required for a deployment at subscription scope.",
+                )
+            location_error = deployment_location_error(body["location"])
+            if location_error is not None:
+                raise as_http_error(location_error)
         parameters = properties.get("parameters") or {}
         if not isinstance(parameters, dict):
             raise ArmHttpError(
@@ -138,7 +143,10 @@ class DeploymentRunner(ResourceSteps):
     def expand(
         self, scope: DeploymentScope, name: str, body: dict[str, Any]
     ) -> tuple[Expansion, dict[str, Any]]:
-        """Validate a deployment request: the expanded template, or an ARM error (400)."""
+        """Validate a deployment request — the template expanded by the engine, then the
+        preflight checks of ARM and the resource providers (names, locations): the
+        expansion, or an ARM error (400). Validate, what-if and the deployment's PUT all
+        come through here, so they refuse the same templates."""
         properties = self.parse_request(scope, body)
         context = self.context_for(
             scope, name, properties.get("mode", "Incremental"), body.get("location")
@@ -156,6 +164,7 @@ class DeploymentRunner(ResourceSteps):
                 target=exc.target,
                 details=mask.value([d.to_arm() for d in exc.details]),
             ) from None
+        check_preflight(expansion, name, self.backend.store.get_resource)
         return expansion, properties
 
     def create_or_update(

@@ -29,6 +29,12 @@ class LocalArmConfig:
     resource_delay_s: float = 0.0  # how long each resource takes to deploy
     sites_base: str = ""  # host:port/sites, set by the server once it listens
 
+    def __post_init__(self) -> None:
+        if not (isinstance(self.retry_after, int) and self.retry_after >= 0):
+            raise ValueError(f"retry_after must be a whole number ≥ 0, not {self.retry_after!r}")
+        if not 0 <= self.resource_delay_s < float("inf"):  # also refuses nan
+            raise ValueError(f"resource_delay_s must be ≥ 0 seconds, not {self.resource_delay_s!r}")
+
 
 class ServiceHost(Protocol):
     """The part of the backend a running deployment uses."""

@@ -45,9 +45,10 @@ class DeploymentScope:
 class DeploymentFailure(Exception):
     """A resource of the deployment failed; carries the ARM error of that operation."""
 
-    def __init__(self, error: dict[str, Any]) -> None:
+    def __init__(self, error: dict[str, Any], *, status: int = 409) -> None:
         super().__init__(error.get("message", ""))
         self.error = error
+        self.status = status  # the operation's HTTP status: 400 for a refused request
 
 
 class DeploymentCanceled(Exception):

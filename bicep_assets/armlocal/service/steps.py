@@ -14,6 +14,7 @@ from ..state.store import ArmStoreError
 from ..state.timestamps import iso, iso_duration, utc_now
 from . import behaviors
 from .host import ServiceHost
+from .preflight import expanded_resource_errors
 from .records import (
     DeploymentFailure,
     DeploymentScope,
@@ -76,6 +77,10 @@ class ResourceSteps:
             is_group = evaluated.type.lower() == "microsoft.resources/resourcegroups"
             if not is_group:
                 self._check_target(evaluated)
+            # preflight checked what it could see; a value known only now is checked here
+            problems = expanded_resource_errors(evaluated, store.get_resource)
+            if problems:
+                raise DeploymentFailure(problems[0], status=400)
             rule = self.backend.faults.resource_rule(
                 "deployment_error", evaluated.type, evaluated.name
             )
@@ -98,7 +103,7 @@ class ResourceSteps:
             self._fail_operation(deployment_id, operation, started, exc.to_arm(), 400)
             raise DeploymentFailure(exc.to_arm()) from None
         except DeploymentFailure as failure:
-            self._fail_operation(deployment_id, operation, started, failure.error, 409)
+            self._fail_operation(deployment_id, operation, started, failure.error, failure.status)
             raise
         _settle(operation, started, "Succeeded", "Created" if previous is None else "OK")
         children = behaviors.implicit_children(body, self.backend.service_context())

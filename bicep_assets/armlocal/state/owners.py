@@ -5,13 +5,15 @@ unfinished deployment, operation and resource records its owner — the :class:`
 of the store that wrote it — so that a local ARM starting up fails only the work of owners
 that are gone, never the work another live process is doing.
 
-An owner is a host name, the PID namespace (Linux; two containers may share a host name), a
-pid, the process's start time and the id of the store instance inside it. The start time
-tells a recycled pid from the owner: on Linux it is the boot id with field 22 of
-``/proc/<pid>/stat`` (clock ticks since boot); elsewhere on POSIX it is ``ps -o lstart``
-(to the second). A zombie counts as gone. Where neither is available (Windows), liveness is
-unknown and only the caller's staleness bound decides. Within one process, a store instance
-is alive until it is closed (or dropped).
+A process is named by a :class:`ProcessIdentity`: a host name, the PID namespace (Linux; two
+containers may share a host name), a pid and the process's start time. The start time tells
+a recycled pid from the process: on Linux it is the boot id with field 22 of
+``/proc/<pid>/stat`` (clock ticks since boot); elsewhere on POSIX it is ``ps -o lstart`` (to
+the second). A zombie counts as gone. Where neither is available (Windows), liveness is
+unknown and only the caller's staleness bound decides. :func:`process_liveness` judges a
+process; the rest of the project uses it too (Dagster runs started by ``bicep-assets``, the
+local ARM's temporary folders). An owner adds the id of the store instance inside the
+process: within one process, a store instance is alive until it is closed (or dropped).
 """
 
 from __future__ import annotations
@@ -33,6 +35,45 @@ PROC = Path("/proc")
 _open_instances: set[str] = set()
 _instances_lock = threading.Lock()
 _boot_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ProcessIdentity:
+    """One process on one host: it is alive while a process with this pid and start time is."""
+
+    host: str
+    pid_namespace: str | None
+    pid: int
+    started: str | None  # opaque start-time token; None where it cannot be read
+
+    @classmethod
+    def current(cls) -> ProcessIdentity:
+        """This process."""
+        pid = os.getpid()
+        return cls(socket.gethostname(), _pid_namespace(), pid, process_start(pid))
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> ProcessIdentity:
+        """The identity :meth:`to_json` wrote; ValueError when ``text`` is not one."""
+        try:
+            data = json.loads(text)
+            started = data.get("started")
+            namespace = data.get("pid_namespace")
+            identity = cls(str(data["host"]), namespace, int(data["pid"]), started)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"not a process identity: {text[:200]!r}") from exc
+        if not (started is None or isinstance(started, str)) or not (
+            namespace is None or isinstance(namespace, str)
+        ):
+            raise ValueError(f"not a process identity: {text[:200]!r}")
+        return identity
+
+    def describe(self) -> str:
+        """``pid 1234 on host-a`` (for messages)."""
+        return f"pid {self.pid} on {self.host}"
 
 
 @dataclass(frozen=True)
@@ -59,9 +100,13 @@ class ProcessOwner:
             instance=str(data["instance"]),
         )
 
+    @property
+    def process(self) -> ProcessIdentity:
+        return ProcessIdentity(self.host, self.pid_namespace, self.pid, self.started)
+
     def describe(self) -> str:
         """``pid 1234 on host-a`` (for messages)."""
-        return f"pid {self.pid} on {self.host}"
+        return self.process.describe()
 
 
 def open_instance() -> str:
@@ -79,32 +124,32 @@ def close_instance(instance: str) -> None:
 
 def current_owner(instance: str) -> ProcessOwner:
     """This process as the owner of work written through store instance ``instance``."""
-    pid = os.getpid()
-    return ProcessOwner(
-        host=socket.gethostname(),
-        pid_namespace=_pid_namespace(),
-        pid=pid,
-        started=process_start(pid),
-        instance=instance,
-    )
+    here = ProcessIdentity.current()
+    return ProcessOwner(here.host, here.pid_namespace, here.pid, here.started, instance)
 
 
 def liveness(owner: ProcessOwner) -> Liveness:
     """Whether ``owner`` still runs: ``unknown`` for another host or an unreadable process."""
-    here = socket.gethostname(), _pid_namespace()
-    if (owner.host, owner.pid_namespace) != here:
-        return "unknown"
-    pid = os.getpid()
-    if owner.pid == pid and owner.started == process_start(pid):
+    if owner.process == ProcessIdentity.current():
         with _instances_lock:
             return "alive" if owner.instance in _open_instances else "dead"
-    exists = _process_exists(owner.pid)
+    return process_liveness(owner.process)
+
+
+def process_liveness(process: ProcessIdentity) -> Liveness:
+    """Whether ``process`` still runs: ``dead`` when no process has its pid, or the pid now
+    belongs to a process started at another time; ``unknown`` for another host or PID
+    namespace, or where this platform cannot tell."""
+    here = socket.gethostname(), _pid_namespace()
+    if (process.host, process.pid_namespace) != here:
+        return "unknown"
+    exists = _process_exists(process.pid)
     if exists is None:
         return "unknown"
     if not exists:
         return "dead"
-    started = process_start(owner.pid)
-    if owner.started is not None and started is not None and started != owner.started:
+    started = process_start(process.pid)
+    if process.started is not None and started is not None and started != process.started:
         return "dead"  # the pid now belongs to another process
     return "alive"
 

@@ -161,12 +161,12 @@ def test_redeploying_a_finished_name_runs_again(
     deployments: Any, arm: LocalArm, group: str
 ) -> None:
     ops = deployments.deployments
-    ops.begin_create_or_update(group, "same", deploy_body(template([storage("a1")]))).result()
+    ops.begin_create_or_update(group, "same", deploy_body(template([storage("sta1")]))).result()
     second = ops.begin_create_or_update(
-        group, "same", deploy_body(template([storage("a2")]))
+        group, "same", deploy_body(template([storage("sta2")]))
     ).result()
     assert second.properties.provisioning_state == "Succeeded"
-    assert [r.id.rsplit("/", 1)[-1] for r in second.properties.output_resources] == ["a2"]
+    assert [r.id.rsplit("/", 1)[-1] for r in second.properties.output_resources] == ["sta2"]
 
 
 def test_put_to_a_running_deployment_is_deployment_active(
@@ -175,10 +175,10 @@ def test_put_to_a_running_deployment_is_deployment_active(
     arm.config.resource_delay_s = 0.5
     ops = deployments.deployments
     poller = ops.begin_create_or_update(
-        group, "busy", deploy_body(template([storage("b1"), storage("b2")]))
+        group, "busy", deploy_body(template([storage("stb1"), storage("stb2")]))
     )
     with pytest.raises(HttpResponseError) as info:
-        ops.begin_create_or_update(group, "busy", deploy_body(template([storage("b3")])))
+        ops.begin_create_or_update(group, "busy", deploy_body(template([storage("stb3")])))
     assert info.value.status_code == 409
     assert info.value.error.code == "DeploymentActive"
     assert "Unable to edit or replace deployment 'busy'" in info.value.error.message
@@ -190,7 +190,7 @@ def test_long_running_deployment_takes_several_polls(
 ) -> None:
     arm.config.resource_delay_s = 0.2
     deployments.deployments.begin_create_or_update(
-        group, "slow", deploy_body(template([storage(f"s{i}") for i in range(4)]))
+        group, "slow", deploy_body(template([storage(f"sts{i}") for i in range(4)]))
     ).result()
     polls = [p for m, p, s in arm.app.requests if "/operationStatuses/" in p]
     assert len(polls) >= 3
@@ -200,7 +200,7 @@ def test_cancel_a_running_deployment(deployments: Any, arm: LocalArm, group: str
     arm.config.resource_delay_s = 0.3
     ops = deployments.deployments
     poller = ops.begin_create_or_update(
-        group, "stopme", deploy_body(template([storage(f"c{i}") for i in range(6)]))
+        group, "stopme", deploy_body(template([storage(f"stc{i}") for i in range(6)]))
     )
     time.sleep(0.4)
     ops.cancel(group, "stopme")
@@ -323,20 +323,20 @@ def test_on_error_deployment_last_successful(
     from bicep_assets.armlocal import FaultPlanSpec, FaultRule
 
     ops = deployments.deployments
-    ops.begin_create_or_update(group, "good", deploy_body(template([storage("g1")]))).result()
+    ops.begin_create_or_update(group, "good", deploy_body(template([storage("stg1")]))).result()
     arm.backend.faults.replace(
         FaultPlanSpec(
             rules=[
                 FaultRule(
                     kind="deployment_error",
-                    resource_name="g2",
+                    resource_name="stg2",
                     arm_code="AllocationFailed",
                     arm_message="Allocation failed.",
                 )
             ]
         )
     )
-    body = deploy_body(template([storage("g2")]), onErrorDeployment={"type": "LastSuccessful"})
+    body = deploy_body(template([storage("stg2")]), onErrorDeployment={"type": "LastSuccessful"})
     with pytest.raises(HttpResponseError):
         ops.begin_create_or_update(group, "bad", body).result()
     arm.backend.runner.wait_idle()

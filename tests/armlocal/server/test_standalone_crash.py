@@ -60,7 +60,7 @@ def test_kill_9_during_a_deployment_then_restart(tmp_path: Path) -> None:
         conn.resource_client().resource_groups.create_or_update("rg", {"location": "westeurope"})
         client = conn.deployments_client()
         client.deployments.begin_create_or_update(
-            "rg", "big", deploy_body(template([storage(f"k{i}") for i in range(12)]))
+            "rg", "big", deploy_body(template([storage(f"stk{i}") for i in range(12)]))
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
