@@ -6,7 +6,7 @@ name or a Key Vault secret); their values are read only inside the call to ARM.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -41,6 +41,10 @@ class SecureReference(BaseModel):
 
 class CompiledTemplate(BaseModel):
     """Lint's result: the ARM JSON to deploy and its parameters (secure ones as references)."""
+
+    # what is sent to ARM as it is: the op boundary never masks it (it holds no secure value;
+    # masking a word of it would change the deployment), the rest of the model it does
+    verbatim_fields: ClassVar[frozenset[str]] = frozenset({"template", "parameters"})
 
     environment: str
     template_path: str  # as written in the manifest (relative to the project)

@@ -165,15 +165,20 @@ def run_job(
     before DAGSTER_HOME is touched. A deploy first waits (up to ``wait_timeout_s``; 0 refuses
     at once) while another run of the environment is in progress on the instance: in-process
     runs bypass the run queue."""
-    spec = resolve_environment(environment, project_dir, params)
-    home = prepare_dagster_home(project_dir)
-
-    from .definitions import build_definitions
     from .environments import job_name
     from .pipeline.jobs import TRIGGER_TAG
     from .pipeline.plan import plan_markdown
     from .pipeline.provenance import GIT_SHA_TAG
+    from .pipeline.secrets import refusal_before_run
     from .triggers.crashed import process_tags
+
+    spec = resolve_environment(environment, project_dir, params)
+    # before the run exists: a secure value given here would be stored in its config
+    refusal = refusal_before_run(project_dir, job_name(kind, spec.name), params)
+    if refusal is not None:
+        raise LaunchError(refusal)
+    home = prepare_dagster_home(project_dir)
+    from .definitions import build_definitions  # the code location: loads every manifest
 
     definitions = build_definitions(project_dir)
     environment = spec.name

@@ -316,3 +316,42 @@ def test_the_failure_test_sees_every_spelling() -> None:
     assert (
         bare_failures("import dagster as dg\nraise LogicFailure('x')\nexcept_ = dg.Failure\n") == []
     )
+
+
+# -- one secrets boundary -------------------------------------------------------------------
+OP_MODULES = sorted((PACKAGE / "pipeline").glob("*.py"))
+
+
+def unscrubbed_exits(source: str) -> list[str]:
+    """What leaves an op without its boundary's mask: ``context.log.<level>(…)``,
+    ``context.log_event(…)``, ``dg.Output(…)`` / ``Output(…)``, ``dg.AssetMaterialization(…)``."""
+    found: list[str] = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        text = ast.unparse(func)
+        if text.startswith("context.log") or text in {
+            "dg.Output",
+            "Output",
+            "dg.AssetMaterialization",
+            "AssetMaterialization",
+        }:
+            found.append(f"{node.lineno}: {text}")
+    return found
+
+
+def test_ops_log_and_return_only_through_their_boundary() -> None:
+    """Every value leaving an op passes the run's secret mask: the ops of pipeline/ log,
+    return and materialize through ``failure_boundary``'s ``log``, ``output`` and
+    ``materialize`` (bicep_assets/failures/hierarchy.py), never through ``context`` directly."""
+    found = {
+        path.name: lines
+        for path in OP_MODULES
+        if (lines := unscrubbed_exits(path.read_text(encoding="utf-8")))
+    }
+    assert found == {}
+    assert unscrubbed_exits("context.log.info('x')\nreturn dg.Output(1)\n") == [
+        "1: context.log.info",
+        "2: dg.Output",
+    ]

@@ -3,7 +3,11 @@ duplicated, and no table holds a secure parameter value.
 
 They run inside the refresh, right after the tables are published, as SQL on a read-only
 connection to the published file: they check what analysts see, and stay fast (DuckDB
-scans) on a long history."""
+scans) on a long history.
+
+``no_secure_values`` looks for partial echoes too, as the pipeline's scrubber masks them: a
+cell fails the check when it holds any run of ``MIN_SECRET_RUN`` (8) consecutive characters
+of a secure value — an error quoting the first characters of a password included."""
 
 from __future__ import annotations
 
@@ -14,11 +18,12 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from ..armlocal.engine import MIN_SECRET_RUN
+from ..armlocal.engine.masking import windows
 from ..environments import ManifestError, load_environment
 from .schemas import TABLES
 from .storage import SCHEMA
 
-MIN_SECRET_LENGTH = 6  # shorter values would match ordinary text; none is a plausible secret
 LISTED = 20
 GIT_SHA_CHECK = "successful_deployments_have_git_sha"
 DUPLICATES_CHECK = "no_duplicated_run_ids"
@@ -26,7 +31,8 @@ SECRETS_CHECK = "no_secure_values"
 DESCRIPTIONS = {
     GIT_SHA_CHECK: "Every successful deployment records the git commit it deployed.",
     DUPLICATES_CHECK: "Each run appears once (the refresh replaces a re-read run's rows).",
-    SECRETS_CHECK: "No cell contains the value of a secure parameter of any manifest.",
+    SECRETS_CHECK: "No cell contains a secure parameter value of any manifest, whole or in part "
+    "(a run of 8 or more of its characters).",
 }
 
 
@@ -87,7 +93,8 @@ def known_secure_values(
             continue
         for name, ref in spec.secure_references().items():
             value = environ.get(ref.env or "")
-            if ref.env and value and len(value) >= MIN_SECRET_LENGTH:
+            # shorter values are refused by the pipeline (they would match ordinary text)
+            if ref.env and value and len(value) >= MIN_SECRET_RUN:
                 values[f"{spec.name}.{name} ({ref.describe()})"] = value
     return values, unreadable
 
@@ -95,11 +102,12 @@ def known_secure_values(
 def find_secure_values(
     connection: duckdb.DuckDBPyConnection, table: str, secrets: Mapping[str, str]
 ) -> list[dict[str, object]]:
-    """Where a secret appears in ``table``: column, secure parameter reference, row count (one
-    DuckDB scan; the values travel as query parameters, never into SQL text or logs)."""
+    """Where a secret — or a run of 8 or more of its characters — appears in ``table``:
+    column, secure parameter reference, row count (one DuckDB scan; each secret's windows of
+    8 characters travel as a list query parameter, never into SQL text or logs)."""
     probes: list[tuple[str, str]] = []
     aggregates: list[str] = []
-    parameters: list[str] = []
+    parameters: list[list[str]] = []
     for column in TABLES[table].columns:
         if column.sql_type == "VARCHAR":
             text = f'"{column.name}"'
@@ -109,8 +117,11 @@ def find_secure_values(
             continue
         for reference, secret in secrets.items():
             probes.append((column.name, reference))
-            aggregates.append(f"count(*) FILTER (WHERE contains({text}, ?))")
-            parameters.append(secret)
+            aggregates.append(
+                "count(*) FILTER (WHERE list_bool_or(list_transform(?::VARCHAR[], "
+                f"lambda part: contains({text}, part))))"
+            )
+            parameters.append(sorted(windows(secret, MIN_SECRET_RUN)))
     if not aggregates:
         return []
     counts = connection.execute(

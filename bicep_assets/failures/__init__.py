@@ -19,7 +19,10 @@ package builds a ``dg.Failure`` (a boundary test holds that). Two ways in:
 
 An op runs its body inside :func:`failure_boundary`: any other exception leaves it through
 ``from_error``; every failure leaves it stamped with the attempt's ``retry_number`` and with
-the secure values the op registered (``redact_with``) removed, its cause then dropped.
+the run's secure values (registered with ``add_secrets``) masked, its cause then dropped.
+The boundary is also the op's way out for everything else: its log lines (``boundary.log``),
+its output and metadata (``boundary.output``) and materializations (``boundary.materialize``)
+pass the same mask (:mod:`.scrubbing`), so no value leaves an op unscrubbed.
 
 What the event log holds (the vocabulary the audit and the alerts read, never message text):
 

@@ -6,17 +6,19 @@ This is the one module that builds a ``dg.Failure`` (tests/test_boundaries.py ho
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import dagster as dg
 from dagster._core.events import DagsterEvent, EngineEventData
 
+from ..armlocal.engine import SecretMask
 from .classification import FailureInput, FailureKind, classify_failure
+from .scrubbing import scrub_metadata, scrub_metadata_value, scrub_model
 
-Redact = Callable[[str], str]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -64,26 +66,6 @@ def _text(value: Any) -> str | None:
 
 def _int(value: Any) -> int | None:
     return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def _redact(value: Any, redact: Redact) -> Any:
-    """``value`` (raw metadata, or a text/markdown/JSON metadata value) with ``redact``
-    applied to every string in it."""
-    if isinstance(value, dg.TextMetadataValue):
-        return dg.MetadataValue.text(redact(value.text))
-    if isinstance(value, dg.MarkdownMetadataValue):
-        return dg.MetadataValue.md(redact(value.md_str))
-    if isinstance(value, dg.JsonMetadataValue):
-        return dg.MetadataValue.json(_redact(value.data, redact))
-    if isinstance(value, dg.MetadataValue):  # tables, numbers, paths, …: no free text
-        return value
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, Mapping):
-        return {k: _redact(v, redact) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_redact(v, redact) for v in value]
-    return value
 
 
 class DeploymentFailure(dg.Failure):
@@ -157,14 +139,16 @@ class DeploymentFailure(dg.Failure):
             return self
         return self._replace(retry_number=retry_number)
 
-    def redacted(self, redact: Redact) -> DeploymentFailure:
-        """This failure with ``redact`` applied to its description and every text in its
-        metadata (ARM's error messages can echo the secure values they were sent)."""
+    def masked(self, mask: SecretMask) -> DeploymentFailure:
+        """This failure with the secrets of ``mask`` masked in its description, its ARM
+        message and its metadata (ARM's error messages can echo the secure values they were
+        sent); codes and identifiers are kept."""
+        if not mask:
+            return self
         return self._replace(
-            description=redact(self.description or ""),
-            arm_code=_redact(self.facts.arm_code, redact),
-            arm_message=_redact(self.facts.arm_message, redact),
-            metadata={k: _redact(v, redact) for k, v in self.extra_metadata.items()},
+            description=mask.text(self.description or ""),
+            arm_message=scrub_metadata_value(self.facts.arm_message, mask),
+            metadata=scrub_metadata(self.extra_metadata, mask),
         )
 
 
@@ -195,29 +179,76 @@ def attempt_record(failure: DeploymentFailure, step: str) -> tuple[str, EngineEv
     return message, EngineEventData(metadata=facts.metadata())
 
 
+class ScrubbedLog:
+    """The op's logger, masking the run's secrets in every line."""
+
+    def __init__(self, boundary: FailureBoundary) -> None:
+        self._boundary = boundary
+
+    def _write(self, level: str, message: str) -> None:
+        log = self._boundary.context.log
+        getattr(log, level)(self._boundary.mask.text(str(message)))
+
+    def debug(self, message: str) -> None:
+        self._write("debug", message)
+
+    def info(self, message: str) -> None:
+        self._write("info", message)
+
+    def warning(self, message: str) -> None:
+        self._write("warning", message)
+
+    def error(self, message: str) -> None:
+        self._write("error", message)
+
+
 class FailureBoundary:
-    """What :func:`failure_boundary` applies to the failure leaving an op."""
+    """An op's boundary: what leaves the op — its failure, log lines, outputs, metadata,
+    materializations — leaves through here, with the run's secrets masked (see
+    :func:`failure_boundary`)."""
 
-    def __init__(self) -> None:
-        self._redactions: list[Redact] = []
+    def __init__(self, context: dg.OpExecutionContext) -> None:
+        self.context = context
+        self.mask = SecretMask()
+        self.log = ScrubbedLog(self)
 
-    def redact_with(self, redact: Redact) -> None:
-        """Apply ``redact`` to any failure leaving the op from now on. The failure is then
-        raised without its cause, whose text could hold what ``redact`` removes."""
-        self._redactions.append(redact)
+    def add_secrets(self, values: Iterable[str]) -> None:
+        """Mask ``values`` in everything that leaves the op from now on. A failure is then
+        raised without its cause, whose text could hold them."""
+        self.mask = self.mask.with_secrets(values)
 
-    @property
-    def redacts(self) -> bool:
-        return bool(self._redactions)
+    def scrub(self, value: T) -> T:
+        """``value`` (text, a JSON value or a pydantic model) with the secrets masked;
+        identifiers (ids, names, types, paths, change types) are kept."""
+        if isinstance(value, str):
+            return self.mask.text(value)  # type: ignore[return-value]
+        return scrub_model(value, self.mask)
 
-    def finish(
-        self, context: dg.OpExecutionContext, failure: DeploymentFailure
-    ) -> DeploymentFailure:
-        """``failure`` as the op raises it: of this attempt, redacted; an environmental one
+    def metadata(self, metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+        """Metadata with the secrets masked (see :mod:`.scrubbing`)."""
+        return scrub_metadata(metadata, self.mask)
+
+    def output(self, value: T, metadata: Mapping[str, Any] | None = None) -> dg.Output[T]:
+        """The op's output: the value (stored by the IO manager) and its metadata, scrubbed."""
+        return dg.Output(self.scrub(value), metadata=self.metadata(metadata))
+
+    def materialize(
+        self, asset_key: dg.AssetKey, description: str, metadata: Mapping[str, Any]
+    ) -> None:
+        """Log an asset materialization, scrubbed."""
+        self.context.log_event(
+            dg.AssetMaterialization(
+                asset_key=asset_key,
+                description=self.mask.text(description),
+                metadata=self.metadata(metadata),
+            )
+        )
+
+    def finish(self, failure: DeploymentFailure) -> DeploymentFailure:
+        """``failure`` as the op raises it: of this attempt, masked; an environmental one
         is first logged as the attempt record."""
-        failure = failure.for_attempt(context.retry_number)
-        for redact in self._redactions:
-            failure = failure.redacted(redact)
+        context = self.context
+        failure = failure.for_attempt(context.retry_number).masked(self.mask)
         if failure.kind is FailureKind.ENVIRONMENTAL:
             step_context = context.get_step_execution_context()
             message, data = attempt_record(failure, step_context.step.key)
@@ -228,21 +259,22 @@ class FailureBoundary:
 @contextmanager
 def failure_boundary(context: dg.OpExecutionContext) -> Iterator[FailureBoundary]:
     """Run an op's body: whatever fails in it leaves as a :class:`DeploymentFailure` (see
-    :meth:`FailureBoundary.finish`). ``RetryRequested`` passes through untouched."""
-    boundary = FailureBoundary()
+    :meth:`FailureBoundary.finish`), and what it logs and returns goes through the boundary's
+    ``log``, ``output`` and ``materialize``. ``RetryRequested`` passes through untouched."""
+    boundary = FailureBoundary(context)
     try:
         yield boundary
     except dg.RetryRequested:
         raise
     except DeploymentFailure as failure:
-        raised = boundary.finish(context, failure)
-        if raised is failure and not boundary.redacts:
+        raised = boundary.finish(failure)
+        if raised is failure and not boundary.mask:
             raise
-        cause = None if boundary.redacts else failure.__cause__
+        cause = None if boundary.mask else failure.__cause__
         raise raised.with_traceback(failure.__traceback__) from cause
     except Exception as error:
-        raised = boundary.finish(context, DeploymentFailure.from_error(error))
-        raise raised from (None if boundary.redacts else error)
+        raised = boundary.finish(DeploymentFailure.from_error(error))
+        raise raised from (None if boundary.mask else error)
 
 
 def retry_policy(max_retries: int = 5, base_delay_s: float = 5.0) -> dg.RetryPolicy:

@@ -12,7 +12,7 @@ from ..failures import DeploymentFailure, EnvironmentalFailure, failure_boundary
 from ..models import CompiledTemplate, DeploymentResult, Plan
 from ..resources.arm import ArmClient
 from ..resources.environment import DeploymentEnvironment
-from .secrets import parameters_with_secrets, scrub, secret_values
+from .secrets import parameters_with_secrets, run_secure_values
 
 TERMINAL = ("Succeeded", "Failed", "Canceled")
 MAX_NAME = 64
@@ -93,8 +93,10 @@ def deploy(
     arm: ArmClient,
 ) -> dg.Output[DeploymentResult]:
     """Deploy the approved plan with ARM and stream its progress into the event log."""
-    with failure_boundary(context) as failures:
+    with failure_boundary(context) as boundary:
         spec = environment.load()
+        # ARM's error messages can echo what they were sent: the boundary masks these values
+        boundary.add_secrets(run_secure_values(spec))
         scope = spec.scope
         name = deployment_name(spec.name, context.run_id)
         git_sha = context.run.tags.get("bicep_assets/git_sha", "")
@@ -107,17 +109,13 @@ def deploy(
         started = time.monotonic()
         where = {"subscription_id": subscription_of(spec), "resource_group": scope.resource_group}
         parameters = parameters_with_secrets(compiled)
-        # ARM's error messages can echo what they were sent: scrub secure values from what we log
-        secrets = secret_values(parameters, compiled.secure_parameters)
-        if secrets:
-            failures.redact_with(lambda text: scrub(text, secrets))
         if arm.ensure_resource_group(
             name=scope.resource_group,
             location=scope.location,
             tags=spec.tags,
             subscription_id=subscription_of(spec),
         ):
-            context.log.info(f"Created resource group {scope.resource_group} ({scope.location}).")
+            boundary.log.info(f"Created resource group {scope.resource_group} ({scope.location}).")
         existing = arm.get_deployment(name=name, **where)
         state = existing["properties"].get("provisioningState") if existing else None
         if state == "Canceled":  # by a person, during an earlier attempt or its retry wait
@@ -131,7 +129,7 @@ def deploy(
             )
         if existing is None or state == "Failed":
             if existing is not None:
-                context.log.info(f"Deployment {name} ended {state}: deploying it again.")
+                boundary.log.info(f"Deployment {name} ended {state}: deploying it again.")
             arm.start_deployment(
                 name=name,
                 template=compiled.template,
@@ -141,16 +139,16 @@ def deploy(
                 rollback_on_error=spec.deployment.rollback_on_error,
                 **where,
             )
-            context.log.info(f"Started ARM deployment {name} in {scope.resource_group}.")
+            boundary.log.info(f"Started ARM deployment {name} in {scope.resource_group}.")
         else:
-            context.log.info(f"Re-attaching to ARM deployment {name} ({state}).")
+            boundary.log.info(f"Re-attaching to ARM deployment {name} ({state}).")
         del parameters
         interval = arm.polling_interval_s or (0.2 if arm.target == "local" else 5.0)
         record = watch_deployment(
             arm,
             name=name,
             interval_s=interval,
-            on_operation=lambda op: context.log.info(scrub(_describe(op), secrets)),
+            on_operation=lambda op: boundary.log.info(_describe(op)),
             **where,
         )
         props = record["properties"]
@@ -160,32 +158,32 @@ def deploy(
                 "message": f"Deployment {name} was canceled.",
             }
             raise DeploymentFailure.from_error(error, description=f"ARM deployment {name} failed")
-        result = DeploymentResult(
-            environment=spec.name,
-            deployment_name=name,
-            deployment_id=record["id"],
-            correlation_id=props.get("correlationId"),
-            provisioning_state=props["provisioningState"],
-            duration_s=round(time.monotonic() - started, 3),
-            outputs=public_outputs(record),
-            output_resources=[r["id"] for r in props.get("outputResources") or []],
-        )
-        context.log_event(
-            dg.AssetMaterialization(
-                asset_key=dg.AssetKey(["azure", spec.name]),
-                description=f"{spec.name} deployed by run {context.run_id}",
-                metadata={
-                    "git_sha": git_sha,
-                    "template_hash": compiled.template_hash,
-                    "deployment_id": result.deployment_id,
-                    "output_resources": dg.MetadataValue.json(result.output_resources),
-                    "outputs": dg.MetadataValue.json(result.outputs),
-                },
+        result = boundary.scrub(
+            DeploymentResult(
+                environment=spec.name,
+                deployment_name=name,
+                deployment_id=record["id"],
+                correlation_id=props.get("correlationId"),
+                provisioning_state=props["provisioningState"],
+                duration_s=round(time.monotonic() - started, 3),
+                outputs=public_outputs(record),
+                output_resources=[r["id"] for r in props.get("outputResources") or []],
             )
         )
-        return dg.Output(
+        boundary.materialize(
+            dg.AssetKey(["azure", spec.name]),
+            f"{spec.name} deployed by run {context.run_id}",
+            {
+                "git_sha": git_sha,
+                "template_hash": compiled.template_hash,
+                "deployment_id": result.deployment_id,
+                "output_resources": dg.MetadataValue.json(result.output_resources),
+                "outputs": dg.MetadataValue.json(result.outputs),
+            },
+        )
+        return boundary.output(
             result,
-            metadata={
+            {
                 "deployment_name": result.deployment_name,
                 "deployment_id": result.deployment_id,
                 "correlation_id": result.correlation_id or "",

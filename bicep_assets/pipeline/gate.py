@@ -5,6 +5,8 @@ from dagster import OpExecutionContext
 
 from ..failures import LogicFailure, failure_boundary
 from ..models import Plan
+from ..resources.environment import DeploymentEnvironment
+from .secrets import run_secure_values
 
 
 class GateConfig(dg.Config):
@@ -34,19 +36,25 @@ def gate_plan(plan: Plan, *, allow_destructive: bool) -> tuple[Plan, dict[str, o
 
 
 @dg.op(out=dg.Out(Plan))
-def gate(context: OpExecutionContext, config: GateConfig, plan: Plan) -> dg.Output[Plan]:
+def gate(
+    context: OpExecutionContext,
+    config: GateConfig,
+    plan: Plan,
+    environment: DeploymentEnvironment,
+) -> dg.Output[Plan]:
     """Stop a plan with deletions unless allow_destructive; report what is not evaluated."""
-    with failure_boundary(context):
+    with failure_boundary(context) as boundary:
+        boundary.add_secrets(run_secure_values(environment.load()))
         for change in plan.changes:
             if change.change_type == "Unsupported":
-                context.log.warning(
+                boundary.log.warning(
                     f"Not evaluated by what-if: {change.resource_id} ({change.unsupported_reason})"
                 )
             elif change.change_type == "Ignore":
-                context.log.info(f"Left as it is (not in the template): {change.resource_id}")
+                boundary.log.info(f"Left as it is (not in the template): {change.resource_id}")
         approved, metadata = gate_plan(plan, allow_destructive=config.allow_destructive)
         if approved.deletions:
-            context.log.warning(
+            boundary.log.warning(
                 f"Destructive plan approved by run config: {len(approved.deletions)} deletion(s)."
             )
-        return dg.Output(approved, metadata=metadata)
+        return boundary.output(approved, metadata)

@@ -18,8 +18,10 @@ from ..resources.arm import ArmClient
 from ..resources.bicep import BicepCli, BicepError, BicepNotFoundError
 from ..resources.environment import DeploymentEnvironment
 from .metadata import table
+from .parameter_overrides import SecureOverrideError, check_parameter_overrides
 from .provenance import launch_facts
-from .static_checks import check_parameter_overrides, static_checks
+from .secrets import refuse_secure_overrides, run_secure_values
+from .static_checks import static_checks
 
 
 class LintConfig(dg.Config):
@@ -78,6 +80,11 @@ def compile_environment(
     parameters.update({k: {"value": v} for k, v in spec.parameters.items()})
     try:
         converted = check_parameter_overrides(template, overrides)
+    except SecureOverrideError as exc:  # the launch already stored it: say what to do now
+        raise _fail(
+            f"run config parameter_overrides: {exc} This run's config now holds the value: "
+            "delete the run and rotate the secret."
+        ) from None
     except ValueError as exc:
         raise _fail(f"run config parameter_overrides: {exc}") from None
     parameters.update({k: {"value": v} for k, v in converted.items()})
@@ -117,13 +124,17 @@ def lint(
 ) -> dg.Output[CompiledTemplate]:
     """Record the run's launch facts; compile the environment's template and check it; errors
     (and warnings) stop the run."""
-    with failure_boundary(context):
+    with failure_boundary(context) as boundary:
         project_dir = Path(environment.manifest).resolve().parent.parent
         facts = launch_facts(dict(context.run.tags), project_dir, arm.target)
         context.instance.add_run_tags(context.run_id, facts.tags)
         for warning in facts.warnings:
-            context.log.warning(warning)
+            boundary.log.warning(warning)
         spec = environment.load()
+        # a secure value too short to be masked, or one given in run config, stops the run
+        # before the template is compiled or anything it holds is logged
+        boundary.add_secrets(run_secure_values(spec))
+        refuse_secure_overrides(spec, config.parameter_overrides)
         compiled = compile_environment(spec, bicep, config.parameter_overrides)
         context.instance.add_run_tags(
             context.run_id, {"bicep_assets/template_hash": compiled.template_hash}
@@ -138,7 +149,7 @@ def lint(
             **{tag.split("/", 1)[1]: value for tag, value in facts.tags.items()},
         }
         for finding in compiled.diagnostics:
-            context.log.info(
+            boundary.log.info(
                 f"{finding.severity} {finding.code} {finding.location}: {finding.message}"
             )
         if errors or (warnings and not config.allow_warnings):
@@ -152,4 +163,4 @@ def lint(
                 arm_message=listed[0].message,
                 metadata=metadata,
             )
-        return dg.Output(compiled, metadata=metadata)
+        return boundary.output(compiled, metadata)

@@ -23,6 +23,10 @@ _INTEGER = re.compile(r"^[+-]?\d+$")
 _VALIDATION_WRAPPER = re.compile(r"^Deployment template validation failed: '(.*)'\.?$", re.S)
 
 
+class SecureOverrideError(ValueError):
+    """An override given to a secure parameter: refused, since run config is stored."""
+
+
 def check_parameter_overrides(
     template: Mapping[str, Any], overrides: Mapping[str, Any]
 ) -> dict[str, Any]:
@@ -51,7 +55,7 @@ def check_parameter_overrides(
         except TemplateError as error:
             raise ValueError(f"Parameter '{name}': {error.message}") from None
         if secure:
-            raise ValueError(
+            raise SecureOverrideError(
                 f"Parameter '{name}' is secure ({kind}) and cannot be overridden in run config, "
                 "which is stored in clear text; give it as a secure parameter of the "
                 "environment manifest (environment variable or Key Vault reference)."

@@ -22,7 +22,7 @@ from ..models import CompiledTemplate, Plan, PropertyChange, WhatIfChange
 from ..resources.arm import ArmClient
 from ..resources.environment import DeploymentEnvironment
 from .metadata import table
-from .secrets import parameters_with_secrets, scrub, secret_values
+from .secrets import parameters_with_secrets, run_secure_values
 
 # Properties services change on their own: what-if shows them, they are never our change.
 BUILTIN_NOISE = (
@@ -215,13 +215,11 @@ def plan(
     arm: ArmClient,
 ) -> dg.Output[Plan]:
     """Ask ARM what the deployment would change (what-if), without changing anything."""
-    with failure_boundary(context) as failures:
+    with failure_boundary(context) as boundary:
         spec = environment.load()
+        boundary.add_secrets(run_secure_values(spec))  # what-if's errors can echo them
         scope = spec.scope
         parameters = parameters_with_secrets(compiled)
-        secrets = secret_values(parameters, compiled.secure_parameters)
-        if secrets:  # what-if's errors, like its results, can echo what it was sent
-            failures.redact_with(lambda text: scrub(text, secrets))
         if arm.resource_group_exists(
             subscription_id=subscription_of(spec), name=scope.resource_group
         ):
@@ -234,15 +232,16 @@ def plan(
                 mode=spec.deployment.mode,
             )
         else:
-            context.log.info(
+            boundary.log.info(
                 f"Resource group {scope.resource_group} does not exist yet: every resource is "
                 "planned as Create (the group is created by the deploy step)."
             )
             result = local_what_if(
                 spec, compiled, parameters, check_locations=arm.target == "local"
             )
-        # what-if echoes what it was sent (a Key Vault secret's value, say): scrub secure values
-        result = scrub(result, secrets)
         del parameters
+        # what-if echoes what it was sent (a Key Vault secret's value, say): its values are
+        # masked; ids, paths and change types are kept, so what_if_ignore still matches
+        result = boundary.scrub(result)
         result_plan = plan_from_what_if(spec.name, result, spec.deployment.what_if_ignore)
-        return dg.Output(result_plan, metadata=plan_metadata(result_plan))
+        return boundary.output(result_plan, plan_metadata(result_plan))

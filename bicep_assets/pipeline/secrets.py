@@ -1,18 +1,30 @@
-"""Secure parameter values: read at the moment of the ARM call, never kept.
+"""Secure parameter values: read at the moment of the ARM call, never kept, always masked.
 
 Environment-variable references are read here; Key Vault references are passed to ARM as
 ARM's own ``{"reference": {"keyVault": ..., "secretName": ...}}`` so that ARM reads the
 secret and this process never sees it.
+
+Every op registers the run's secure values with its boundary (:func:`run_secure_values`),
+which masks them in everything the op logs, raises and returns. A value shorter than
+``MIN_SECRET_RUN`` (8) could not be masked reliably and is refused — by ``bicep-assets
+deploy|plan`` before the run is created (:func:`refusal_before_run`), by lint first thing in
+runs launched otherwise. A secure parameter given in run config is refused the same way: run
+config is stored in clear text.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+from ..armlocal.engine import MIN_SECRET_RUN, JsonInputError, TemplateError, read_json_file
+from ..armlocal.engine.parameters import secure_parameter_names
+from ..environments import EnvironmentSpec, ManifestError, job_name, load_environments
 from ..failures import LogicFailure
 from ..models import CompiledTemplate, SecureReference
+from ..resources.bicep import BicepCli, BicepError
 
 
 def secure_parameter_entries(
@@ -51,42 +63,114 @@ def parameters_with_secrets(compiled: CompiledTemplate) -> dict[str, Any]:
     return {**compiled.parameters, **secure_parameter_entries(compiled.secure_parameters)}
 
 
-REDACTED = "[secure value]"
+# -- the run's secure values: refused when too short, masked everywhere --------------------
+def _describe(name: str, ref: SecureReference) -> str:
+    return f"Secure parameter '{name}' ({ref.describe()})"
 
 
-def secret_values(parameters: Mapping[str, Any], names: Iterable[str]) -> list[str]:
-    """The string values of the named parameters (strings inside secure objects too)."""
-    found: list[str] = []
-
-    def collect(value: Any) -> None:
-        if isinstance(value, str) and value:
-            found.append(value)
-        elif isinstance(value, dict):
-            for item in value.values():
-                collect(item)
-        elif isinstance(value, list):
-            for item in value:
-                collect(item)
-
-    for name in names:
-        entry = parameters.get(name)
-        if isinstance(entry, dict) and "value" in entry:
-            collect(entry["value"])
-    return sorted(set(found), key=len, reverse=True)
+def too_short(spec: EnvironmentSpec, environ: Mapping[str, str] | None = None) -> str | None:
+    """Why the run must not start when a secure value set in ``environ`` is shorter than
+    :data:`MIN_SECRET_RUN` (``None`` when every value is long enough)."""
+    environ = os.environ if environ is None else environ
+    for name, ref in spec.secure_references().items():
+        value = environ.get(ref.env) if ref.env else None
+        if value is None or len(value) >= MIN_SECRET_RUN:
+            continue
+        count = len(value)
+        size = "is empty" if not count else f"is {count} character{'s' * (count > 1)} long"
+        return (
+            f"{_describe(name, ref)} {size}: secure values shorter than {MIN_SECRET_RUN} "
+            "characters are refused, because they cannot be masked reliably in logs, errors "
+            f"and outputs (any run of {MIN_SECRET_RUN} or more characters of a secure value is "
+            "masked; a shorter one would match ordinary text). Use a longer value."
+        )
+    return None
 
 
-def scrub(value: Any, secrets: list[str]) -> Any:
-    """``value`` with every occurrence of a secret replaced (what-if echoes what it is sent:
-    a Key Vault secret resource's value, for one)."""
-    if not secrets:
-        return value
-    if isinstance(value, str):
-        for secret in secrets:
-            if secret in value:
-                value = value.replace(secret, REDACTED)
-        return value
-    if isinstance(value, dict):
-        return {k: scrub(v, secrets) for k, v in value.items()}
-    if isinstance(value, list):
-        return [scrub(v, secrets) for v in value]
-    return value
+def run_secure_values(spec: EnvironmentSpec, environ: Mapping[str, str] | None = None) -> list[str]:
+    """The values of the environment's ``{env: NAME}`` secure parameters that are set: what
+    every op of the run masks. A value that is too short fails the op (at lint, first)."""
+    environ = os.environ if environ is None else environ
+    refusal = too_short(spec, environ)
+    if refusal is not None:
+        raise LogicFailure(refusal, arm_code="SecureValueTooShort")
+    return [
+        environ[ref.env]
+        for ref in spec.secure_references().values()
+        if ref.env and ref.env in environ
+    ]
+
+
+def secure_overrides(
+    spec: EnvironmentSpec, overrides: Mapping[str, Any], template: Mapping[str, Any] | None = None
+) -> list[str]:
+    """The names in ``overrides`` that are secure parameters: named in the manifest's
+    ``secure_parameters`` or, given the template, declared secure there."""
+    secure = {name.lower() for name in spec.secure_parameters}
+    if template is not None:
+        secure |= {name.lower() for name in secure_parameter_names(dict(template))}
+    return [name for name in overrides if name.lower() in secure]
+
+
+def refuse_secure_overrides(spec: EnvironmentSpec, overrides: Mapping[str, Any]) -> None:
+    """Fail the run when run config gives a value to one of the manifest's secure parameters
+    (one the template declares secure is refused by ``check_parameter_overrides``)."""
+    names = secure_overrides(spec, overrides)
+    if names:
+        raise LogicFailure(
+            secure_override_message(names[0], "run config parameter_overrides"),
+            arm_code="SecureParameterInRunConfig",
+        )
+
+
+def secure_override_message(name: str, where: str) -> str:
+    """Why a secure parameter given in run config is refused, and what to do about it."""
+    return (
+        f"{where}: '{name}' is a secure parameter and cannot be given in run config, which "
+        "Dagster stores in clear text in its run storage — this run's config now holds the "
+        "value: delete the run and rotate the secret. Give it through the manifest's "
+        "secure_parameters (an environment variable or a Key Vault reference)."
+    )
+
+
+def refusal_before_run(
+    project_dir: Path, job: str, params: Mapping[str, str], environ: Mapping[str, str] | None = None
+) -> str | None:
+    """Why ``bicep-assets deploy|plan`` must not create the run (``None``: it may): a
+    ``--param`` naming a secure parameter — its value would be stored in the run config — or
+    a secure value too short to be masked. Checked before anything is stored."""
+    try:
+        environments = load_environments(project_dir)
+        spec = next(
+            (
+                s
+                for name, s in environments.items()
+                if job in (job_name("deploy", name), job_name("plan", name))
+            ),
+            None,
+        )
+    except ManifestError:
+        return None  # reported as the manifest error it is
+    if spec is None:
+        return None
+    names = secure_overrides(spec, params)
+    if params and not names:
+        try:
+            if spec.is_bicep:
+                template = BicepCli().build(spec.template_file)
+            else:
+                template = read_json_file(spec.template_file, "template file")
+            names = secure_overrides(spec, params, template)
+        except (BicepError, JsonInputError) as exc:
+            return f"cannot check --param against the template: {exc}"
+        except TemplateError as exc:
+            return f"cannot check --param against the template: {exc.message}"
+    if names:
+        return (
+            f"--param {names[0]}: '{names[0]}' is a secure parameter of environment "
+            f"'{spec.name}'; a secure value is never given on the command line, because run "
+            "config is stored in clear text. Give it through the manifest's secure_parameters "
+            "(an environment variable or a Key Vault reference). Nothing was stored."
+        )
+    refusal = too_short(spec, environ)
+    return None if refusal is None else f"{refusal} Nothing was stored."

@@ -15,6 +15,7 @@ from ..resources.arm import ArmClient
 from ..resources.environment import DeploymentEnvironment
 from ..resources.probes import Check, Probes, http_probe, redact_url, run_checks, tcp_probe
 from .metadata import table
+from .secrets import run_secure_values
 
 
 def _type_of(resource_id: str) -> str:
@@ -168,14 +169,15 @@ def verify(
     probes: Probes,
 ) -> dg.Output[HealthReport]:
     """Check that what was deployed is healthy; any failing check fails the run."""
-    with failure_boundary(context):
+    with failure_boundary(context) as boundary:
         spec = environment.load()
+        boundary.add_secrets(run_secure_values(spec))
         checks = build_checks(spec, compiled, result, arm, probes)
         report = HealthReport(
             environment=spec.name, checks=run_checks(checks, max_workers=probes.max_workers)
         )
         for check in report.checks:
-            log = context.log.info if check.ok else context.log.error
+            log = boundary.log.info if check.ok else boundary.log.error
             log(f"{check.kind} {check.target}: {'ok' if check.ok else 'FAILED'} ({check.detail})")
         metadata = {"checks": checks_table(report.checks)}
         failed = [c for c in report.checks if not c.ok]
@@ -187,4 +189,4 @@ def verify(
                 arm_message=failed[0].detail,
                 metadata=metadata,
             )
-        return dg.Output(report, metadata=metadata)
+        return boundary.output(report, metadata)

@@ -39,6 +39,7 @@ from azure.core.exceptions import (
 from azure.mgmt.resource.deployments.models import ErrorResponse
 
 from bicep_assets.armlocal import FaultPlanSpec, FaultRule, LocalArm, LocalArmConfig
+from bicep_assets.armlocal.engine import SecretMask
 from bicep_assets.failures import (
     Classification,
     DeploymentFailure,
@@ -852,7 +853,7 @@ def test_from_error_keeps_a_failure_of_the_hierarchy_and_stamps_the_attempt() ->
     assert (again.facts.retry_number, again.description) == (3, "bad manifest")
 
 
-def test_redacted_removes_a_secret_from_every_text() -> None:
+def test_masked_removes_a_secret_from_every_text() -> None:
     secret = "s3cr3t-value"
     failure = EnvironmentalFailure(
         f"ARM said: the value '{secret}' is odd",
@@ -867,7 +868,7 @@ def test_redacted_removes_a_secret_from_every_text() -> None:
             "count": 2,
         },
     )
-    clean = failure.redacted(lambda text: text.replace(secret, "[secure value]"))
+    clean = failure.masked(SecretMask([secret]))
     assert isinstance(clean, EnvironmentalFailure)
     assert clean.description == "ARM said: the value '[secure value]' is odd"
     assert str(clean) == clean.description  # what Dagster's error info shows
@@ -930,7 +931,7 @@ def run_failing_op(
         attempts.append(context.retry_number)
         with failure_boundary(context) as boundary:
             if secret:
-                boundary.redact_with(lambda text: text.replace(secret, "[secure value]"))
+                boundary.add_secrets([secret])
             raise error
 
     @dg.job

@@ -174,6 +174,17 @@ def _interrupted(s: Setup) -> subprocess.CompletedProcess[str]:
         os.close(fd)
 
 
+def _short_secret(s: Setup) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [CLI, "plan", "dev"],
+        cwd=s.project,
+        env={**s.env(), "DEV_APP_SECRET": "short"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
 SCENARIOS: dict[str, Callable[[Setup], subprocess.CompletedProcess[str]]] = {
     "it did what was asked": lambda s: s.run("plan", "dev"),
     "a run failed (lint, plan, gate, deploy or verify); the run is in the history": _lint_fails,
@@ -187,6 +198,7 @@ SCENARIOS: dict[str, Callable[[Setup], subprocess.CompletedProcess[str]]] = {
     "a `--param` the template refuses, or a secure parameter's environment variable not set": (
         lambda s: s.run("plan", "dev", "--param", "appServiceSku=Huge")
     ),
+    "a secure parameter's value shorter than 8 characters: too short to be masked": (_short_secret),
     "an input file that cannot be used: template, parameters, fault plan, `--state`": (
         _unusable_file
     ),

@@ -22,9 +22,12 @@ from .evaluator import EvalContext, evaluate_expression
 from .expansion import expand
 from .functions import library  # noqa: F401  (registers every template function)
 from .json_input import JsonInputError, parse_json, read_json_file
+from .masking import MASK, MIN_SECRET_RUN, SecretMask
 from .models import ExpandedResource, Expansion
 
 __all__ = [
+    "MASK",
+    "MIN_SECRET_RUN",
     "DeploymentContext",
     "EmptyState",
     "EvalContext",
@@ -34,6 +37,7 @@ __all__ = [
     "JsonInputError",
     "ResourceGroup",
     "ResourceState",
+    "SecretMask",
     "TemplateError",
     "evaluate_expression",
     "expand",

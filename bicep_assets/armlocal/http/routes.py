@@ -20,6 +20,7 @@ from ..service.records import (
     DeploymentScope,
     check_deployment_name,
     dependencies_of,
+    deployment_mask,
     deployment_not_found,
     providers_of,
     redacted_parameters,
@@ -335,6 +336,7 @@ def what_if_deployment(backend: ArmBackend, request: Request, scope: str, name: 
         if target.resource_group
         else []
     )
+    # stricter than ARM, whose what-if shows the values it was sent: secure ones are masked
     result = what_if(
         expansion,
         backend.store.get_resource,
@@ -345,7 +347,7 @@ def what_if_deployment(backend: ArmBackend, request: Request, scope: str, name: 
         result_format=settings.get("resultFormat", "FullResourcePayloads"),
     )
     operation = backend.start_operation()
-    operation.status, operation.result = "Succeeded", result
+    operation.status, operation.result = "Succeeded", deployment_mask(expansion).value(result)
     return _location_response(backend, request, target.subscription_id, operation.id)
 
 

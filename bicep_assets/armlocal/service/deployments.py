@@ -8,7 +8,9 @@ the runtime properties a real service adds (``behaviors``), written with its dep
 operation in one transaction — runs nested deployments as deployments of their own, applies
 complete mode, evaluates outputs, and finishes ``Succeeded``, ``Failed`` (with ARM's
 ``DeploymentFailed`` error and the failing operation's error as detail, then
-``onErrorDeployment``) or ``Canceled``. Secure parameter values are never stored.
+``onErrorDeployment``) or ``Canceled``. Secure parameter values are never stored: each
+running deployment has its mask (``records.deployment_mask``), and its record, outputs,
+errors and operations pass it before they are written.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from ..engine import DeploymentContext, Expansion, ResourceGroup, TemplateError, expand
+from ..engine import DeploymentContext, Expansion, ResourceGroup, SecretMask, TemplateError, expand
 from ..state.store import ArmStoreError, deployment_active
 from ..state.timestamps import iso, iso_duration, utc_now
 from .errors import ArmHttpError, group_not_found
@@ -35,11 +37,13 @@ from .records import (
     check_deployment_name,
     dependencies_of,
     deployment_failed,
+    deployment_mask,
     deployment_not_found,
     local_secret_values,
     providers_of,
     redacted_outputs,
     redacted_parameters,
+    request_mask,
 )
 from .steps import ResourceSteps
 
@@ -53,6 +57,7 @@ class DeploymentRunner(ResourceSteps):
         self.backend = backend
         self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="localarm-deploy")
         self.cancel_requests: set[str] = set()
+        self.masks: dict[str, SecretMask] = {}  # lowercase deployment id → its mask, while running
         self.lock = threading.RLock()
 
     # -- requests -------------------------------------------------------------------------
@@ -146,16 +151,18 @@ class DeploymentRunner(ResourceSteps):
         context = self.context_for(
             scope, name, properties.get("mode", "Incremental"), body.get("location")
         )
+        parameters = local_secret_values(properties.get("parameters") or {})
         try:
-            parameters = local_secret_values(properties.get("parameters") or {})
             expansion = expand(properties["template"], parameters, context)
         except TemplateError as exc:
+            # the engine's messages may quote a value: never a secure one
+            mask = request_mask(properties["template"], parameters)
             raise ArmHttpError(
                 400,
                 exc.code,
-                exc.message,
+                mask.text(exc.message),
                 target=exc.target,
-                details=[d.to_arm() for d in exc.details],
+                details=mask.value([d.to_arm() for d in exc.details]),
             ) from None
         check_preflight(expansion, name, self.backend.store.get_resource)
         return expansion, properties
@@ -173,12 +180,14 @@ class DeploymentRunner(ResourceSteps):
                 if active is not None:
                     raise deployment_active(name, active)
                 expansion, properties = self.expand(scope, name, body)
-                record = self._new_record(scope, name, body, properties, expansion)
+                mask = deployment_mask(expansion)
+                record = self._new_record(scope, name, body, properties, expansion, mask=mask)
                 # check-and-insert again, atomically across processes
                 created = store.start_deployment(scope.id, name, record, properties["template"])
             except ArmStoreError as exc:
                 raise ArmHttpError(exc.status, exc.code, exc.message) from None
             store.prune_deployments(scope.id)
+            self.masks[record["id"].lower()] = mask
         self.pool.submit(self._run, scope, name, expansion, properties)
         return record, created
 
@@ -192,6 +201,7 @@ class DeploymentRunner(ResourceSteps):
         *,
         state: str = "Accepted",
         correlation_id: str | None = None,
+        mask: SecretMask | None = None,
     ) -> dict[str, Any]:
         record: dict[str, Any] = {
             "id": scope.deployment_id(name),
@@ -200,7 +210,7 @@ class DeploymentRunner(ResourceSteps):
             "tags": body.get("tags") or {},
             "properties": {
                 "templateHash": expansion.template_hash,
-                "parameters": redacted_parameters(expansion),
+                "parameters": redacted_parameters(expansion, mask),
                 "mode": properties.get("mode", "Incremental"),
                 "provisioningState": state,
                 "timestamp": iso(utc_now()),
@@ -261,6 +271,7 @@ class DeploymentRunner(ResourceSteps):
             )
         finally:
             self.cancel_requests.discard(record["id"].lower())
+            self.masks.pop(record["id"].lower(), None)
 
     def _finish(
         self,
@@ -285,7 +296,7 @@ class DeploymentRunner(ResourceSteps):
         if outputs is not None:
             props["outputs"] = outputs
         if error is not None:
-            props["error"] = error
+            props["error"] = self._mask(record["id"]).value(error)
         store.put_deployment(scope.id, name, record, properties["template"])
 
     def _execute(
@@ -315,7 +326,7 @@ class DeploymentRunner(ResourceSteps):
             outputs = expansion.evaluate_outputs(state)
         except TemplateError as exc:
             raise DeploymentFailure(exc.to_arm()) from None
-        return redacted_outputs(outputs)
+        return redacted_outputs(outputs, self._mask(deployment_id))
 
     def _on_error(self, scope: DeploymentScope, name: str, properties: dict[str, Any]) -> None:
         """``onErrorDeployment``: redeploy the last successful (or a named) deployment."""

@@ -1,6 +1,12 @@
 """What a deployment is made of and leaves behind: its scope, name rules, the records ARM
 returns (parameters and outputs without secure values, providers, dependencies) and the
-engine's view of current resources over the store."""
+engine's view of current resources over the store.
+
+Secure values never leave the local ARM: :func:`deployment_mask` knows a deployment's secure
+parameter values (its nested deployments' too), and everything recorded or answered about
+the deployment passes it — parameters and outputs that carry a secure value are reported
+with their type only, like secure ones; error messages, what-if results and validation
+answers have each run of a secure value masked (``engine.masking``)."""
 
 from __future__ import annotations
 
@@ -8,8 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..engine import Expansion
-from ..engine.parameters import KeyVaultReference
+from ..engine import Expansion, SecretMask
+from ..engine.parameters import KeyVaultReference, secure_parameter_names
 from . import behaviors
 from .errors import ArmHttpError
 from .host import ServiceHost
@@ -127,28 +133,93 @@ _TYPE_NAMES = {
 }
 
 
-def redacted_parameters(expansion: Expansion) -> dict[str, Any]:
-    """Parameters as ARM reports them: ``{name: {"type", "value"}}``, secure ones typed only."""
+def secure_values(expansion: Expansion) -> list[str]:
+    """The string values of ``expansion``'s secure parameters and of its nested
+    deployments' (strings inside secure objects and arrays too)."""
+    found: list[str] = []
 
+    def collect(value: Any) -> None:
+        if isinstance(value, str):
+            found.append(value)
+        elif isinstance(value, dict):
+            for item in value.values():
+                collect(item)
+        elif isinstance(value, list):
+            for item in value:
+                collect(item)
+
+    for name in expansion.secure_parameters:
+        collect(expansion.parameters.get(name))
+    for resource in expansion.resources:
+        if resource.nested is not None:
+            found.extend(secure_values(resource.nested))
+    return found
+
+
+def deployment_mask(expansion: Expansion, parent: SecretMask | None = None) -> SecretMask:
+    """The mask of a deployment: its secure values, and its parent deployment's."""
+    mask = parent if parent is not None else SecretMask()
+    return mask.with_secrets(secure_values(expansion))
+
+
+def request_mask(template: Any, parameters: dict[str, Any]) -> SecretMask:
+    """The mask of a deployment request that could not be expanded: the supplied values of
+    the parameters the template declares secure."""
+    if not isinstance(template, dict) or not isinstance(parameters, dict):
+        return SecretMask()
+    try:
+        names = {name.lower() for name in secure_parameter_names(template)}
+    except Exception:  # a malformed declaration: the expansion's own error says so
+        names = set()
+    values: list[str] = []
+    for name, entry in parameters.items():
+        if name.lower() in names and isinstance(entry, dict):
+            value = entry.get("value")
+            values.extend(_strings(value))
+    return SecretMask(values)
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in _strings(item)]
+    if isinstance(value, list):
+        return [s for item in value for s in _strings(item)]
+    return []
+
+
+def redacted_parameters(expansion: Expansion, mask: SecretMask | None = None) -> dict[str, Any]:
+    """Parameters as ARM reports them: ``{name: {"type", "value"}}``, secure ones typed only
+    — and, stricter than ARM, so is a plain parameter whose value carries a secure value
+    (a nested deployment's ``string`` parameter given a parent's secure parameter)."""
+    mask = mask if mask is not None else deployment_mask(expansion)
     result: dict[str, Any] = {}
     for name, value in expansion.parameters.items():
         if name in expansion.secure_parameters:
             result[name] = {"type": "SecureString" if isinstance(value, str) else "SecureObject"}
         elif isinstance(value, KeyVaultReference):
             result[name] = {"type": "SecureString", "reference": value.to_arm()}
+        elif mask.carries(value):
+            result[name] = {"type": _json_type(value)}
         else:
             result[name] = {"type": _json_type(value), "value": value}
     return result
 
 
-def redacted_outputs(outputs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def redacted_outputs(
+    outputs: dict[str, dict[str, Any]], mask: SecretMask | None = None
+) -> dict[str, Any]:
+    """Outputs as ARM reports them: secure ones typed only — and, stricter than ARM, so is a
+    non-secure output whose value carries a secure value."""
     result: dict[str, Any] = {}
     for name, output in outputs.items():
         declared = _TYPE_NAMES.get(str(output.get("type", "")).lower(), "Object")
-        if declared.startswith("Secure"):
+        value = output.get("value")
+        if declared.startswith("Secure") or (mask is not None and mask.carries(value)):
             result[name] = {"type": declared}
         else:
-            result[name] = {"type": declared, "value": output.get("value")}
+            result[name] = {"type": declared, "value": value}
     return result
 
 

@@ -7,7 +7,7 @@ import time
 import uuid
 from typing import Any
 
-from ..engine import Expansion, TemplateError
+from ..engine import Expansion, SecretMask, TemplateError
 from ..engine.models import ExpandedResource
 from ..engine.resource_ids import parse_resource_id
 from ..state.store import ArmStoreError
@@ -20,6 +20,7 @@ from .records import (
     DeploymentScope,
     StoreState,
     deployment_failed,
+    deployment_mask,
 )
 
 
@@ -27,6 +28,11 @@ class ResourceSteps:
     """Deploying what an expansion holds, step by step (mixed into the runner)."""
 
     backend: ServiceHost
+    masks: dict[str, SecretMask]
+
+    def _mask(self, deployment_id: str) -> SecretMask:
+        """The mask of a running deployment (see ``records.deployment_mask``)."""
+        return self.masks.get(deployment_id.lower()) or SecretMask()
 
     def _operation(
         self,
@@ -164,7 +170,7 @@ class ResourceSteps:
             started,
             "Failed",
             "Conflict" if status == 409 else "BadRequest",
-            statusMessage={"status": "Failed", "error": error},
+            statusMessage={"status": "Failed", "error": self._mask(deployment_id).value(error)},
         )
         self.backend.store.put_operation(deployment_id, operation)
 
@@ -203,6 +209,7 @@ class ResourceSteps:
         scope = DeploymentScope(parts.subscription_id or "", parts.resource_group)
         properties = dict(evaluated.properties or {})
         template = properties.get("template") or {}
+        mask = deployment_mask(nested, parent=self._mask(parent_id))
         record = self._new_record(
             scope,
             resource.name,
@@ -211,7 +218,31 @@ class ResourceSteps:
             nested,
             state="Running",
             correlation_id=parent_record["properties"]["correlationId"],
+            mask=mask,
         )
+        self.masks[record["id"].lower()] = mask
+        try:
+            self._run_nested(
+                parent_id, operation, started, scope, resource, record, nested, template, deployed
+            )
+        finally:
+            self.masks.pop(record["id"].lower(), None)
+
+    def _run_nested(
+        self,
+        parent_id: str,
+        operation: dict[str, Any],
+        started: float,
+        scope: DeploymentScope,
+        resource: ExpandedResource,
+        record: dict[str, Any],
+        nested: Expansion,
+        template: Any,
+        deployed: list[str],
+    ) -> None:
+        """Record a nested deployment, run it as a deployment of its own, settle its
+        operation in the parent."""
+        store = self.backend.store
         try:
             store.put_deployment(scope.id, resource.name, record, template)
         except ArmStoreError as exc:
@@ -223,7 +254,7 @@ class ResourceSteps:
             outputs = self._execute(scope, resource.name, record, nested, nested_deployed)
         except DeploymentFailure as failure:
             deployed.extend(nested_deployed)
-            error = deployment_failed(record["id"], failure.error)
+            error = self._mask(record["id"]).value(deployment_failed(record["id"], failure.error))
             self._finish(
                 scope,
                 resource.name,
