@@ -10,6 +10,8 @@ import pytest
 from dagster import DagsterInstance, DagsterRunStatus
 from dagster_graphql import DagsterGraphQLClient
 
+pytestmark = pytest.mark.slow  # a real `dagster dev`
+
 REPO = Path(__file__).resolve().parents[1]
 
 

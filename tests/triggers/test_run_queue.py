@@ -19,6 +19,8 @@ from dagster_graphql import DagsterGraphQLClient
 
 from bicep_assets.armlocal.store import ArmStore
 
+pytestmark = pytest.mark.slow  # a real `dagster dev`
+
 REPO = Path(__file__).resolve().parents[2]
 SUB = "00000000-0000-0000-0000-000000000000"
 SLOW_ARM = {"resources": {"arm": {"config": {"local_resource_delay_s": 0.3}}}}
