@@ -121,9 +121,9 @@ def storage_env(project: Project, env: str, *names: str, **manifest: Any) -> Non
 
 @pytest.fixture(scope="session")
 def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
-    """Seven runs of the real pipeline, then one refresh of the audit tables. Built once per
-    test process (the tests using it share an xdist_group, hence one worker); the environment
-    variables the runs read are set only while they are made, not for the rest of the session."""
+    """Seven runs of the real pipeline, then one refresh of the audit tables (once per worker
+    process). The environment variables the runs read are set only while they are made, not
+    for the rest of the session."""
     root = tmp_path_factory.mktemp("audit-history")
     home = root / "dagster_home"
     home.mkdir()

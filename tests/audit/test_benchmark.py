@@ -17,8 +17,6 @@ from bicep_assets.audit.events import read_finished_runs, read_run_audit
 
 from .conftest import History
 
-pytestmark = pytest.mark.xdist_group("audit-history")  # one worker builds `history`
-
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 SAME = (
     "kind",

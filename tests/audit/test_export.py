@@ -13,8 +13,6 @@ from bicep_assets.cli import main
 
 from .conftest import CANARY, SHA, History
 
-pytestmark = pytest.mark.xdist_group("audit-history")  # one worker builds `history`
-
 
 def export(history: History, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DAGSTER_HOME": str(history.home)}

@@ -11,8 +11,6 @@ from bicep_assets.audit.queries import QUERIES, query_database, run_query
 
 from .conftest import History, resource_id
 
-pytestmark = pytest.mark.xdist_group("audit-history")  # one worker builds `history`
-
 REPO = Path(__file__).resolve().parents[2]
 
 

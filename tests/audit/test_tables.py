@@ -20,8 +20,6 @@ from .conftest import (
     resource_id,
 )
 
-pytestmark = pytest.mark.xdist_group("audit-history")  # one worker builds `history`
-
 APPROVED_BY = json.dumps({"ops": {"gate": {"config": {"allow_destructive": True}}}})
 OK = {"status": "success", "failed_step": None, "failure_kind": None, "arm_code": None}
 NOT_DESTRUCTIVE = {"destructive": False, "allow_destructive": False, "destructive_approved": False}
