@@ -21,10 +21,17 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The slow tests first (in pytest-randomly's order), so that xdist hands them out to the
-    workers from the start: a long test that starts last keeps one worker busy while the
-    others idle. The order within each part is left as it is."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    """The longest tests first: those that start ``dagster dev``, then the other slow ones, then
+    the rest (each part in pytest-randomly's order). xdist's worksteal gives the first worker the
+    front of the list and the others the quick tests; when they run out they take over what it
+    has not started. So no long test starts last while the other workers sit idle."""
+
+    def rank(item: pytest.Item) -> int:
+        if "dagster_dev" in item.fixturenames:
+            return 0
+        return 1 if item.get_closest_marker("slow") else 2
+
+    items.sort(key=rank)
 
 
 def free_port() -> int:
