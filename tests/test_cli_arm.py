@@ -9,7 +9,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from .armlocal.server.test_standalone_crash import serve
+
+pytestmark = pytest.mark.slow  # the CLI as separate processes
 
 TEMPLATE = {
     "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",

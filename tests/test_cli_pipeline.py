@@ -13,6 +13,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+pytestmark = pytest.mark.slow  # the CLI as a separate process, deploying
+
 REPO = Path(__file__).resolve().parents[1]
 CANARY = "canary-Secure-Value-7f3a9"
 

@@ -1,5 +1,6 @@
 """A real ``dagster dev`` (webserver + daemon) with the repository's workspace.yaml and
-dagster.yaml: the code location loads, and a deploy_dev launched over GraphQL succeeds."""
+dagster.yaml (its queue polled every second): the code location loads, and a deploy_dev
+launched over GraphQL succeeds."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance, DagsterRunStatus
 from dagster_graphql import DagsterGraphQLClient
+
+pytestmark = pytest.mark.slow  # a real `dagster dev`
 
 REPO = Path(__file__).resolve().parents[1]
 

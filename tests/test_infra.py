@@ -259,6 +259,7 @@ def rollouts(arm: LocalArm) -> Callable[[str], Rollout]:
 ENVIRONMENTS = ["dev", "prod"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_deploys_with_each_environment_then_plans_no_change(
     rollouts: Callable[[str], Rollout], env: str

@@ -71,6 +71,7 @@ def state_of(client: Any, name: str) -> str:
     return str(getattr(state, "value", state))  # the SDK's enum, or a string it does not know
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_emulators_sharing_a_state_file(
     tmp_path: Path, emulators: list[subprocess.Popen[str]]

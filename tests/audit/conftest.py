@@ -119,59 +119,66 @@ def storage_env(project: Project, env: str, *names: str, **manifest: Any) -> Non
 
 @pytest.fixture(scope="session")
 def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
-    """Seven runs of the real pipeline, then one refresh of the audit tables."""
+    """Seven runs of the real pipeline, then one refresh of the audit tables (once per worker
+    process). The environment variables the runs read are set only while they are made, not
+    for the rest of the session."""
     root = tmp_path_factory.mktemp("audit-history")
     home = root / "dagster_home"
     home.mkdir()
     with (
-        pytest.MonkeyPatch.context() as patch,
         LocalArm(state=root / "arm.sqlite", config=LocalArmConfig(retry_after=0)) as arm,
         dg.DagsterInstance.local_temp(tempdir=str(home)) as instance,
     ):
-        patch.setenv("DAGSTER_HOME", str(home))
-        patch.setenv("DEV_APP_SECRET", CANARY)
         project = Project(root / "project", arm, instance)
         history = History(project, home, home / "deployment_history.duckdb")
-        copy_example(project)  # dev: the shipped example, its appSecret is the canary
-        history.runs["dev"] = project.run("deploy_dev", tags={**GIT, "bicep_assets/trigger": "cli"})
-        storage_env(project, "policy", "denied1")
-        project.faults(
-            FaultRule(
-                kind="deployment_error",
-                resource_name="denied1",
-                arm_code="RequestDisallowedByPolicy",
-                arm_message="Resource 'denied1' was disallowed by policy.",
-            )
-        )
-        history.runs["policy"] = project.run("deploy_policy", tags=GIT)
-        storage_env(project, "flaky", "flaky1")
-        project.arm.connection.resource_client().resource_groups.create_or_update(
-            "rg-flaky", {"location": "westeurope"}
-        )
-        project.faults(
-            FaultRule(kind="status", status=503, operation="Deployments_WhatIf", times=2)
-        )
-        history.runs["flaky"] = project.run(
-            "deploy_flaky", tags=GIT, sdk_retry_total=0, sdk_retry_status=0
-        )
-        project.faults()
-        complete = {"deployment": {"mode": "Complete"}}
-        storage_env(project, "cleanup", "keep1", "drop1", **complete)
-        history.runs["cleanup_create"] = project.run("deploy_cleanup", tags=GIT)
-        storage_env(project, "cleanup", "keep1", **complete)
-        history.runs["cleanup_blocked"] = project.run("deploy_cleanup", tags=GIT)
-        history.runs["cleanup_approved"] = project.run(
-            "deploy_cleanup",
-            tags=GIT,
-            run_config={"ops": {"gate": {"config": {"allow_destructive": True}}}},
-        )
-        geo = {**storage("flaky1"), "sku": {"name": "Standard_GRS"}}  # a Modify, and a Create
-        project.write_template("flaky.json", template([geo, storage("flaky2")]))
-        history.runs["drift"] = project.run(
-            "plan_flaky", tags={**GIT, "dagster/schedule_name": "nightly_drift"}
-        )
-        expected = {"policy": False, "cleanup_blocked": False}
-        for name, result in history.runs.items():
-            assert result.success is expected.get(name, True), name
-        history.refreshed = refresh(project, history.database)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("DAGSTER_HOME", str(home))
+            patch.setenv("DEV_APP_SECRET", CANARY)
+            make_history(history)
         yield history
+
+
+def make_history(history: History) -> None:
+    """The runs (a success, a policy denial, retried 503s, a destructive change blocked then
+    approved, a scheduled plan with drift) and the refresh of the tables from them."""
+    project = history.project
+    copy_example(project)  # dev: the shipped example, its appSecret is the canary
+    history.runs["dev"] = project.run("deploy_dev", tags={**GIT, "bicep_assets/trigger": "cli"})
+    storage_env(project, "policy", "denied1")
+    project.faults(
+        FaultRule(
+            kind="deployment_error",
+            resource_name="denied1",
+            arm_code="RequestDisallowedByPolicy",
+            arm_message="Resource 'denied1' was disallowed by policy.",
+        )
+    )
+    history.runs["policy"] = project.run("deploy_policy", tags=GIT)
+    storage_env(project, "flaky", "flaky1")
+    project.arm.connection.resource_client().resource_groups.create_or_update(
+        "rg-flaky", {"location": "westeurope"}
+    )
+    project.faults(FaultRule(kind="status", status=503, operation="Deployments_WhatIf", times=2))
+    history.runs["flaky"] = project.run(
+        "deploy_flaky", tags=GIT, sdk_retry_total=0, sdk_retry_status=0
+    )
+    project.faults()
+    complete = {"deployment": {"mode": "Complete"}}
+    storage_env(project, "cleanup", "keep1", "drop1", **complete)
+    history.runs["cleanup_create"] = project.run("deploy_cleanup", tags=GIT)
+    storage_env(project, "cleanup", "keep1", **complete)
+    history.runs["cleanup_blocked"] = project.run("deploy_cleanup", tags=GIT)
+    history.runs["cleanup_approved"] = project.run(
+        "deploy_cleanup",
+        tags=GIT,
+        run_config={"ops": {"gate": {"config": {"allow_destructive": True}}}},
+    )
+    geo = {**storage("flaky1"), "sku": {"name": "Standard_GRS"}}  # a Modify, and a Create
+    project.write_template("flaky.json", template([geo, storage("flaky2")]))
+    history.runs["drift"] = project.run(
+        "plan_flaky", tags={**GIT, "dagster/schedule_name": "nightly_drift"}
+    )
+    expected = {"policy": False, "cleanup_blocked": False}
+    for name, result in history.runs.items():
+        assert result.success is expected.get(name, True), name
+    history.refreshed = refresh(project, history.database)

@@ -14,6 +14,8 @@ import pytest
 from dagster import DagsterInstance, DagsterRun, DagsterRunStatus
 from dagster._core.definitions.run_request import InstigatorType
 
+pytestmark = pytest.mark.slow  # a real `dagster dev`
+
 SENSOR = "audit_refresh_after_success"
 
 

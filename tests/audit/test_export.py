@@ -35,6 +35,7 @@ def export(history: History, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_export_one_run_as_json(history: History) -> None:
     run_id = history.run_id("dev")
     done = export(history, "--run", run_id)
@@ -64,6 +65,7 @@ def test_export_one_run_as_json(history: History) -> None:
     assert CANARY not in done.stdout and CANARY not in done.stderr
 
 
+@pytest.mark.slow
 def test_export_an_environment_oldest_first(history: History) -> None:
     done = export(history, "--env", "cleanup", "--limit", "2")
     assert done.returncode == 0, done.stderr[-2000:]

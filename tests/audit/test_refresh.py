@@ -67,6 +67,7 @@ def assert_same_tables(left: dict[str, pd.DataFrame], right: dict[str, pd.DataFr
         pd.testing.assert_frame_equal(frame, sorted_frames(right)[name], obj=name)
 
 
+@pytest.mark.slow
 def test_incremental_refresh_adds_exactly_the_new_runs_and_is_idempotent(
     local_project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -106,6 +107,7 @@ def test_incremental_refresh_adds_exactly_the_new_runs_and_is_idempotent(
     assert_same_tables(read_tables(database), after)
 
 
+@pytest.mark.slow
 def test_checks_fail_on_a_missing_sha_and_a_leaked_secret(
     local_project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -155,6 +157,7 @@ def fail_writing(monkeypatch: pytest.MonkeyPatch, table: str) -> None:
     monkeypatch.setattr(AuditFrameHandler, "handle_output", handle_output)
 
 
+@pytest.mark.slow
 def test_a_refresh_that_failed_half_way_is_completed_without_duplicates(
     local_project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -236,6 +239,7 @@ def finish(process: subprocess.Popen[str]) -> dict[str, Any]:
     return json.loads(out.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_analysts_read_the_file_while_dagster_writes_it(
     local_project: Project, tmp_path: Path
 ) -> None:

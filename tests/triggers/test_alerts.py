@@ -116,6 +116,7 @@ def text_of(body: Any, kind: str) -> str:
     return "\n".join(item["text"] for item in card["body"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["slack", "teams"])
 def test_one_well_formed_message_per_failed_run(
     pipeline: Project,
@@ -151,6 +152,7 @@ def test_one_well_formed_message_per_failed_run(
     assert CANARY not in json.dumps([body for _, _, body in receiver.posts])
 
 
+@pytest.mark.slow
 def test_without_a_webhook_the_sensor_says_alerts_are_off(
     pipeline: Project,
     instance: dg.DagsterInstance,

@@ -29,6 +29,7 @@ def run(pipeline: Project, job: str, **kwargs: Any) -> str:
     return result.run_id
 
 
+@pytest.mark.slow
 def test_a_plan_with_changes_after_a_successful_deploy_is_drift_on_azure_env(
     pipeline: Project, instance: dg.DagsterInstance
 ) -> None:
@@ -119,6 +120,7 @@ def test_the_drift_schedule_runs_plan_with_the_schedule_trigger(pipeline: Projec
     assert request.tags["bicep_assets/trigger"] == "schedule"
 
 
+@pytest.mark.slow
 def test_the_drift_check_can_be_executed_from_the_ui(
     pipeline: Project, instance: dg.DagsterInstance
 ) -> None:

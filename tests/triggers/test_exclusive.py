@@ -65,6 +65,7 @@ def env(home: Path) -> dict[str, str]:
     return {**os.environ, "DAGSTER_HOME": str(home), "DEV_APP_SECRET": "exclusive-secret"}
 
 
+@pytest.mark.slow
 def test_deploy_refuses_at_once_with_wait_timeout_zero(project: Path, home: Path) -> None:
     blocker = start_blocking_run(home)
     done = subprocess.run(
@@ -84,6 +85,7 @@ def test_deploy_refuses_at_once_with_wait_timeout_zero(project: Path, home: Path
         assert [r.run_id for r in instance.get_runs()] == [blocker.run_id]
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_deploy_waits_for_the_run_in_progress_then_deploys(project: Path, home: Path) -> None:
     blocker = start_blocking_run(home)

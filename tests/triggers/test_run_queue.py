@@ -1,7 +1,8 @@
 """One deployment per environment at a time, through a real ``dagster dev`` (webserver and
-daemon) with this repository's dagster.yaml: five deploy_dev and one deploy_prod launched
-over GraphQL at once, each resource taking 0.3 s in the local ARM. The dev deployments never
-overlap (the local ARM's own deployment records say so), prod runs alongside, all succeed."""
+daemon) with this repository's dagster.yaml (its queue polled every second): five deploy_dev
+and one deploy_prod launched over GraphQL at once, each resource taking 0.3 s in the local
+ARM. The dev deployments never overlap (the local ARM's own deployment records say so), prod
+runs alongside, all succeed."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from dagster import DagsterInstance, DagsterRunStatus
 from dagster_graphql import DagsterGraphQLClient
 
 from bicep_assets.armlocal import ArmStore
+
+pytestmark = pytest.mark.slow  # a real `dagster dev`
 
 REPO = Path(__file__).resolve().parents[2]
 SUB = "00000000-0000-0000-0000-000000000000"

@@ -129,6 +129,7 @@ def test_get_head_list_and_delete(deployments: Any, group: str) -> None:
     assert info.value.error.message == "Deployment 'one' could not be found."
 
 
+@pytest.mark.slow
 def test_list_pages_with_next_link(deployments: Any, group: str) -> None:
     ops = deployments.deployments
     tpl = template([])

@@ -20,6 +20,7 @@ def faults(arm: LocalArm, *rules: FaultRule, seed: int = 7) -> None:
     arm.backend.faults.replace(FaultPlanSpec(seed=seed, rules=list(rules)))
 
 
+@pytest.mark.slow
 def test_fault_soak_every_sdk_call_succeeds_and_no_deployment_is_duplicated(
     arm: LocalArm, resources: Any
 ) -> None:
