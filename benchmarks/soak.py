@@ -34,6 +34,7 @@ from bicep_assets.resources.probes import Probes
 
 SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
 SUB = "00000000-0000-0000-0000-000000000000"
+QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 
 
 def storage(name: str) -> dict[str, object]:
@@ -70,6 +71,13 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=100)
     parser.add_argument("--rate", type=float, default=0.3, help="share of requests failed")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--sdk-retries",
+        type=int,
+        default=None,
+        help="azure-core's own retries per request (default: the arm resource's); 0 leaves "
+        "every fault to the op's RetryPolicy",
+    )
     args = parser.parse_args()
     if not (args.runs > 0 and 0 <= args.rate < 1):
         parser.error("--runs must be 1 or more and --rate between 0 and 1")
@@ -87,6 +95,11 @@ def main() -> int:
                 local_token=conn.token,
                 local_ca_file=conn.ca_file,
                 polling_interval_s=0.05,
+                **(
+                    {}
+                    if args.sdk_retries is None
+                    else {"sdk_retry_total": args.sdk_retries, "sdk_retry_status": args.sdk_retries}
+                ),
             )
             job = build_definitions(
                 project, arm=client, probes=Probes(retry_delay_s=0.05)
@@ -115,12 +128,21 @@ def main() -> int:
                 )
             )
             succeeded = retries = 0
+            failures: collections.Counter[tuple[str | None, str | None]] = collections.Counter()
             run_ids: list[str] = []
             started = time.perf_counter()
             for _ in range(args.runs):
-                result = job.execute_in_process(instance=instance, raise_on_error=False)
+                result = job.execute_in_process(
+                    instance=instance, raise_on_error=False, run_config=QUIET
+                )
                 run_ids.append(result.run_id)
                 succeeded += result.success
+                for event in result.all_events:
+                    if event.event_type_value == "STEP_FAILURE":
+                        data = event.step_failure_data.user_failure_data
+                        meta = data.metadata if data is not None else {}
+                        code = meta.get("arm_code")
+                        failures[(event.step_key, code.value if code else None)] += 1
                 retries += sum(e.event_type_value == "STEP_UP_FOR_RETRY" for e in result.all_events)
             elapsed = time.perf_counter() - started
             requests = list(arm.app.requests)
@@ -140,14 +162,19 @@ def main() -> int:
     duplicate_puts = sum(count - 1 for count in puts.values() if count > 1)
     duplicate_runs = sum(1 for count in per_run.values() if count > 1)
     print(machine_description())
+    sdk = "the arm resource's" if args.sdk_retries is None else str(args.sdk_retries)
+    each = elapsed / args.runs
     print(
-        f"runs: {args.runs}, seed {args.seed}, {elapsed:.1f} s ({elapsed / args.runs:.2f} s a run)"
+        f"runs: {args.runs}, seed {args.seed}, SDK retries: {sdk}; {elapsed:.1f} s "
+        f"({each:.2f} s a run)"
     )
     print(
         f"faults injected: {injected} of {len(requests)} requests "
         f"({injected / max(len(requests), 1):.0%}; planned rate {args.rate:.0%})"
     )
     print(f"succeeded: {succeeded}/{args.runs}; step retries: {retries}")
+    for (step, code), count in failures.most_common():
+        print(f"  failed: {count} x {step} ({code})")
     print(
         f"duplicates: {duplicate_puts} deployment PUTs accepted twice, "
         f"{duplicate_runs} runs with more than one deployment (target 0)"

@@ -115,6 +115,9 @@ class CheckResult(BaseModel):
     ok: bool
     detail: str = ""
     latency_ms: float = 0.0
+    # the check could not judge: reading the state failed for a passing reason (a throttled or
+    # unavailable ARM), which says nothing about the resource — verify retries rather than fail
+    inconclusive: bool = False
 
 
 class HealthReport(BaseModel):

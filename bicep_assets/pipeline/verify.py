@@ -9,7 +9,7 @@ from azure.core.exceptions import HttpResponseError
 from dagster import OpExecutionContext
 
 from ..environments import EnvironmentSpec, ManifestError, render_placeholders, subscription_of
-from ..failures import LogicFailure, failure_boundary
+from ..failures import EnvironmentalFailure, LogicFailure, failure_boundary
 from ..models import CheckResult, CompiledTemplate, DeploymentResult, HealthReport
 from ..resources.arm import ArmClient
 from ..resources.environment import DeploymentEnvironment
@@ -181,6 +181,15 @@ def verify(
             log(f"{check.kind} {check.target}: {'ok' if check.ok else 'FAILED'} ({check.detail})")
         metadata = {"checks": checks_table(report.checks)}
         failed = [c for c in report.checks if not c.ok]
+        if failed and all(c.inconclusive for c in failed):
+            raise EnvironmentalFailure(
+                f"{len(failed)} of {len(report.checks)} health check(s) could not be judged "
+                "(reading the state failed for a passing reason): "
+                + "; ".join(f"{c.kind} {c.target}: {c.detail}" for c in failed[:10]),
+                arm_code="HealthCheckInconclusive",
+                arm_message=failed[0].detail,
+                metadata=metadata,
+            )
         if failed:
             raise LogicFailure(
                 f"{len(failed)} of {len(report.checks)} health check(s) failed: "

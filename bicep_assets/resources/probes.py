@@ -29,6 +29,7 @@ from urllib3.util import Timeout
 
 from bicep_assets.models import CheckResult
 
+from ..failures import classify_failure
 from .http_session import CaBundleNotFound, probe_session
 
 log = logging.getLogger("bicep_assets.probes")
@@ -361,9 +362,11 @@ def _run_isolated(check: Check) -> CheckResult:
         if isinstance(result, CheckResult):
             return result
         problem = f"check returned {type(result).__name__}, not a CheckResult"
+        inconclusive = False
     except Exception as exc:
         log.warning("%s check of %s raised", check.kind, check.target, exc_info=True)
         problem = f"check raised {type(exc).__name__}: {exc}"
+        inconclusive = classify_failure(exc).retryable
     latency_ms = round((time.perf_counter() - started) * 1000, 1)
     return CheckResult(
         kind=check.kind,
@@ -371,6 +374,7 @@ def _run_isolated(check: Check) -> CheckResult:
         ok=False,
         detail=_short(problem, 300),
         latency_ms=latency_ms,
+        inconclusive=inconclusive,
     )
 
 

@@ -338,3 +338,33 @@ def test_a_deployment_canceled_before_a_retry_is_not_deployed_again(project: Pro
     puts = [r for r in project.arm.app.requests if r[0] == "PUT" and name in r[1]]
     assert puts == []
     assert client.deployments.get("rg-dev", name).properties.provisioning_state == "Canceled"
+
+
+def test_a_check_that_cannot_read_the_state_is_retried_not_failed(project: Project) -> None:
+    """Resource Health answering 503 says nothing about the resource: verify is retried (an
+    environmental failure), and passes once ARM answers."""
+    path = project.write_template("main.json", template([storage("hlth1")]))
+    project.write_manifest("dev", template=path)
+    project.faults(
+        FaultRule(
+            kind="status",
+            status=503,
+            operation="AvailabilityStatuses_GetByResource",
+            times=1,
+            retry_after=None,
+        )
+    )
+    result = project.run("deploy_dev", sdk_retry_total=0, sdk_retry_status=0)
+    assert result.success
+    assert len(step_events(result, "verify", "STEP_UP_FOR_RETRY")) == 1
+    records = [
+        entry.dagster_event.event_specific_data.metadata
+        for entry in project.instance.all_logs(result.run_id)
+        if entry.dagster_event is not None
+        and entry.dagster_event.event_type_value == "ENGINE_EVENT"
+        and entry.step_key == "verify"
+        and "arm_code" in (entry.dagster_event.event_specific_data.metadata or {})
+    ]
+    assert [(r["failure_kind"].value, r["arm_code"].value) for r in records] == [
+        ("environmental", "HealthCheckInconclusive")
+    ]
