@@ -135,6 +135,7 @@ def resolve_environment(
         broken = f"; broken manifests: {', '.join(scan.broken)}" if scan.broken else ""
         raise LaunchError(f"no environment '{environment}' (environments: {known}{broken})")
     from .pipeline.launch import check_overrides, missing_secure_variables  # loads Dagster
+    from .pipeline.secrets import refusal_before_run
     from .resources.bicep import BicepCli
 
     problems = missing_secure_variables(spec, f"parameters/{spec.manifest_path.name}")
@@ -144,6 +145,9 @@ def resolve_environment(
         problems.append(f"--param: {exc}")
     if problems:
         raise LaunchError("\n".join(problems))
+    refusal = refusal_before_run(spec, params)  # a secure value too short, or in run config
+    if refusal is not None:
+        raise LaunchError(refusal)
     return spec
 
 
@@ -169,14 +173,9 @@ def run_job(
     from .pipeline.jobs import TRIGGER_TAG
     from .pipeline.plan import plan_markdown
     from .pipeline.provenance import GIT_SHA_TAG
-    from .pipeline.secrets import refusal_before_run
     from .triggers.crashed import process_tags
 
     spec = resolve_environment(environment, project_dir, params)
-    # before the run exists: a secure value given here would be stored in its config
-    refusal = refusal_before_run(project_dir, job_name(kind, spec.name), params)
-    if refusal is not None:
-        raise LaunchError(refusal)
     home = prepare_dagster_home(project_dir)
     from .definitions import build_definitions  # the code location: loads every manifest
 

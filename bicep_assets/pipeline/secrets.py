@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-from ..armlocal.engine import MIN_SECRET_RUN, JsonInputError, TemplateError, read_json_file
+from ..armlocal.engine import MIN_SECRET_RUN
 from ..armlocal.engine.parameters import secure_parameter_names
-from ..environments import EnvironmentSpec, ManifestError, job_name, load_environments
+from ..environments import EnvironmentSpec
 from ..failures import LogicFailure
 from ..models import CompiledTemplate, SecureReference
-from ..resources.bicep import BicepCli, BicepError
 
 
 def secure_parameter_entries(
@@ -134,37 +132,13 @@ def secure_override_message(name: str, where: str) -> str:
 
 
 def refusal_before_run(
-    project_dir: Path, job: str, params: Mapping[str, str], environ: Mapping[str, str] | None = None
+    spec: EnvironmentSpec, params: Mapping[str, str], environ: Mapping[str, str] | None = None
 ) -> str | None:
     """Why ``bicep-assets deploy|plan`` must not create the run (``None``: it may): a
-    ``--param`` naming a secure parameter — its value would be stored in the run config — or
-    a secure value too short to be masked. Checked before anything is stored."""
-    try:
-        environments = load_environments(project_dir)
-        spec = next(
-            (
-                s
-                for name, s in environments.items()
-                if job in (job_name("deploy", name), job_name("plan", name))
-            ),
-            None,
-        )
-    except ManifestError:
-        return None  # reported as the manifest error it is
-    if spec is None:
-        return None
+    ``--param`` naming one of the manifest's secure parameters — its value would be stored in
+    the run config — or a secure value too short to be masked. (A ``--param`` the *template*
+    declares secure is refused with the other ``--param`` checks, which read the template.)"""
     names = secure_overrides(spec, params)
-    if params and not names:
-        try:
-            if spec.is_bicep:
-                template = BicepCli().build(spec.template_file)
-            else:
-                template = read_json_file(spec.template_file, "template file")
-            names = secure_overrides(spec, params, template)
-        except (BicepError, JsonInputError) as exc:
-            return f"cannot check --param against the template: {exc}"
-        except TemplateError as exc:
-            return f"cannot check --param against the template: {exc.message}"
     if names:
         return (
             f"--param {names[0]}: '{names[0]}' is a secure parameter of environment "

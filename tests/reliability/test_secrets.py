@@ -37,10 +37,12 @@ from bicep_assets.armlocal.engine.masking import windows
 from bicep_assets.audit.checks import find_secure_values
 from bicep_assets.audit.definitions import audit_definitions
 from bicep_assets.audit.schemas import TABLES
+from bicep_assets.environments import load_environments
 from bicep_assets.failures import failure_boundary
 from bicep_assets.models import PropertyChange, WhatIfChange
 from bicep_assets.pipeline.plan import plan_from_what_if
 from bicep_assets.pipeline.secrets import refusal_before_run
+from bicep_assets.runs import LaunchError, resolve_environment
 from tests.pipeline.conftest import SUB, Project, copy_example, storage, template
 
 REPO = Path(__file__).resolve().parents[2]
@@ -302,17 +304,35 @@ def test_a_param_the_template_declares_secure_is_refused_before_the_run(tmp_path
     manifest = {"template": "../infra/main.json"}
     manifest["scope"] = {"resource_group": "rg-dev", "location": "westeurope"}
     (project / "parameters" / "dev.yaml").write_text(yaml.safe_dump(manifest), encoding="utf-8")
-    assert refusal_before_run(project, "plan_dev", {"Token": "x" * 20}) == (
+    with pytest.raises(LaunchError) as refused:
+        resolve_environment("dev", project, {"Token": "x" * 20})
+    assert str(refused.value) == (
+        "--param: Parameter 'token' is secure (securestring) and cannot be overridden in run "
+        "config, which is stored in clear text; give it as a secure parameter of the "
+        "environment manifest (environment variable or Key Vault reference)."
+    )
+    assert resolve_environment("dev", project, {}).name == "dev"
+
+
+def test_a_param_the_manifest_declares_secure_is_refused_before_the_run(tmp_path: Path) -> None:
+    """Named in the manifest's secure_parameters, whatever the template declares."""
+    project = tmp_path / "project"
+    (project / "parameters").mkdir(parents=True)
+    (project / "infra").mkdir()
+    body = template([storage("st1")], parameters={"token": {"type": "string"}})
+    (project / "infra" / "main.json").write_text(json.dumps(body), encoding="utf-8")
+    manifest: dict[str, Any] = {"template": "../infra/main.json"}
+    manifest["scope"] = {"resource_group": "rg-dev", "location": "westeurope"}
+    manifest["secure_parameters"] = {"token": {"env": "TOKEN_FOR_TEST"}}
+    (project / "parameters" / "dev.yaml").write_text(yaml.safe_dump(manifest), encoding="utf-8")
+    spec = load_environments(project)["dev"]
+    assert refusal_before_run(spec, {"Token": "x" * 20}, {"TOKEN_FOR_TEST": "y" * 20}) == (
         "--param Token: 'Token' is a secure parameter of environment 'dev'; a secure value is "
         "never given on the command line, because run config is stored in clear text. Give it "
         "through the manifest's secure_parameters (an environment variable or a Key Vault "
         "reference). Nothing was stored."
     )
-    assert refusal_before_run(project, "plan_dev", {}) is None
-    (project / "infra" / "main.json").write_text("{not json", encoding="utf-8")
-    refused = refusal_before_run(project, "plan_dev", {"other": "1"})
-    assert refused is not None
-    assert refused.startswith("cannot check --param against the template: ")
+    assert refusal_before_run(spec, {}, {"TOKEN_FOR_TEST": "y" * 20}) is None
 
 
 @pytest.mark.parametrize(("value", "size"), [("s", "1 character"), ("seven77", "7 characters")])
