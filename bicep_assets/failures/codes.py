@@ -152,6 +152,13 @@ LOGIC_CODES: dict[str, str] = _table(
     }
 )
 
+# later, or after a time: "try again." alone follows "correct the request" as often
+_TRY_AGAIN_LATER = (
+    "a request to try again later",
+    r"\b(try|retry)\b(\s+\w+){0,3}\s+(later|in \d+\s*(s|sec|second|minute)s?)\b"
+    r"|\bretry after\b",
+)
+
 # ARM's Conflict (409) means the request does not fit the resource's current state. Whether
 # waiting helps depends on why, which only the message says: another operation in progress
 # ends on its own (environmental); a name that is taken or a change the resource's state does
@@ -170,7 +177,7 @@ CONFLICT_WAITS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"\bis (currently )?being (updated|deleted|created|provisioned|modified|moved)\b"
             r"|provisioning state .{0,40}\b(updating|deleting|creating|inprogress|accepted)\b",
         ),
-        ("a request to try again later", r"\b(try|retry)\b(\s+\w+){0,3}\s+later\b"),
+        _TRY_AGAIN_LATER,
     )
 )
 
@@ -195,12 +202,7 @@ ENVIRONMENTAL_MESSAGES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ),
         ("an unavailable service", r"\b(service|server) (is )?(currently )?unavailable"),
         ("a busy server", r"\b(server|service) (is )?(too )?busy\b"),
-        # later, or after a time: "try again." alone follows "correct the request" as often
-        (
-            "a request to try again later",
-            r"\b(try|retry)\b(\s+\w+){0,3}\s+(later|in \d+\s*(s|sec|second|minute)s?)\b"
-            r"|\bretry after\b",
-        ),
+        _TRY_AGAIN_LATER,
         ("a timeout", r"\btimed out\b|\btime-?out (occurred|expired|exceeded)"),
     )
 )

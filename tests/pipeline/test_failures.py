@@ -304,6 +304,12 @@ CASES: list[tuple[str, Any, FailureKind, str | None]] = [
         "Conflict",
     ),
     ("conflict-no-message", deployment_failed(arm("Conflict")), LOGIC, "Conflict"),
+    (
+        "conflict-retry-in-seconds",
+        arm("Conflict", "The site is busy. Try again in 30 seconds."),
+        ENV,
+        "Conflict",
+    ),
     ("deployment-canceled", arm("DeploymentCanceled", "was canceled"), LOGIC, "DeploymentCanceled"),
     (
         "timed-out",
