@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
+import re
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
+
+import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -27,3 +31,27 @@ def test_engine_benchmark_generates_what_it_claims() -> None:
         _, _, expressions = bench.measure(size, runs=1)  # asserts the resource count itself
         assert expressions >= 5 * size
         assert len(template["resources"]) >= 3
+
+
+@pytest.mark.slow
+def test_soak_benchmark_counts_faults_retries_and_duplicates() -> None:
+    """A short soak with the SDK's retries off: the faults reach the ops' RetryPolicy, and the
+    figures printed are the ones the README quotes (shape only; the values are never gated)."""
+    arguments = ["--runs", "3", "--rate", "0.1", "--sdk-retries", "0"]
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "soak.py"), *arguments],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    assert lines[1].startswith("runs: 3, seed 7, SDK retries: 0; ")
+    assert re.fullmatch(
+        r"faults injected: \d+ of \d+ requests \(\d+%; planned rate 10%\)", lines[2]
+    )
+    assert re.fullmatch(r"succeeded: [0-3]/3; step retries: \d+", lines[3])
+    assert lines[-1] == (
+        "duplicates: 0 deployment PUTs accepted twice, 0 runs with more than one deployment "
+        "(target 0)"
+    )
