@@ -16,6 +16,8 @@ import pytest
 import requests
 import yaml
 
+from bicep_assets.armlocal import FaultPlanSpec, LocalArm, LocalArmConfig
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -32,6 +34,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return 1 if item.get_closest_marker("slow") else 2
 
     items.sort(key=rank)
+
+
+@pytest.fixture(scope="session")
+def session_arm() -> Iterator[LocalArm]:
+    """One in-memory local ARM for the worker's whole session (see :func:`fresh_arm`)."""
+    arm = LocalArm(config=LocalArmConfig(retry_after=0)).start()
+    yield arm
+    arm.stop()
+
+
+def fresh_arm(arm: LocalArm) -> LocalArm:
+    """``arm`` as if just started: no deployment running, empty state, no faults, no resource
+    delay, no request recorded."""
+    arm.backend.runner.wait_idle()
+    arm.store.reset()
+    arm.backend.faults.replace(FaultPlanSpec())
+    arm.config.resource_delay_s = 0.0
+    arm.app.requests.clear()
+    return arm
 
 
 def free_port() -> int:
