@@ -146,13 +146,13 @@ class TokenAuthority:
             )
         scheme, _, token = header.partition(" ")
         token = token.strip()
-        if scheme.lower() != "bearer" or not token:
+        if scheme.lower() != "bearer":
             raise _unauthorized(
                 request,
                 "AuthenticationFailed",
                 "Authentication failed. The 'Authorization' header is provided in an invalid "
                 "format.",
-                "The authentication scheme is not supported or the token is missing.",
+                f"The authentication scheme '{scheme}' is not supported.",
             )
         # constant time: how much of a guess matches must not show in the response time
         expected = self.backend.config.token.encode("utf-8")
