@@ -233,6 +233,12 @@ def put_deployment(backend: ArmBackend, request: Request, scope: str, name: str)
     body = require_object(read_json(request), "the deployment")
     target = _scope(scope)
     record, created = backend.runner.create_or_update(target, name, body)
+    hold = min(float(backend.config.retry_after), 1.0)
+    if hold > 0 and backend.runner.wait_for(record["id"], hold):
+        # finished within a moment: answered synchronously, as ARM's asynchronous-operation
+        # contract allows a PUT (200/201 with a terminal provisioningState, no polling URL),
+        # so no client sleeps Retry-After seconds for a deployment that is already done
+        return json_response(_deployment(backend, scope, name), 201 if created else 200)
     status_url = (
         f"{_base(request)}{target.deployment_id(name)}/operationStatuses/"
         f"{record['properties']['correlationId']}?api-version={request.args.get('api-version')}"
