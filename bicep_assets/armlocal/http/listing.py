@@ -13,6 +13,9 @@ the reference says. Anything else is ARM's 400 ``InvalidFilterInQueryString``.
 ``…/{type}/{name}/{childType}``) lists the resources of that type under that scope — what a
 resource provider answers for ``az webapp list -g`` and the SDK's ``list_by_resource_group``.
 
+**Resource lists** (``…/resources``) return tracked resources only, as ARM's do: those with a
+location, not proxy resources (subnets, secrets, containers) nor extension resources.
+
 **Resource types**: a provider's ``resourceTypes`` name each type it knows (the types of the
 resources it holds, and Microsoft.Resources' own), with ``locations`` and ``apiVersions`` —
 clients such as ``az resource show --ids`` pick the api-version from them.
@@ -77,6 +80,13 @@ def _split(text: str) -> tuple[list[str], list[str]]:
         i += 1
     clauses.append(text[start:])
     return clauses, joins
+
+
+def tracked_resources(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What ARM's resource lists return: tracked resources (those with a location — top-level
+    ones, and children such as SQL databases or web app slots), not proxy resources without
+    one (subnets, secrets, blob containers) nor extension resources (role assignments)."""
+    return [r for r in resources if r.get("location") and r["id"].lower().count("/providers/") == 1]
 
 
 def _resource_value(resource: dict[str, Any], prop: str) -> str | None:

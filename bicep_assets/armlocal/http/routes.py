@@ -26,7 +26,7 @@ from ..service.records import (
     redacted_parameters,
 )
 from ..service.whatif import what_if
-from .listing import filter_resources, list_collection, resource_types
+from .listing import filter_resources, list_collection, resource_types, tracked_resources
 from .rest import (
     RG,
     SUB,
@@ -149,11 +149,13 @@ def _filtered(request: Request, resources: list[dict[str, Any]]) -> list[dict[st
 
 def list_group_resources(backend: ArmBackend, request: Request, sub: str, rg: str) -> Response:
     backend.get_resource_group(sub, rg)
-    return json_response(_page(request, _filtered(request, backend.store.list_resources(sub, rg))))
+    listed = tracked_resources(backend.store.list_resources(sub, rg))
+    return json_response(_page(request, _filtered(request, listed)))
 
 
 def list_subscription_resources(backend: ArmBackend, request: Request, sub: str) -> Response:
-    return json_response(_page(request, _filtered(request, backend.store.list_resources(sub))))
+    listed = tracked_resources(backend.store.list_resources(sub))
+    return json_response(_page(request, _filtered(request, listed)))
 
 
 def _split_action(path: str) -> tuple[str, str | None]:

@@ -342,3 +342,27 @@ def test_a_finished_delete_answers_on_the_first_poll(arm: LocalArm, resources: A
     assert deleted.status_code == 202
     poll = _get(arm, deleted.headers["Location"].removeprefix(arm.base_url))
     assert poll.status_code == 204
+
+
+def test_resource_lists_hold_tracked_resources_only(
+    arm: LocalArm, group: str, deployments: Any
+) -> None:
+    container = {
+        "type": "Microsoft.Storage/storageAccounts/blobServices/containers",
+        "apiVersion": "2023-01-01",
+        "name": "sttracked/default/data",
+        "dependsOn": ["[resourceId('Microsoft.Storage/storageAccounts', 'sttracked')]"],
+    }
+    tpl = template([storage("sttracked"), container])
+    deployments.deployments.begin_create_or_update(group, "t", deploy_body(tpl)).result()
+    in_group = _get(
+        arm, f"/subscriptions/{SUB}/resourceGroups/{group}/resources?api-version=2025-04-01"
+    )
+    assert [r["name"] for r in in_group.json()["value"]] == ["sttracked"]
+    # the container is a proxy resource: not listed, but its provider collection has it
+    containers = _get(
+        arm,
+        f"/subscriptions/{SUB}/resourceGroups/{group}/providers/Microsoft.Storage/"
+        "storageAccounts/sttracked/blobServices/default/containers?api-version=2023-01-01",
+    )
+    assert [r["name"] for r in containers.json()["value"]] == ["sttracked/default/data"]
