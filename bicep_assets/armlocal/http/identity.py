@@ -347,8 +347,9 @@ def subscription_body(backend: ArmBackend, subscription_id: str) -> dict[str, An
 
 
 def _known_subscription(backend: ArmBackend, sub: str) -> str:
-    """A subscription id (they exist implicitly, as deployments into them do), or ARM's
-    InvalidSubscriptionId for one that is not a GUID."""
+    """The configured subscription's id as the emulator spells it; ARM's
+    InvalidSubscriptionId for a subscription id that is not a GUID, SubscriptionNotFound for
+    any other (the one subscription the emulator's tokens see)."""
     try:
         uuid.UUID(sub)
     except ValueError:
@@ -357,9 +358,11 @@ def _known_subscription(backend: ArmBackend, sub: str) -> str:
             "InvalidSubscriptionId",
             f"The provided subscription identifier '{sub}' is malformed or invalid.",
         ) from None
-    if sub.lower() == backend.config.subscription_id.lower():
-        return backend.config.subscription_id
-    return sub
+    if sub.lower() != backend.config.subscription_id.lower():
+        raise ArmHttpError(
+            404, "SubscriptionNotFound", f"The subscription '{sub}' could not be found."
+        )
+    return backend.config.subscription_id
 
 
 def list_subscriptions(backend: ArmBackend, request: Request) -> Response:

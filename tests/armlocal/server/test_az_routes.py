@@ -158,6 +158,13 @@ def test_subscriptions_locations_and_tenants(arm: LocalArm) -> None:
         "code": "InvalidSubscriptionId",
         "message": "The provided subscription identifier 'not-a-guid' is malformed or invalid.",
     }
+    other = "11111111-2222-3333-4444-555555555555"
+    unknown = _get(arm, f"/subscriptions/{other}/locations?api-version=2022-12-01")
+    assert unknown.status_code == 404
+    assert unknown.json()["error"] == {
+        "code": "SubscriptionNotFound",
+        "message": f"The subscription '{other}' could not be found.",
+    }
     locations = _get(arm, f"/subscriptions/{SUB}/locations?api-version=2022-12-01").json()
     west = next(x for x in locations["value"] if x["name"] == "westeurope")
     assert west["displayName"] == "West Europe" and west["type"] == "Region"
