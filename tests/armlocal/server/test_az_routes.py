@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 import requests
+from azure.identity import ManagedIdentityCredential
+from azure.mgmt.resource.resources import ResourceManagementClient
 
 from bicep_assets.armlocal import LocalArm
 
@@ -373,3 +375,25 @@ def test_resource_lists_hold_tracked_resources_only(
         "storageAccounts/sttracked/blobServices/default/containers?api-version=2023-01-01",
     )
     assert [r["name"] for r in containers.json()["value"]] == ["sttracked/default/data"]
+
+
+def test_azure_identity_managed_identity_credential_works_unchanged(
+    arm: LocalArm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """azure-identity's ManagedIdentityCredential (what DefaultAzureCredential tries) with the
+    variables `emulator az-env` prints, then the SDK with that credential."""
+    monkeypatch.setenv("IDENTITY_ENDPOINT", f"{arm.base_url}/msi/token")
+    monkeypatch.setenv("IDENTITY_HEADER", arm.config.token)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(arm.ca_file))
+    credential = ManagedIdentityCredential(connection_verify=str(arm.ca_file))
+    token = credential.get_token("https://management.azure.com/.default")
+    assert _claims(token.token)["aud"] == "https://management.azure.com"
+    client = ResourceManagementClient(
+        credential,
+        SUB,
+        base_url=arm.base_url,
+        credential_scopes=["https://management.azure.com/.default"],
+        connection_verify=str(arm.ca_file),
+    )
+    client.resource_groups.create_or_update("rg-identity", {"location": "westeurope"})
+    assert client.resource_groups.get("rg-identity").location == "westeurope"
