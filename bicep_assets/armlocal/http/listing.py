@@ -24,12 +24,15 @@ clients such as ``az resource show --ids`` pick the api-version from them.
 from __future__ import annotations
 
 import re
+import threading
+import weakref
 from typing import Any
 
 from werkzeug.wrappers import Request
 
+from ..service import behaviors
 from ..service.backend import ArmBackend
-from ..service.behaviors import regions
+from ..service.behaviors import naming, regions
 from ..service.errors import ArmHttpError
 
 _CLAUSE = re.compile(
@@ -246,12 +249,25 @@ RESOURCES_API_VERSIONS = (
     "2022-09-01",
     "2021-04-01",
 )
+# for a modelled type the local ARM has not seen written yet; it accepts any well-formed
+# api-version for providers other than its own, so this one answers like any other
+FALLBACK_API_VERSION = "2023-01-01"
+# per local ARM: lower-case type → the api-versions seen written while it ran
+_SEEN: weakref.WeakKeyDictionary[ArmBackend, dict[str, set[str]]] = weakref.WeakKeyDictionary()
+_SEEN_LOCK = threading.Lock()
+
+
+def _modelled_types() -> list[str]:
+    """The types the local ARM models: those with a behaviour or a naming rule."""
+    named = list(naming.NAME_RULES)
+    return sorted({t for t in [*behaviors.supported_types(), *named] if not t.endswith("/*")})
 
 
 def resource_types(backend: ArmBackend, namespace: str) -> list[Any]:
-    """The ``resourceTypes`` of a provider: the types of the resources the local ARM holds in
-    that namespace (with the api-versions they were written with), and Microsoft.Resources'
-    own types."""
+    """The ``resourceTypes`` of a provider: the types it holds resources of and the types the
+    local ARM models in that namespace, with the api-versions resources of that type were
+    written with (in the state, or earlier in this process), and Microsoft.Resources' own
+    types."""
     locations = [regions.display_name(n) for n in regions.region_names()]
     versions: dict[str, set[str]] = {}
     spelled: dict[str, str] = {}
@@ -259,17 +275,30 @@ def resource_types(backend: ArmBackend, namespace: str) -> list[Any]:
         for own in ("deployments", "resourceGroups", "subscriptions", "providers", "tags"):
             versions[own.lower()] = set(RESOURCES_API_VERSIONS)
             spelled[own.lower()] = own
+    for full in _modelled_types():
+        ns, _, rest = full.partition("/")
+        if ns.lower() == namespace.lower() and rest:
+            versions.setdefault(rest.lower(), set())
+            spelled.setdefault(rest.lower(), rest)
+    with _SEEN_LOCK:
+        remembered = _SEEN.setdefault(backend, {})
+        for resource in backend.store.list_resources(backend.config.subscription_id):
+            if resource.get("apiVersion"):
+                remembered.setdefault(resource["type"].lower(), set()).add(resource["apiVersion"])
+        seen = {k: set(v) for k, v in remembered.items()}
+    for full, found in seen.items():
+        ns, _, rest = full.partition("/")
+        if ns != namespace.lower() or not rest:
+            continue
+        versions.setdefault(rest, set()).update(found)
+        spelled.setdefault(rest, rest)
     for resource in backend.store.list_resources(backend.config.subscription_id):
         ns, _, rest = resource["type"].partition("/")
-        if ns.lower() != namespace.lower() or not rest:
-            continue
-        versions.setdefault(rest.lower(), set())
-        spelled.setdefault(rest.lower(), rest)
-        if resource.get("apiVersion"):
-            versions[rest.lower()].add(resource["apiVersion"])
+        if ns.lower() == namespace.lower() and rest:
+            spelled[rest.lower()] = rest  # the spelling resources were written with
     result = []
     for key in sorted(versions):
-        api_versions = sorted(versions[key], reverse=True)
+        api_versions = sorted(versions[key] or {FALLBACK_API_VERSION}, reverse=True)
         entry: dict[str, Any] = {
             "resourceType": spelled[key],
             "locations": locations,
