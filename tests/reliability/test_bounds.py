@@ -265,7 +265,7 @@ def test_expand_answers_an_attack_with_the_arm_error_and_no_traceback(tmp_path: 
         (b"\x7fELF\x02\x01\x01\x00\xff\xfe", "is not UTF-8 text"),
         (b'{"a":' * 100_000 + b"1" + b"}" * 100_000, "nested more than 256 levels deep"),
         (b"{" + b" " * (4 * 1024 * 1024), "is larger than 4 MB"),
-        (b'{"a": }', "is not valid JSON: Expecting value at line 1, column 7"),
+        (b'{"a": }', "is not valid JSON: unexpected '}' at line 1, column 7"),
     ],
     ids=["directory", "binary", "deep", "too-large", "not-json"],
 )

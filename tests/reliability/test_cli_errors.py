@@ -137,7 +137,7 @@ MANIFEST_MISTAKES: list[tuple[str, str | bytes, str]] = [
         "parameters file that is not JSON",
         MINIMAL + "parameters_file: broken.parameters.json\n",
         "parameters_file: parameters file '{project}/parameters/broken.parameters.json' is not "
-        "valid JSON: Expecting property name enclosed in double quotes at line 1, column 2",
+        "valid JSON: expected ':' after the property name 'not' at line 1, column 6",
     ),
     ("missing scope", MINIMAL.split("scope:")[0], "scope: required key is missing"),
     (

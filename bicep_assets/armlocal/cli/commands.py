@@ -30,6 +30,7 @@ from ..http.server import LocalArm, is_loopback_host
 from ..service.backend import LocalArmConfig
 from ..service.faults import FaultPlan
 from ..state.store import ArmStoreError
+from .azenv import AzEnvError, add_az_env_parser, az_environment, render_exports
 from .parameter_args import ParameterArgumentError, parse_parameter_args
 from .whatif_render import render_what_if
 
@@ -75,6 +76,7 @@ def whole_seconds(text: str) -> int:
 def add_emulator_commands(commands: Any) -> None:
     emulator = commands.add_parser("emulator", help="run the local ARM service")
     sub = emulator.add_subparsers(dest="emulator_command", required=True)
+    add_az_env_parser(sub)
     serve = sub.add_parser("serve", help="serve the ARM REST API over HTTPS until stopped")
     serve.add_argument(
         "--host",
@@ -178,6 +180,12 @@ def _check_port(host: str, port: int) -> None:
 
 
 def run_emulator(args: argparse.Namespace) -> int:
+    if args.emulator_command == "az-env":
+        try:
+            sys.stdout.write(render_exports(az_environment(args)))
+        except AzEnvError as exc:
+            return _input_error(str(exc))
+        return 0
     config = LocalArmConfig(retry_after=args.retry_after, resource_delay_s=args.resource_delay)
     if args.token:
         config.token = args.token

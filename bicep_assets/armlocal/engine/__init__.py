@@ -21,13 +21,22 @@ from .errors import ExpressionError, TemplateError
 from .evaluator import EvalContext, evaluate_expression
 from .expansion import expand
 from .functions import library  # noqa: F401  (registers every template function)
-from .json_input import JsonInputError, parse_json, read_json_file
+from .json_input import (
+    ArmJsonError,
+    ArmJsonTooDeep,
+    JsonInputError,
+    parse_json,
+    read_arm_json,
+    read_json_file,
+)
 from .masking import MASK, MIN_SECRET_RUN, SecretMask
 from .models import ExpandedResource, Expansion
 
 __all__ = [
     "MASK",
     "MIN_SECRET_RUN",
+    "ArmJsonError",
+    "ArmJsonTooDeep",
     "DeploymentContext",
     "EmptyState",
     "EvalContext",
@@ -42,5 +51,6 @@ __all__ = [
     "evaluate_expression",
     "expand",
     "parse_json",
+    "read_arm_json",
     "read_json_file",
 ]

@@ -17,7 +17,7 @@ from typing import Any
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
-from ..engine.limits import json_depth_error, too_deep
+from ..engine.json_input import ArmJsonError, ArmJsonTooDeep, read_arm_json
 from ..service.errors import ArmHttpError
 
 MAX_BODY_BYTES = 4 * 1024 * 1024  # ARM's limit for a request (template + parameters)
@@ -80,27 +80,18 @@ def read_json(request: Request, *, required: bool = True) -> Any:
             "'application/json' is supported.",
         )
     try:
-        value = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        where = f" at line {exc.lineno}, column {exc.colno}" if hasattr(exc, "lineno") else ""
-        raise ArmHttpError(
-            400,
-            "InvalidRequestContent",
-            f"The request content was invalid and could not be deserialized: the JSON is not "
-            f"valid{where}.",
-        ) from None
-    except RecursionError:
-        value = None
-        deep = True
-    else:
-        deep = too_deep(value)
-    if deep:
-        raise ArmHttpError(
-            400,
-            "InvalidRequestContent",
-            f"The request content was invalid and could not be deserialized: {json_depth_error()}.",
-        )
-    return value
+        return read_arm_json(data.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        reason = f"the content is not UTF-8 (byte {exc.start})"
+    except ArmJsonTooDeep as exc:
+        reason = str(exc)
+    except ArmJsonError as exc:  # what ARM's own reader refuses, with line and column
+        reason = str(exc)
+    raise ArmHttpError(
+        400,
+        "InvalidRequestContent",
+        f"The request content was invalid and could not be deserialized: {reason}.",
+    )
 
 
 def require_object(value: Any, what: str) -> dict[str, Any]:

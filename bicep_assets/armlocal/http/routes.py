@@ -26,6 +26,7 @@ from ..service.records import (
     redacted_parameters,
 )
 from ..service.whatif import what_if
+from .listing import filter_resources, list_collection, resource_types, tracked_resources
 from .rest import (
     RG,
     SUB,
@@ -143,28 +144,18 @@ def list_groups(backend: ArmBackend, request: Request, sub: str) -> Response:
 
 # -- generic resources -------------------------------------------------------------------
 def _filtered(request: Request, resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    text = request.args.get("$filter")
-    if not text:
-        return resources
-
-    match = re.fullmatch(r"\s*resourceType\s+eq\s+'([^']+)'\s*", text, re.IGNORECASE)
-    if match is None:
-        raise ArmHttpError(
-            400,
-            "InvalidFilterInQueryString",
-            f"The $filter '{text}' is not supported; use resourceType eq 'X'.",
-        )
-    wanted = match.group(1).lower()
-    return [r for r in resources if r["type"].lower() == wanted]
+    return filter_resources(request.args.get("$filter"), resources)
 
 
 def list_group_resources(backend: ArmBackend, request: Request, sub: str, rg: str) -> Response:
     backend.get_resource_group(sub, rg)
-    return json_response(_page(request, _filtered(request, backend.store.list_resources(sub, rg))))
+    listed = tracked_resources(backend.store.list_resources(sub, rg))
+    return json_response(_page(request, _filtered(request, listed)))
 
 
 def list_subscription_resources(backend: ArmBackend, request: Request, sub: str) -> Response:
-    return json_response(_page(request, _filtered(request, backend.store.list_resources(sub))))
+    listed = tracked_resources(backend.store.list_resources(sub))
+    return json_response(_page(request, _filtered(request, listed)))
 
 
 def _split_action(path: str) -> tuple[str, str | None]:
@@ -177,7 +168,20 @@ def _split_action(path: str) -> tuple[str, str | None]:
 
 
 def generic_get(backend: ArmBackend, request: Request, rid: str) -> Response:
+    parts = rid.split("/")
+    collection = list_collection(backend, request, parts[2], parts[4], rid)
+    if collection is not None:  # …/providers/ns/type: the provider lists that collection
+        return json_response(_page(request, _filtered(request, collection["value"])))
     return json_response(backend.get_resource(rid))
+
+
+def list_subscription_collection(
+    backend: ArmBackend, request: Request, sub: str, path: str
+) -> Response:
+    collection = list_collection(backend, request, sub, None, path)
+    if collection is None:
+        raise ArmHttpError(404, "InvalidResourceType", f"No route for 'GET {path}'.")
+    return json_response(_page(request, _filtered(request, collection["value"])))
 
 
 def generic_head(backend: ArmBackend, request: Request, rid: str) -> Response:
@@ -203,12 +207,18 @@ def generic_post(backend: ArmBackend, request: Request, rid: str) -> Response:
 
 
 # -- providers ---------------------------------------------------------------------------
+def _provider(backend: ArmBackend, ns: str, *, register: bool = False) -> dict[str, Any]:
+    body = backend.provider(ns, register=register)
+    body["resourceTypes"] = resource_types(backend, ns)
+    return body
+
+
 def get_provider(backend: ArmBackend, request: Request, sub: str, ns: str) -> Response:
-    return json_response(backend.provider(ns))
+    return json_response(_provider(backend, ns))
 
 
 def register_provider(backend: ArmBackend, request: Request, sub: str, ns: str) -> Response:
-    return json_response(backend.provider(ns, register=True))
+    return json_response(_provider(backend, ns, register=True))
 
 
 def list_providers(backend: ArmBackend, request: Request, sub: str) -> Response:
@@ -217,7 +227,7 @@ def list_providers(backend: ArmBackend, request: Request, sub: str) -> Response:
         namespace = resource["type"].split("/")[0]
         known.setdefault(namespace.lower(), namespace)
     namespaces = sorted(known.values(), key=str.lower)
-    return json_response({"value": [backend.provider(ns) for ns in namespaces]})
+    return json_response({"value": [_provider(backend, ns) for ns in namespaces]})
 
 
 # -- deployments -------------------------------------------------------------------------
@@ -225,6 +235,12 @@ def put_deployment(backend: ArmBackend, request: Request, scope: str, name: str)
     body = require_object(read_json(request), "the deployment")
     target = _scope(scope)
     record, created = backend.runner.create_or_update(target, name, body)
+    hold = min(float(backend.config.retry_after), 1.0)
+    if hold > 0 and backend.runner.wait_for(record["id"], hold):
+        # finished within a moment: answered synchronously, as ARM's asynchronous-operation
+        # contract allows a PUT (200/201 with a terminal provisioningState, no polling URL),
+        # so no client sleeps Retry-After seconds for a deployment that is already done
+        return json_response(_deployment(backend, scope, name), 201 if created else 200)
     status_url = (
         f"{_base(request)}{target.deployment_id(name)}/operationStatuses/"
         f"{record['properties']['correlationId']}?api-version={request.args.get('api-version')}"
@@ -254,6 +270,13 @@ def deployment_status(
 ) -> Response:
     record = _deployment(backend, scope, name)
     state = record["properties"]["provisioningState"]
+    if state in ("Accepted", "Running"):
+        # hold the poll briefly (at most Retry-After, at most 1 s) for a deployment about to
+        # finish, so that a client does not sleep Retry-After seconds for finished work
+        hold = min(float(backend.config.retry_after), 1.0)
+        if hold > 0 and backend.runner.wait_for(record["id"], hold):
+            record = _deployment(backend, scope, name)
+            state = record["properties"]["provisioningState"]
     status = "Running" if state == "Accepted" else state
     body: dict[str, Any] = {"status": status}
     if state == "Failed" and record["properties"].get("error"):
@@ -319,9 +342,10 @@ def validate_deployment(backend: ArmBackend, request: Request, scope: str, name:
             "validatedResources": [{"id": r.id} for r in expansion.all_resources()],
         },
     }
-    operation = backend.start_operation()
-    operation.status, operation.result = "Succeeded", result
-    return _location_response(backend, request, target.subscription_id, operation.id)
+    # the preflight ran while the request was read: the work is done, so the answer is the
+    # result (200, which the REST specification allows beside 202) rather than a 202 that
+    # makes the client wait Retry-After seconds to fetch what already exists
+    return json_response(result)
 
 
 def what_if_deployment(backend: ArmBackend, request: Request, scope: str, name: str) -> Response:
@@ -346,9 +370,8 @@ def what_if_deployment(backend: ArmBackend, request: Request, scope: str, name: 
         defaulted_paths=behaviors.defaulted_paths,
         result_format=settings.get("resultFormat", "FullResourcePayloads"),
     )
-    operation = backend.start_operation()
-    operation.status, operation.result = "Succeeded", deployment_mask(expansion).value(result)
-    return _location_response(backend, request, target.subscription_id, operation.id)
+    # computed while the request was read: answered at once (200, as validate)
+    return json_response(deployment_mask(expansion).value(result))
 
 
 def _service_owned_paths(resource_type: str) -> set[str]:
@@ -383,9 +406,7 @@ def list_operations(
 def operation_result(backend: ArmBackend, request: Request, sub: str, op: str) -> Response:
     operation = backend.get_operation(op)
     operation.polls += 1
-    if operation.polls == 1:  # ARM answers at least one 202 before the result
-        url = f"{_base(request)}{request.full_path}"
-        return empty_response(202, headers={"Location": url, **_retry_headers(backend)})
+    # an operation that is done answers its result on the first poll: no extra 202
     if operation.error is not None:
         raise operation.error
     if operation.result is None:
@@ -453,6 +474,12 @@ def build_router() -> Router:
     add("GET", rf"{SUB}/providers", list_providers, "Providers_List")
     add("GET", rf"{SUB}/providers/(?P<ns>[^/]+)", get_provider, "Providers_Get")
     add("POST", rf"{SUB}/providers/(?P<ns>[^/]+)/register", register_provider, "Providers_Register")
+    add(
+        "GET",
+        r"(?P<path>/subscriptions/(?P<sub>[^/]+)/providers/[^/]+/[^/]+(?:/[^/]+/[^/]+)*)",
+        list_subscription_collection,
+        "Resources_ListByProviderCollection",
+    )
     generic = r"(?P<rid>/subscriptions/[^/]+/resourcegroups/[^/]+/providers/.+)"
     add("GET", generic, generic_get, "Resources_GetById")
     add("HEAD", generic, generic_head, "Resources_CheckExistenceById")

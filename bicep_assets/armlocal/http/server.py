@@ -11,7 +11,6 @@ Faults from the :class:`~bicep_assets.armlocal.service.faults.FaultPlan` apply b
 
 from __future__ import annotations
 
-import hmac
 import ipaddress
 import json
 import logging
@@ -34,6 +33,13 @@ from ..service.errors import ArmHttpError
 from ..service.faults import FaultPlan, FaultPlanError, FaultPlanSpec, read_fault_plan
 from ..state.store import ArmStore, ArmStoreError
 from .client import LocalArmConnection
+from .identity import (
+    METADATA_PATH,
+    TOKEN_PATH,
+    TokenAuthority,
+    add_account_routes,
+    metadata_endpoints,
+)
 from .rest import API_VERSION, ArmRequest, empty_response, error_response, json_response, read_json
 from .routes import build_router
 from .tempdirs import owned_temp_dir, remove_orphaned_temp_dirs
@@ -45,6 +51,9 @@ log = logging.getLogger("bicep_assets.armlocal")
 KNOWN_API_VERSIONS = {
     "2015-01-01",
     "2016-02-01",
+    "2016-06-01",
+    "2020-01-01",
+    "2022-12-01",
     "2016-07-01",
     "2016-09-01",
     "2017-05-10",
@@ -79,7 +88,8 @@ KNOWN_API_VERSIONS = {
 }
 OWN_SERVICES = re.compile(
     r"/providers/Microsoft\.(Resources|ResourceHealth)/|/resourcegroups(/[^/]+)?(/resources)?/?$"
-    r"|^/subscriptions/[^/]+/(resources|providers(/[^/]+(/register)?)?)/?$",
+    r"|^/subscriptions/[^/]+/(resources|providers(/[^/]+(/register)?)?)/?$"
+    r"|^/subscriptions(/[^/]+(/locations)?)?/?$|^/tenants/?$",
     re.IGNORECASE,
 )
 SITE = re.compile(r"^/sites/(?P<sub>[^/]+)/(?P<rg>[^/]+)/(?P<name>[^/]+)(/.*)?$", re.IGNORECASE)
@@ -91,6 +101,8 @@ class ArmApp:
     def __init__(self, backend: ArmBackend) -> None:
         self.backend = backend
         self.router = build_router()
+        add_account_routes(self.router)
+        self.authority = TokenAuthority(backend)
         self.requests: deque[tuple[str, str, int]] = deque(maxlen=10000)
         self._lock = threading.Lock()
 
@@ -107,9 +119,19 @@ class ArmApp:
             site = SITE.match(path)
             if site is not None:
                 return self._site(site)
-            self._authenticate(request)
+            # the routes Azure leaves open: cloud metadata, and the identity endpoint (which
+            # checks its own X-IDENTITY-HEADER secret)
+            open_path = path.rstrip("/").lower()
+            if open_path == METADATA_PATH and request.method == "GET":
+                return metadata_endpoints(request)
+            if open_path == TOKEN_PATH:
+                return self.authority.token_endpoint(request)
+            self.authority.authenticate(request)
             if path.startswith("/_localarm/"):
                 return self._admin(request)
+            # ARM reads '//' as '/': clients build ids with an empty parent path
+            # ('…/providers/Microsoft.Web//serverfarms/x' from az resource show -g -n -t)
+            path = re.sub(r"/{2,}", "/", path)
             self._check_path(path)
             matched = self.router.match(request.method, path)
             if matched is None:
@@ -143,27 +165,6 @@ class ArmApp:
                 ArmHttpError(
                     500, "InternalServerError", "The local ARM hit an internal error; see its log."
                 )
-            )
-
-    def _authenticate(self, request: Request) -> None:
-        header = request.headers.get("Authorization")
-        if not header:
-            raise ArmHttpError(
-                401,
-                "AuthenticationFailed",
-                "Authentication failed. The 'Authorization' header is missing.",
-                headers={"WWW-Authenticate": 'Bearer authorization_uri="local"'},
-            )
-        scheme, _, token = header.partition(" ")
-        # constant time: how much of a guess matches must not show in the response time
-        expected = self.backend.config.token.encode("utf-8")
-        matches = hmac.compare_digest(token.strip().encode("utf-8", "replace"), expected)
-        if scheme.lower() != "bearer" or not matches:
-            raise ArmHttpError(
-                401,
-                "InvalidAuthenticationToken",
-                "The access token is invalid.",
-                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
             )
 
     @staticmethod

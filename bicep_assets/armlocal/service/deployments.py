@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from ..engine import DeploymentContext, Expansion, ResourceGroup, SecretMask, TemplateError, expand
@@ -58,6 +58,7 @@ class DeploymentRunner(ResourceSteps):
         self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="localarm-deploy")
         self.cancel_requests: set[str] = set()
         self.masks: dict[str, SecretMask] = {}  # lowercase deployment id → its mask, while running
+        self.futures: dict[str, Future[None]] = {}  # lowercase deployment id → its run
         self.lock = threading.RLock()
 
     # -- requests -------------------------------------------------------------------------
@@ -188,8 +189,20 @@ class DeploymentRunner(ResourceSteps):
                 raise ArmHttpError(exc.status, exc.code, exc.message) from None
             store.prune_deployments(scope.id)
             self.masks[record["id"].lower()] = mask
-        self.pool.submit(self._run, scope, name, expansion, properties)
+        future = self.pool.submit(self._run, scope, name, expansion, properties)
+        with self.lock:
+            self.futures[record["id"].lower()] = future
         return record, created
+
+    def wait_for(self, deployment_id: str, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for a deployment this runner started to end;
+        whether it has ended (False for one it does not run)."""
+        with self.lock:
+            future = self.futures.get(deployment_id.lower())
+        if future is None:
+            return False
+        done, _ = wait([future], timeout=timeout)
+        return bool(done)
 
     def _new_record(
         self,
@@ -272,6 +285,8 @@ class DeploymentRunner(ResourceSteps):
         finally:
             self.cancel_requests.discard(record["id"].lower())
             self.masks.pop(record["id"].lower(), None)
+            with self.lock:
+                self.futures.pop(record["id"].lower(), None)
 
     def _finish(
         self,

@@ -59,6 +59,7 @@ _ESCAPES = {
     "r": "\r",
     "t": "\t",
 }
+_STRING_STOP = {'"': re.compile(r'["\\]'), "'": re.compile(r"['\\]")}
 _LITERALS: dict[str, Any] = {
     "true": True,
     "false": False,
@@ -188,23 +189,23 @@ class _Reader:
     def string(self) -> str:
         text = self.text
         quote = text[self.pos]
+        stop = _STRING_STOP[quote]
         self.pos += 1
         parts: list[str] = []
         start = self.pos
         while True:
-            if self.pos >= len(text):
+            found = stop.search(text, self.pos)  # jump to the next quote or backslash
+            if found is None:
+                self.pos = len(text)
                 raise self.error("a string is not terminated")
-            ch = text[self.pos]
-            if ch == quote:
+            self.pos = found.start()
+            if text[self.pos] == quote:
                 parts.append(text[start : self.pos])
                 self.pos += 1
                 return "".join(parts)
-            if ch == "\\":
-                parts.append(text[start : self.pos])
-                parts.append(self.escape())
-                start = self.pos
-                continue
-            self.pos += 1
+            parts.append(text[start : self.pos])
+            parts.append(self.escape())
+            start = self.pos
 
     def escape(self) -> str:
         text = self.text
