@@ -16,7 +16,13 @@ library (``functions.library``): its category modules register their functions w
 registry the evaluator looks names up in, and may themselves use the evaluator.
 """
 
-from .context import DeploymentContext, EmptyState, ResourceGroup, ResourceState
+from .context import (
+    DeploymentContext,
+    EmptyState,
+    ManagementGroup,
+    ResourceGroup,
+    ResourceState,
+)
 from .errors import ExpressionError, TemplateError
 from .evaluator import EvalContext, evaluate_expression
 from .expansion import expand
@@ -35,6 +41,7 @@ __all__ = [
     "Expansion",
     "ExpressionError",
     "JsonInputError",
+    "ManagementGroup",
     "ResourceGroup",
     "ResourceState",
     "SecretMask",

@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ..engine import DeploymentContext, Expansion, ResourceGroup, SecretMask, TemplateError, expand
+from ..engine.scopes import LEVEL_NAMES
 from ..state.store import ArmStoreError, deployment_active
 from ..state.timestamps import iso, iso_duration, utc_now
 from .errors import ArmHttpError, group_not_found
@@ -99,10 +100,11 @@ class DeploymentRunner(ResourceSteps):
             )
         if scope.resource_group is None:
             if not body.get("location"):
+                level = LEVEL_NAMES.get(scope.level, scope.level)  # type: ignore[call-overload]
                 raise ArmHttpError(
                     400,
                     "LocationRequired",
-                    "The location property is required for a deployment at subscription scope.",
+                    f"The location property is required for a deployment at {level} scope.",
                 )
             location_error = deployment_location_error(body["location"])
             if location_error is not None:
@@ -117,6 +119,8 @@ class DeploymentRunner(ResourceSteps):
     def context_for(
         self, scope: DeploymentScope, name: str, mode: str, location: str | None
     ) -> DeploymentContext:
+        if scope.level in ("managementGroup", "tenant"):
+            return self._context_above_subscription(scope, name, mode, location)
         group = None
         if scope.resource_group is not None:
             record = self.backend.store.get_resource_group(
@@ -134,6 +138,25 @@ class DeploymentRunner(ResourceSteps):
             subscription_id=scope.subscription_id,
             tenant_id=self.backend.config.tenant_id,
             resource_group=group,
+            deployment_name=name,
+            mode=mode,  # type: ignore[arg-type]
+            location=location,
+            state=StoreState(self.backend),
+        )
+
+    def _context_above_subscription(
+        self, scope: DeploymentScope, name: str, mode: str, location: str | None
+    ) -> DeploymentContext:
+        """A management group deployment (the group must exist) or a tenant deployment."""
+        group = None
+        if scope.management_group is not None:
+            group = self.backend.management_groups.context_group(scope.management_group)
+        return DeploymentContext(
+            subscription_id=self.backend.config.subscription_id,
+            tenant_id=self.backend.config.tenant_id,
+            resource_group=None,
+            management_group=group,
+            at_tenant=group is None,
             deployment_name=name,
             mode=mode,  # type: ignore[arg-type]
             location=location,

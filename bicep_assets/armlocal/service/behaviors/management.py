@@ -1,0 +1,53 @@
+"""Management groups (``Microsoft.Management/managementGroups``) written by a deployment,
+completed as the Management Groups service returns them (Azure REST API reference,
+"Management Groups - Get"): ``tenantId``, ``details.version``, ``updatedTime``,
+``updatedBy``, and a parent — the Tenant Root Group (named for the tenant id) when the
+request names none. The REST routes add the parent's display name, the path and the
+children when they answer (``service.management_groups``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...state.timestamps import iso
+from .model import Behavior, Runtime, properties_of
+
+MANAGEMENT_GROUPS = "Microsoft.Management/managementGroups"
+MG_PREFIX = "/providers/Microsoft.Management/managementGroups/"
+UPDATED_BY = "00000000-0000-0000-0000-00000000d3b1"  # the local ARM's one principal
+
+
+def _apply(body: dict[str, Any], rt: Runtime) -> None:
+    props = properties_of(body)
+    props.setdefault("displayName", rt.names[-1])
+    props["tenantId"] = rt.ctx.tenant_id
+    details = props.get("details")
+    if not isinstance(details, dict):
+        details = props["details"] = {}
+    previous = ((rt.previous or {}).get("properties") or {}).get("details") or {}
+    details["version"] = int(previous.get("version") or 0) + 1
+    details["updatedTime"] = iso(rt.now)
+    details["updatedBy"] = UPDATED_BY
+    if rt.names[-1].lower() == rt.ctx.tenant_id.lower():
+        details.pop("parent", None)  # the root group has no parent
+        return
+    parent = details.get("parent")
+    parent_id = parent.get("id") if isinstance(parent, dict) else None
+    if not isinstance(parent_id, str) or not parent_id.strip("/"):
+        parent_id = f"{MG_PREFIX}{rt.ctx.tenant_id}"
+    details["parent"] = {"id": parent_id, "name": parent_id.rstrip("/").rsplit("/", 1)[-1]}
+
+
+READ_ONLY = frozenset(
+    {
+        "properties.tenantId",
+        "properties.details.version",
+        "properties.details.updatedTime",
+        "properties.details.updatedBy",
+        "properties.details.parent.name",
+        "properties.details.parent.displayName",
+    }
+)
+
+BEHAVIORS = [Behavior(MANAGEMENT_GROUPS, apply=_apply, read_only=READ_ONLY)]
