@@ -68,7 +68,11 @@ def _expand(
             code="InvalidTemplate",
         )
     check_template(template)
-    check_schema(template, context)
+    if depth == 0:
+        # only the deployment's own template: Bicep gives nested templates the schema of
+        # their contents, and ARM deploys e.g. an empty resource group schema template nested
+        # at management group scope (every Azure Verified Module's telemetry deployment)
+        check_schema(template, context)
     language = str(template.get("languageVersion") or "1.0")
     template_hash = template_hash_of(template)
 

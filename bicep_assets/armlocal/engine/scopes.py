@@ -10,9 +10,10 @@ group / Tenant deployments with ARM templates" pages):
 - management group: ``managementGroupDeploymentTemplate.json`` (2019-08-01)
 - tenant: ``tenantDeploymentTemplate.json`` (2019-08-01)
 
-A template whose schema names another level's file is refused with ARM's ``InvalidTemplate``
-"Template schema '…' is not supported. Supported versions are '…'". A schema that names no
-known file (or none at all) is accepted: ARM templates in the wild carry many spellings.
+A deployment whose template's schema names another level's file is refused with ARM's
+``InvalidTemplate`` "Template schema '…' is not supported. Supported versions are '…'". A
+schema that names no known file (or none at all) is accepted, and nested templates are not
+checked: Bicep writes ``deploymentTemplate.json`` into nested templates at any level.
 """
 
 from __future__ import annotations

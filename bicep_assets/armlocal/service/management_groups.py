@@ -300,6 +300,7 @@ class ManagementGroups:
         record = self.require(name)
         body = {k: record[k] for k in ("id", "type", "name") if k in record}
         props = dict(record.get("properties") or {})
+        props.pop("provisioningState", None)  # not part of the Management Groups API's shape
         details = dict(props.get("details") or {})
         parent = self.parent_name(record)
         if parent is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...state.timestamps import iso
+from . import values
 from .model import Behavior, Runtime, properties_of
 
 MANAGEMENT_GROUPS = "Microsoft.Management/managementGroups"
@@ -51,3 +52,27 @@ READ_ONLY = frozenset(
 )
 
 BEHAVIORS = [Behavior(MANAGEMENT_GROUPS, apply=_apply, read_only=READ_ONLY)]
+
+
+# -- subscription aliases (Microsoft.Subscription/aliases, a tenant-level resource) ---------
+SUBSCRIPTION_ALIASES = "Microsoft.Subscription/aliases"
+
+
+def alias_subscription_id(alias_id: str) -> str:
+    """The subscription an alias creates: a stable GUID of the alias id."""
+    return values.stable_guid("subscriptionId", alias_id)
+
+
+def _apply_alias(body: dict[str, Any], rt: Runtime) -> None:
+    """What the Subscription service returns for an alias (REST "Alias - Get"): the new
+    subscription's id, given when the request names none, and the acceptance state."""
+    props = properties_of(body)
+    requested = props.get("subscriptionId")
+    if not isinstance(requested, str) or not requested:
+        props["subscriptionId"] = alias_subscription_id(rt.resource_id)
+    props["acceptOwnershipState"] = "Completed"
+
+
+ALIAS_READ_ONLY = frozenset({"properties.subscriptionId", "properties.acceptOwnershipState"})
+
+BEHAVIORS.append(Behavior(SUBSCRIPTION_ALIASES, apply=_apply_alias, read_only=ALIAS_READ_ONLY))
