@@ -51,7 +51,10 @@ READ_ONLY = frozenset(
     }
 )
 
-BEHAVIORS = [Behavior(MANAGEMENT_GROUPS, apply=_apply, read_only=READ_ONLY)]
+# filled in when a request leaves them out (the parent: the Tenant Root Group)
+DEFAULTED = frozenset({"properties.displayName", "properties.details.parent.id"})
+
+BEHAVIORS = [Behavior(MANAGEMENT_GROUPS, apply=_apply, read_only=READ_ONLY, defaulted=DEFAULTED)]
 
 
 # -- subscription aliases (Microsoft.Subscription/aliases, a tenant-level resource) ---------

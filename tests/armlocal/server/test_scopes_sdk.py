@@ -1,0 +1,377 @@
+"""Management groups and deployments at management group and tenant scope, through the
+official SDK clients (``azure-mgmt-managementgroups``, ``azure-mgmt-resource-deployments``)
+over HTTPS — the requests az sends for ``az account management-group …`` and
+``az deployment mg|tenant …``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+
+from bicep_assets.armlocal import LocalArm
+
+from .conftest import deploy_body, storage
+
+TENANT = "00000000-0000-0000-0000-000000000001"
+SUB = "00000000-0000-0000-0000-000000000000"
+MG = "/providers/Microsoft.Management/managementGroups/"
+SCHEMA = "https://schema.management.azure.com/schemas/"
+SCHEMAS = {
+    "rg": SCHEMA + "2019-04-01/deploymentTemplate.json#",
+    "sub": SCHEMA + "2018-05-01/subscriptionDeploymentTemplate.json#",
+    "mg": SCHEMA + "2019-08-01/managementGroupDeploymentTemplate.json#",
+    "tenant": SCHEMA + "2019-08-01/tenantDeploymentTemplate.json#",
+}
+
+
+@pytest.fixture
+def groups(arm: LocalArm) -> Any:
+    return arm.connection.management_groups_client()
+
+
+def create_group(groups: Any, name: str, parent: str | None = None, display: str = "") -> Any:
+    details = {"parent": {"id": MG + parent}} if parent else {}
+    body = {"properties": {"displayName": display or name.upper(), "details": details}}
+    return groups.management_groups.begin_create_or_update(name, body).result()
+
+
+def tpl(level: str, resources: Any = (), **sections: Any) -> dict[str, Any]:
+    return {"$schema": SCHEMAS[level], "contentVersion": "1.0.0.0", "resources": list(resources),
+            **sections}  # fmt: skip
+
+
+def nested(name: str, template: dict[str, Any], **placement: Any) -> dict[str, Any]:
+    return {
+        "type": "Microsoft.Resources/deployments",
+        "apiVersion": "2022-09-01",
+        "name": name,
+        **placement,
+        "properties": {
+            "mode": "Incremental",
+            "expressionEvaluationOptions": {"scope": "inner"},
+            "template": template,
+        },
+    }
+
+
+def scoped_body(template: dict[str, Any], **properties: Any) -> dict[str, Any]:
+    return {"location": "westeurope", **deploy_body(template, **properties)}
+
+
+POLICY = {
+    "type": "Microsoft.Authorization/policyDefinitions",
+    "apiVersion": "2021-06-01",
+    "name": "deny-public-ip",
+    "properties": {"policyType": "Custom", "mode": "All", "policyRule": {"if": {}, "then": {}}},
+}
+
+
+# --- the management group hierarchy ------------------------------------------------------------
+
+
+def test_management_groups_form_a_hierarchy_under_the_tenant_root_group(groups: Any) -> None:
+    created = create_group(groups, "mg-a", display="Group A")
+    assert created.id == MG + "mg-a" and created.type == "Microsoft.Management/managementGroups"
+    assert created.properties.tenant_id == TENANT
+    assert created.properties.details.parent.as_dict() == {
+        "id": MG + TENANT,
+        "name": TENANT,
+        "displayName": "Tenant Root Group",
+    }
+    create_group(groups, "mg-b", parent="mg-a")
+    root = groups.management_groups.get(TENANT, expand="children", recurse=True).as_dict()
+    assert root["properties"]["displayName"] == "Tenant Root Group"
+    (child_a, subscription) = root["properties"]["children"]
+    assert (child_a["name"], child_a["displayName"]) == ("mg-a", "Group A")
+    assert [c["name"] for c in child_a["children"]] == ["mg-b"]
+    assert subscription == {"type": "/subscriptions", "id": f"/subscriptions/{SUB}",
+                            "name": SUB, "displayName": SUB}  # fmt: skip
+    one_level = groups.management_groups.get(TENANT, expand="children").as_dict()
+    assert "children" not in one_level["properties"]["children"][0]
+    path = groups.management_groups.get("mg-b", expand="path").as_dict()["properties"]["details"]
+    assert [p["name"] for p in path["path"]] == [TENANT, "mg-a"]
+    assert path["parent"]["displayName"] == "Group A"
+    assert sorted(g.name for g in groups.management_groups.list()) == sorted([TENANT, "mg-a",
+                                                                              "mg-b"])  # fmt: skip
+
+
+def test_a_management_group_with_children_is_not_deleted(groups: Any) -> None:
+    create_group(groups, "mg-a")
+    create_group(groups, "mg-b", parent="mg-a")
+    with pytest.raises(HttpResponseError) as info:
+        groups.management_groups.begin_delete("mg-a").result()
+    assert info.value.error.code == "BadRequest"
+    assert info.value.error.message == (
+        "The management group 'mg-a' has children: move or delete its management groups and "
+        "subscriptions first."
+    )
+    groups.management_groups.begin_delete("mg-b").result()
+    groups.management_groups.begin_delete("mg-a").result()
+    assert [g.name for g in groups.management_groups.list()] == [TENANT]
+    with pytest.raises(ResourceNotFoundError) as missing:
+        groups.management_groups.get("mg-a")
+    assert missing.value.error.code == "NotFound"
+    assert missing.value.error.message == f"'{MG}mg-a' not found"
+
+
+def test_a_parent_that_does_not_exist_or_a_cycle_is_refused(groups: Any) -> None:
+    with pytest.raises(ResourceNotFoundError) as info:
+        create_group(groups, "mg-x", parent="nowhere")
+    assert info.value.error.code == "ManagementGroupNotFound"
+    assert info.value.error.message == "The management group 'nowhere' cannot be found."
+    create_group(groups, "mg-a")
+    create_group(groups, "mg-b", parent="mg-a")
+    with pytest.raises(HttpResponseError) as cycle:
+        create_group(groups, "mg-a", parent="mg-b")
+    assert cycle.value.error.message == (
+        "The management group 'mg-a' cannot be moved under 'mg-b': that would make it its own "
+        "ancestor."
+    )
+
+
+def test_a_subscription_moves_between_management_groups(groups: Any) -> None:
+    create_group(groups, "mg-a")
+    groups.management_group_subscriptions.create("mg-a", SUB)
+    children = groups.management_groups.get("mg-a", expand="children").as_dict()
+    assert [c["id"] for c in children["properties"]["children"]] == [f"/subscriptions/{SUB}"]
+    root = groups.management_groups.get(TENANT, expand="children").as_dict()
+    assert [c["name"] for c in root["properties"]["children"]] == ["mg-a"]
+
+
+# --- deployments at management group scope -----------------------------------------------------
+
+
+def test_management_group_deployment_lifecycle(groups: Any, deployments: Any, arm: Any) -> None:
+    create_group(groups, "mg-dep", display="Deployments")
+    template = tpl(
+        "mg",
+        [POLICY],
+        outputs={
+            "mg": {"type": "object", "value": "[managementGroup()]"},
+            "policy": {
+                "type": "string",
+                "value": "[managementGroupResourceId('Microsoft.Authorization/policyDefinitions',"
+                " 'deny-public-ip')]",
+            },
+        },
+    )
+    ops = deployments.deployments
+    validated = ops.begin_validate_at_management_group_scope(
+        "mg-dep", "pol", scoped_body(template)
+    ).result()
+    policy_id = f"{MG}mg-dep/providers/Microsoft.Authorization/policyDefinitions/deny-public-ip"
+    assert [r.id for r in validated.properties.validated_resources] == [policy_id]
+    planned = ops.begin_what_if_at_management_group_scope(
+        "mg-dep", "pol", scoped_body(template)
+    ).result()
+    assert [(c.change_type, c.resource_id) for c in planned.changes] == [("Create", policy_id)]
+    result = ops.begin_create_or_update_at_management_group_scope(
+        "mg-dep", "pol", scoped_body(template)
+    ).result()
+    assert result.id == f"{MG}mg-dep/providers/Microsoft.Resources/deployments/pol"
+    assert result.location == "westeurope"
+    outputs = result.properties.outputs
+    assert outputs["policy"]["value"] == policy_id
+    assert outputs["mg"]["value"]["properties"]["displayName"] == "Deployments"
+    assert outputs["mg"]["value"]["properties"]["details"]["parent"]["name"] == TENANT
+    again = ops.begin_what_if_at_management_group_scope(
+        "mg-dep", "pol", scoped_body(template)
+    ).result()
+    assert [c.change_type for c in again.changes] == ["NoChange"]
+    assert ops.check_existence_at_management_group_scope("mg-dep", "pol") is True
+    assert [d.name for d in ops.list_at_management_group_scope("mg-dep")] == ["pol"]
+    exported = ops.export_template_at_management_group_scope("mg-dep", "pol")
+    assert exported.template["resources"] == [POLICY]
+    (operation,) = deployments.deployment_operations.list_at_management_group_scope("mg-dep", "pol")
+    assert operation.properties.target_resource.id == policy_id
+    fetched = arm.connection.resource_client().resources.get_by_id(
+        policy_id, api_version="2021-06-01"
+    )
+    assert fetched.properties["policyType"] == "Custom"
+    with pytest.raises(HttpResponseError) as info:
+        ops.cancel_at_management_group_scope("mg-dep", "pol")
+    assert info.value.error.code == "DeploymentCannotBeCancelled"
+    ops.begin_delete_at_management_group_scope("mg-dep", "pol").result()
+    assert ops.check_existence_at_management_group_scope("mg-dep", "pol") is False
+
+
+def test_a_management_group_that_does_not_exist_is_arms_error(deployments: Any) -> None:
+    with pytest.raises(ResourceNotFoundError) as info:
+        deployments.deployments.begin_create_or_update_at_management_group_scope(
+            "mg-missing", "d", scoped_body(tpl("mg"))
+        ).result()
+    assert info.value.error.code == "ManagementGroupNotFound"
+    assert info.value.error.message == "The management group 'mg-missing' cannot be found."
+
+
+@pytest.mark.parametrize(
+    ("call", "level"),
+    [
+        pytest.param("begin_create_or_update_at_tenant_scope", "tenant", id="tenant"),
+        pytest.param("begin_validate_at_tenant_scope", "tenant", id="tenant-validate"),
+    ],
+)
+def test_deployments_above_resource_groups_need_a_location(
+    deployments: Any, call: str, level: str
+) -> None:
+    with pytest.raises(HttpResponseError) as info:
+        getattr(deployments.deployments, call)("d", deploy_body(tpl("tenant"))).result()
+    assert info.value.error.code == "LocationRequired"
+    assert info.value.error.message == (
+        "The location property is required for a deployment at tenant scope."
+    )
+
+
+def test_a_template_of_another_scope_is_refused(groups: Any, deployments: Any) -> None:
+    create_group(groups, "mg-a")
+    with pytest.raises(HttpResponseError) as info:
+        deployments.deployments.begin_create_or_update_at_management_group_scope(
+            "mg-a", "d", scoped_body(tpl("rg", [storage("stwrong")]))
+        ).result()
+    assert info.value.status_code == 400
+    assert info.value.error.code == "InvalidTemplate"
+    assert info.value.error.message == (
+        f"Deployment template validation failed: 'Template schema '{SCHEMAS['rg']}' is not "
+        "supported. Supported versions are '2019-08-01'. Please see https://aka.ms/arm-template "
+        "for usage details.'."
+    )
+
+
+def test_subscription_is_not_expected_at_management_group_scope(
+    groups: Any, deployments: Any
+) -> None:
+    create_group(groups, "mg-a")
+    policy = {
+        **POLICY,
+        "properties": {**POLICY["properties"], "description": "[subscription().id]"},
+    }
+    template = tpl("mg", [policy])
+    with pytest.raises(HttpResponseError) as info:
+        deployments.deployments.begin_validate_at_management_group_scope(
+            "mg-a", "d", scoped_body(template)
+        ).result()
+    assert info.value.error.code == "InvalidTemplate"
+    assert "The template function 'SUBSCRIPTION' is not expected at this location." in (
+        info.value.error.message
+    )
+
+
+# --- tenant deployments nesting across every scope ---------------------------------------------
+
+
+def landing_zone() -> dict[str, Any]:
+    """Tenant → a management group it creates → the subscription → a resource group the
+    subscription deployment creates → a storage account; each level's output flows back up,
+    in the shape Bicep compiles modules to."""
+    rg_level = tpl(
+        "rg",
+        [storage("stlz")],
+        outputs={
+            "blob": {"type": "string", "value": "[reference('stlz').primaryEndpoints.blob]"},
+            "group": {"type": "string", "value": "[resourceGroup().name]"},
+        },
+    )
+    sub_level = tpl(
+        "sub",
+        [
+            {
+                "type": "Microsoft.Resources/resourceGroups",
+                "apiVersion": "2022-09-01",
+                "name": "rg-lz",
+                "location": "[deployment().location]",
+            },
+            nested(
+                "to-rg",
+                rg_level,
+                resourceGroup="rg-lz",
+                dependsOn=[
+                    "[subscriptionResourceId('Microsoft.Resources/resourceGroups', 'rg-lz')]"
+                ],
+            ),
+        ],
+        outputs={
+            "blob": {"type": "string", "value": "[reference('to-rg').outputs.blob.value]"},
+            "sub": {"type": "string", "value": "[subscription().subscriptionId]"},
+        },
+    )
+    mg_level = tpl(
+        "mg",
+        [
+            POLICY,
+            nested("to-sub", sub_level, subscriptionId=SUB, location="[deployment().location]"),
+        ],
+        outputs={
+            "blob": {"type": "string", "value": "[reference('to-sub').outputs.blob.value]"},
+            "mg": {"type": "string", "value": "[managementGroup().properties.displayName]"},
+        },
+    )
+    return tpl(
+        "tenant",
+        [
+            {
+                "type": "Microsoft.Management/managementGroups",
+                "apiVersion": "2023-04-01",
+                "name": "mg-lz",
+                "properties": {"displayName": "Landing zones"},
+            },
+            nested(
+                "to-mg",
+                mg_level,
+                scope="[format('Microsoft.Management/managementGroups/{0}', 'mg-lz')]",
+                location="[deployment().location]",
+                dependsOn=["[tenantResourceId('Microsoft.Management/managementGroups', 'mg-lz')]"],
+            ),
+        ],
+        outputs={
+            "blob": {"type": "string", "value": "[reference('to-mg').outputs.blob.value]"},
+            "mg": {"type": "string", "value": "[reference('to-mg').outputs.mg.value]"},
+        },
+    )
+
+
+def test_a_tenant_deployment_nests_down_to_a_resource_group(
+    deployments: Any, groups: Any, resources: Any
+) -> None:
+    ops = deployments.deployments
+    planned = ops.begin_what_if_at_tenant_scope("lz", scoped_body(landing_zone())).result()
+    changes = {c.resource_id: c.change_type for c in planned.changes}
+    assert changes[MG + "mg-lz"] == "Create"
+    result = ops.begin_create_or_update_at_tenant_scope("lz", scoped_body(landing_zone())).result()
+    assert result.properties.provisioning_state == "Succeeded"
+    assert result.id == "/providers/Microsoft.Resources/deployments/lz"
+    assert result.properties.outputs["mg"]["value"] == "Landing zones"
+    assert result.properties.outputs["blob"]["value"].startswith("https://stlz.blob.")
+    assert groups.management_groups.get("mg-lz").properties.display_name == "Landing zones"
+    assert [r.name for r in resources.resources.list_by_resource_group("rg-lz")] == ["stlz"]
+    assert [d.name for d in ops.list_at_tenant_scope()] == ["lz"]
+    assert [d.name for d in ops.list_at_management_group_scope("mg-lz")] == ["to-mg"]
+    assert "to-sub" in [d.name for d in ops.list_at_subscription_scope()]
+    assert ops.get("rg-lz", "to-rg").properties.outputs["group"]["value"] == "rg-lz"
+    targets = [
+        o.properties.target_resource.id
+        for o in deployments.deployment_operations.list_at_tenant_scope("lz")
+    ]
+    assert targets == [MG + "mg-lz", f"{MG}mg-lz/providers/Microsoft.Resources/deployments/to-mg"]
+    again = ops.begin_what_if_at_tenant_scope("lz", scoped_body(landing_zone())).result()
+    assert {c.change_type for c in again.changes} <= {"NoChange", "Ignore"}
+    assert ops.export_template_at_tenant_scope("lz").template == landing_zone()
+
+
+def test_a_nested_deployment_into_a_missing_management_group_fails(deployments: Any) -> None:
+    template = tpl(
+        "tenant",
+        [nested("to-mg", tpl("mg"), scope="Microsoft.Management/managementGroups/ghost",
+                location="westeurope")],
+    )  # fmt: skip
+    result = deployments.deployments.begin_create_or_update_at_tenant_scope(
+        "ghostly", scoped_body(template)
+    )
+    with pytest.raises(HttpResponseError) as info:
+        result.result()
+    (detail,) = info.value.error.details
+    assert detail.code == "ManagementGroupNotFound"
+    assert detail.message == "The management group 'ghost' cannot be found."
+    failed = deployments.deployments.get_at_tenant_scope("ghostly")
+    assert failed.properties.provisioning_state == "Failed"
