@@ -108,7 +108,7 @@ def context_at(
         return replace(
             context,
             resource_group=None,
-            management_group=ManagementGroup.from_record(mg_name, record),
+            management_group=_management_group(context, mg_name, record),
             at_tenant=False,
             location=location,
         )
@@ -159,3 +159,16 @@ def _group_from_state(
         )
     fallback = current.location if current else (location or context.location or "westeurope")
     return ResourceGroup(name=name, location=fallback)
+
+
+def _management_group(
+    context: DeploymentContext, name: str, record: dict[str, Any] | None
+) -> ManagementGroup:
+    """The group a nested deployment targets, with its parent's display name when the state
+    holds the parent (``managementGroup().properties.details.parent``)."""
+    group = ManagementGroup.from_record(name, record)
+    if group.parent_name is None or group.parent_display_name is not None:
+        return group
+    parent = context.state.get_resource(f"{MANAGEMENT_GROUP_PREFIX}{group.parent_name}")
+    display = ((parent or {}).get("properties") or {}).get("displayName")
+    return replace(group, parent_display_name=display) if display else group

@@ -202,6 +202,7 @@ class DeploymentRunner(ResourceSteps):
                 active = store.active_deployment(scope.id, name)
                 if active is not None:
                     raise deployment_active(name, active)
+                check_location_unchanged(store.get_deployment(scope.id, name), name, body)
                 expansion, properties = self.expand(scope, name, body)
                 mask = deployment_mask(expansion)
                 record = self._new_record(scope, name, body, properties, expansion, mask=mask)
@@ -424,3 +425,21 @@ class DeploymentRunner(ResourceSteps):
             if not self.backend.store.has_running_deployments(owned_here=True):
                 return
             time.sleep(0.01)
+
+
+def check_location_unchanged(
+    existing: dict[str, Any] | None, name: str, body: dict[str, Any]
+) -> None:
+    """Above resource groups a deployment name keeps its location: "You can't create a
+    deployment in one location when there's an existing deployment with the same name in a
+    different location" (Microsoft's "Subscription deployments with ARM templates")."""
+    if existing is None or not existing.get("location") or not body.get("location"):
+        return
+    before, after = str(existing["location"]), str(body["location"])
+    if before.replace(" ", "").lower() != after.replace(" ", "").lower():
+        raise ArmHttpError(
+            400,
+            "InvalidDeploymentLocation",
+            f"Invalid deployment location '{after}'. The deployment '{name}' already exists in "
+            f"location '{before}'.",
+        )

@@ -147,10 +147,14 @@ class ManagementGroups:
     def subscriptions_of(self, name: str) -> list[str]:
         """The subscriptions placed directly under ``name`` (the root holds the rest)."""
         placed: dict[str, str] = {}
-        for r in self._tenant_resources():
-            if r["type"].lower() == SUBSCRIPTIONS_TYPE.lower():
-                parts = r["id"].split("/")
-                placed[parts[-1].lower()] = parts[-3]
+        rows = self.store._rows(
+            "SELECT key FROM resources WHERE subscription_key IS NULL AND type_key = ? "
+            "ORDER BY changed",
+            (SUBSCRIPTIONS_TYPE.lower(),),
+        )
+        for (key,) in rows:  # the latest placement wins (a deployment may add one elsewhere)
+            parts = str(key).split("/")
+            placed[parts[-1].lower()] = parts[-3]
         mine = [sub for sub, group in placed.items() if group.lower() == name.lower()]
         if name.lower() == self.tenant_id.lower():
             known = {self.default_subscription.lower()} | {

@@ -375,3 +375,44 @@ def test_a_nested_deployment_into_a_missing_management_group_fails(deployments: 
     assert detail.message == "The management group 'ghost' cannot be found."
     failed = deployments.deployments.get_at_tenant_scope("ghostly")
     assert failed.properties.provisioning_state == "Failed"
+
+
+def test_a_deployment_name_keeps_its_location_above_resource_groups(deployments: Any) -> None:
+    """Microsoft's "Subscription deployments": for each deployment name the location is
+    immutable (InvalidDeploymentLocation)."""
+    ops = deployments.deployments
+    ops.begin_create_or_update_at_tenant_scope("pinned", scoped_body(tpl("tenant"))).result()
+    moved = {**scoped_body(tpl("tenant")), "location": "northeurope"}
+    with pytest.raises(HttpResponseError) as info:
+        ops.begin_create_or_update_at_tenant_scope("pinned", moved).result()
+    assert info.value.error.code == "InvalidDeploymentLocation"
+    assert info.value.error.message == (
+        "Invalid deployment location 'northeurope'. The deployment 'pinned' already exists in "
+        "location 'westeurope'."
+    )
+    same = {**scoped_body(tpl("tenant")), "location": "West Europe"}
+    assert ops.begin_create_or_update_at_tenant_scope("pinned", same).result().name == "pinned"
+
+
+def test_a_nested_management_group_deployment_sees_its_parent(
+    groups: Any, deployments: Any
+) -> None:
+    create_group(groups, "mg-top", display="Top")
+    create_group(groups, "mg-low", parent="mg-top")
+    inner = tpl("mg", outputs={"mg": {"type": "object", "value": "[managementGroup()]"}})
+    outer = tpl(
+        "tenant",
+        [nested("down", inner, scope="Microsoft.Management/managementGroups/mg-low",
+                location="westeurope")],
+        outputs={"parent": {"type": "object",
+                            "value": "[reference('down').outputs.mg.value.properties.details"
+                                     ".parent]"}},
+    )  # fmt: skip
+    result = deployments.deployments.begin_create_or_update_at_tenant_scope(
+        "down", scoped_body(outer)
+    ).result()
+    assert result.properties.outputs["parent"]["value"] == {
+        "displayName": "Top",
+        "id": MG + "mg-top",
+        "name": "mg-top",
+    }
