@@ -30,6 +30,8 @@ from .functions import library  # noqa: F401  (registers every template function
 from .json_input import JsonInputError, parse_json, read_json_file
 from .masking import MASK, MIN_SECRET_RUN, SecretMask
 from .models import ExpandedResource, Expansion
+from .scopes import context_for_level
+from .template import deployment_scope
 
 __all__ = [
     "MASK",
@@ -46,6 +48,8 @@ __all__ = [
     "ResourceState",
     "SecretMask",
     "TemplateError",
+    "context_for_level",
+    "deployment_scope",
     "evaluate_expression",
     "expand",
     "parse_json",

@@ -31,13 +31,8 @@ from .context import (
 )
 from .errors import ExpressionError, TemplateError
 from .resource_ids import split_scope_id
+from .template import SCHEMAS
 
-_SCHEMA_FILES: dict[str, ScopeLevel] = {
-    "deploymenttemplate.json": "resourceGroup",
-    "subscriptiondeploymenttemplate.json": "subscription",
-    "managementgroupdeploymenttemplate.json": "managementGroup",
-    "tenantdeploymenttemplate.json": "tenant",
-}
 SUPPORTED_VERSIONS: dict[ScopeLevel, str] = {
     "resourceGroup": "2014-04-01-preview,2015-01-01,2019-04-01",
     "subscription": "2018-05-01",
@@ -50,7 +45,6 @@ LEVEL_NAMES: dict[ScopeLevel, str] = {
     "managementGroup": "management group",
     "tenant": "tenant",
 }
-_SCHEMA_FILE = re.compile(r"/([A-Za-z]+\.json)#?\s*$")
 _MG_SCOPE = re.compile(
     r"^/?providers/Microsoft\.Management/managementGroups/([^/]+)/?$", re.IGNORECASE
 )
@@ -62,10 +56,27 @@ def schema_level(template: dict[str, Any]) -> ScopeLevel | None:
     schema = template.get("$schema")
     if not isinstance(schema, str):
         return None
-    found = _SCHEMA_FILE.search(schema)
-    if found is None:
-        return None
-    return _SCHEMA_FILES.get(found.group(1).lower())
+    return SCHEMAS.get(schema.strip().rstrip("#").rsplit("/", 1)[-1].lower())  # type: ignore[return-value]
+
+
+def context_for_level(
+    context: DeploymentContext,
+    level: str,
+    *,
+    location: str = "westeurope",
+    management_group: str = "management-group",
+) -> DeploymentContext:
+    """``context`` moved to ``level`` (e.g. the level a template's schema names), for
+    expanding a template offline: a deployment location above resource groups, and a
+    management group of that name at management group level."""
+    if level == "resourceGroup":
+        return context
+    changes: dict[str, Any] = {"resource_group": None, "location": context.location or location}
+    if level == "managementGroup":
+        changes["management_group"] = ManagementGroup(management_group)
+    elif level == "tenant":
+        changes["at_tenant"] = True
+    return replace(context, **changes)
 
 
 def check_schema(template: dict[str, Any], context: DeploymentContext) -> None:
