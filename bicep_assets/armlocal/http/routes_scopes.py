@@ -243,10 +243,24 @@ def add_scope_routes(router: Router) -> None:
     )
 
 
+def unknown_deployment_scope(backend: ArmBackend, request: Request, scope: str) -> Response:
+    raise ArmHttpError(
+        400,
+        "InvalidDeploymentScope",
+        f"The scope '{scope}' is not a deployment scope: deployments are made at a resource "
+        "group, a subscription, a management group "
+        "(/providers/Microsoft.Management/managementGroups/{name}) or the tenant (/).",
+    )
+
+
 def add_scope_resource_routes(router: Router) -> None:
     """Resources by id at subscription, management group and tenant scope (after every
-    specific route: these patterns are the widest)."""
+    specific route: these patterns are the widest). A deployment under any other scope (a
+    resource, an unknown provider path) is refused first."""
     add = router.add
+    elsewhere = r"(?P<scope>/.+?)/providers/Microsoft\.Resources/deployments(?:/.*)?"
+    for method in ("GET", "HEAD", "PUT", "DELETE", "POST", "PATCH"):
+        add(method, elsewhere, unknown_deployment_scope, "Deployments_UnknownScope")
     for pattern in (
         r"(?P<rid>/subscriptions/[^/]+/providers/[^/]+/[^/]+/[^/]+(?:/[^/]+/[^/]+)*)",
         r"(?P<rid>/providers/Microsoft\.Management/managementGroups/[^/]+/providers/[^/]+/[^/]+"

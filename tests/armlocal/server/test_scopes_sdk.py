@@ -416,3 +416,29 @@ def test_a_nested_management_group_deployment_sees_its_parent(
         "id": MG + "mg-top",
         "name": "mg-top",
     }
+
+
+@pytest.mark.parametrize(
+    "scope",
+    [
+        pytest.param(
+            f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Storage/"
+            "storageAccounts/sa",
+            id="a-resource",
+        ),
+        pytest.param("/providers/Microsoft.Foo/bars/b", id="an-unknown-tenant-path"),
+    ],
+)
+def test_a_deployment_at_an_unknown_scope_is_refused(deployments: Any, scope: str) -> None:
+    with pytest.raises(HttpResponseError) as info:
+        deployments.deployments.begin_create_or_update_at_scope(
+            scope, "d", scoped_body(tpl("tenant"))
+        ).result()
+    assert info.value.status_code == 400
+    assert info.value.error.code == "InvalidDeploymentScope"
+    assert info.value.error.message.startswith(f"The scope '{scope}' is not a deployment scope")
+    with pytest.raises(ResourceNotFoundError) as missing:  # a management group is a scope
+        deployments.deployments.begin_create_or_update_at_scope(
+            f"{MG}mg-none", "d", scoped_body(tpl("mg"))
+        ).result()
+    assert missing.value.error.code == "ManagementGroupNotFound"
