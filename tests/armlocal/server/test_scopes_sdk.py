@@ -336,8 +336,13 @@ def test_a_tenant_deployment_nests_down_to_a_resource_group(
 ) -> None:
     ops = deployments.deployments
     planned = ops.begin_what_if_at_tenant_scope("lz", scoped_body(landing_zone())).result()
-    changes = {c.resource_id: c.change_type for c in planned.changes}
-    assert changes[MG + "mg-lz"] == "Create"
+    assert [(c.change_type, c.resource_id) for c in planned.changes] == [
+        ("Create", MG + "mg-lz"),
+        ("Create", f"{MG}mg-lz/providers/Microsoft.Authorization/policyDefinitions/deny-public-ip"),
+        ("Create", f"/subscriptions/{SUB}/resourceGroups/rg-lz"),
+        ("Create", f"/subscriptions/{SUB}/resourceGroups/rg-lz/providers/Microsoft.Storage/"
+                   "storageAccounts/stlz"),
+    ]  # fmt: skip
     result = ops.begin_create_or_update_at_tenant_scope("lz", scoped_body(landing_zone())).result()
     assert result.properties.provisioning_state == "Succeeded"
     assert result.id == "/providers/Microsoft.Resources/deployments/lz"
