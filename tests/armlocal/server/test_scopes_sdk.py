@@ -447,3 +447,24 @@ def test_a_deployment_at_an_unknown_scope_is_refused(deployments: Any, scope: st
             f"{MG}mg-none", "d", scoped_body(tpl("mg"))
         ).result()
     assert missing.value.error.code == "ManagementGroupNotFound"
+
+
+def test_resources_above_resource_groups_are_served_by_id(deployments: Any, resources: Any) -> None:
+    assignment = {
+        "type": "Microsoft.Authorization/policyAssignments",
+        "apiVersion": "2022-06-01",
+        "name": "audit-all",
+        "properties": {"policyDefinitionId": "[tenantResourceId("
+                       "'Microsoft.Authorization/policyDefinitions', 'builtin')]"},
+    }  # fmt: skip
+    deployments.deployments.begin_create_or_update_at_subscription_scope(
+        "assign", scoped_body(tpl("sub", [assignment]))
+    ).result()
+    rid = f"/subscriptions/{SUB}/providers/Microsoft.Authorization/policyAssignments/audit-all"
+    found = resources.resources.get_by_id(rid, api_version="2022-06-01")
+    assert found.properties["policyDefinitionId"] == (
+        "/providers/Microsoft.Authorization/policyDefinitions/builtin"
+    )
+    assert resources.resources.check_existence_by_id(rid, api_version="2022-06-01") is True
+    resources.resources.begin_delete_by_id(rid, api_version="2022-06-01").result()
+    assert resources.resources.check_existence_by_id(rid, api_version="2022-06-01") is False
