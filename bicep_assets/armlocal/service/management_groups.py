@@ -14,7 +14,6 @@ of up to 90 letters, digits, ``-``, ``_``, ``(``, ``)`` and ``.``).
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -115,19 +114,10 @@ class ManagementGroups:
         return parent_id.rstrip("/").rsplit("/", 1)[-1]
 
     def all_groups(self) -> list[dict[str, Any]]:
-        groups = [
-            r for r in self._tenant_resources() if r["type"].lower() == MANAGEMENT_GROUPS.lower()
-        ]
+        groups = self.store.list_tenant_resources(MANAGEMENT_GROUPS)
         if not any(g["name"].lower() == self.tenant_id.lower() for g in groups):
             groups.insert(0, self.root())
         return groups
-
-    def _tenant_resources(self) -> list[dict[str, Any]]:
-        rows = self.store._rows(
-            "SELECT body FROM resources WHERE subscription_key IS NULL AND key LIKE ? ORDER BY key",
-            (MG_PREFIX.lower() + "%",),
-        )
-        return [json.loads(row[0]) for row in rows]
 
     def ancestors(self, name: str) -> list[dict[str, Any]]:
         """The groups above ``name``, the root first."""
@@ -147,20 +137,13 @@ class ManagementGroups:
     def subscriptions_of(self, name: str) -> list[str]:
         """The subscriptions placed directly under ``name`` (the root holds the rest)."""
         placed: dict[str, str] = {}
-        rows = self.store._rows(
-            "SELECT key FROM resources WHERE subscription_key IS NULL AND type_key = ? "
-            "ORDER BY changed",
-            (SUBSCRIPTIONS_TYPE.lower(),),
-        )
-        for (key,) in rows:  # the latest placement wins (a deployment may add one elsewhere)
-            parts = str(key).split("/")
+        # the latest placement wins (a deployment may add one elsewhere)
+        for record in self.store.list_tenant_resources(SUBSCRIPTIONS_TYPE, by_change=True):
+            parts = str(record["id"]).split("/")
             placed[parts[-1].lower()] = parts[-3]
         mine = [sub for sub, group in placed.items() if group.lower() == name.lower()]
         if name.lower() == self.tenant_id.lower():
-            known = {self.default_subscription.lower()} | {
-                str(row[0])
-                for row in self.store._rows("SELECT DISTINCT subscription_key FROM resource_groups")
-            }
+            known = {self.default_subscription.lower(), *self.store.group_subscription_ids()}
             mine += [s for s in sorted(known) if s not in placed]
         return mine
 
@@ -241,11 +224,9 @@ class ManagementGroups:
 
     def place_subscription(self, name: str, subscription_id: str) -> dict[str, Any]:
         self.require(name)
-        for r in self._tenant_resources():
-            if r["type"].lower() == SUBSCRIPTIONS_TYPE.lower() and r["id"].lower().endswith(
-                f"/subscriptions/{subscription_id.lower()}"
-            ):
-                self.store.delete_resource(r["id"])
+        for record in self.store.list_tenant_resources(SUBSCRIPTIONS_TYPE):
+            if record["id"].lower().endswith(f"/subscriptions/{subscription_id.lower()}"):
+                self.store.delete_resource(record["id"])
         record = {
             "id": f"{group_id(name)}/subscriptions/{subscription_id}",
             "type": SUBSCRIPTIONS_TYPE,
