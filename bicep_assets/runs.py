@@ -169,13 +169,13 @@ def run_job(
     before DAGSTER_HOME is touched. A deploy first waits (up to ``wait_timeout_s``; 0 refuses
     at once) while another run of the environment is in progress on the instance: in-process
     runs bypass the run queue."""
+    spec = resolve_environment(environment, project_dir, params)  # before Dagster loads
     from .environments import job_name
     from .pipeline.jobs import TRIGGER_TAG
     from .pipeline.plan import plan_markdown
     from .pipeline.provenance import GIT_SHA_TAG
     from .triggers.crashed import process_tags
 
-    spec = resolve_environment(environment, project_dir, params)
     home = prepare_dagster_home(project_dir)
     from .definitions import build_definitions  # the code location: loads every manifest
 

@@ -9,12 +9,14 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import requests
 import yaml
+
+from bicep_assets.armlocal import FaultPlanSpec, LocalArm, LocalArmConfig
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -27,11 +29,30 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     has not started. So no long test starts last while the other workers sit idle."""
 
     def rank(item: pytest.Item) -> int:
-        if "dagster_dev" in item.fixturenames:
+        if "start_dagster_dev" in item.fixturenames:
             return 0
         return 1 if item.get_closest_marker("slow") else 2
 
     items.sort(key=rank)
+
+
+@pytest.fixture(scope="session")
+def session_arm() -> Iterator[LocalArm]:
+    """One in-memory local ARM for the worker's whole session (see :func:`fresh_arm`)."""
+    arm = LocalArm(config=LocalArmConfig(retry_after=0)).start()
+    yield arm
+    arm.stop()
+
+
+def fresh_arm(arm: LocalArm) -> LocalArm:
+    """``arm`` as if just started: no deployment running, empty state, no faults, no resource
+    delay, no request recorded."""
+    arm.backend.runner.wait_idle()
+    arm.store.reset()
+    arm.backend.faults.replace(FaultPlanSpec())
+    arm.config.resource_delay_s = 0.0
+    arm.app.requests.clear()
+    return arm
 
 
 def free_port() -> int:
@@ -49,9 +70,9 @@ def polled_every_second() -> str:
 
 
 @pytest.fixture
-def dagster_dev(  # a real `dagster dev` on a copy of the project: (port, DAGSTER_HOME)
-    tmp_path: Path,
-) -> Iterator[tuple[int, Path]]:
+def dagster_dev_home(tmp_path: Path) -> Path:
+    """A copy of the project at ``tmp_path/project`` and its DAGSTER_HOME (returned), both with
+    the repository's dagster.yaml polled every second; ``dagster dev`` is not started yet."""
     project = tmp_path / "project"
     for item in ("infra", "parameters"):
         shutil.copytree(REPO / item, project / item)
@@ -60,24 +81,34 @@ def dagster_dev(  # a real `dagster dev` on a copy of the project: (port, DAGSTE
     home.mkdir()
     for folder in (project, home):  # the CLI copies the project's file into DAGSTER_HOME
         (folder / "dagster.yaml").write_text(polled_every_second(), encoding="utf-8")
-    port = free_port()
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "DEV_APP_SECRET": "dagster-dev-secret",
-        "PROD_APP_SECRET": "dagster-dev-prod-secret",
-    }
+    return home
+
+
+@pytest.fixture
+def start_dagster_dev(tmp_path: Path, dagster_dev_home: Path) -> Iterator[Callable[[], int]]:
+    """Starts a real ``dagster dev`` on ``dagster_dev_home`` when called (so a test can first
+    put runs in its instance); returns its port, and stops it when the test ends."""
+    processes: list[subprocess.Popen[bytes]] = []
     log = (tmp_path / "dagster-dev.log").open("wb")
-    dagster = str(Path(sys.executable).with_name("dagster"))
-    process = subprocess.Popen(
-        [dagster, "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-        cwd=project,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
+
+    def start() -> int:
+        port = free_port()
+        env = {
+            **os.environ,
+            "DAGSTER_HOME": str(dagster_dev_home),
+            "DEV_APP_SECRET": "dagster-dev-secret",
+            "PROD_APP_SECRET": "dagster-dev-prod-secret",
+        }
+        dagster = str(Path(sys.executable).with_name("dagster"))
+        process = subprocess.Popen(
+            [dagster, "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+            cwd=tmp_path / "project",
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        processes.append(process)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
@@ -91,11 +122,19 @@ def dagster_dev(  # a real `dagster dev` on a copy of the project: (port, DAGSTE
         else:
             pytest.fail("dagster dev did not start in 120 s")
         assert process.poll() is None, (tmp_path / "dagster-dev.log").read_text()[-3000:]
-        yield port, home
+        return port
+
+    try:
+        yield start
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
+        for process in processes:  # no test looks at its shutdown, which takes ~6 s: kill it
             os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
         log.close()
+
+
+@pytest.fixture
+def dagster_dev(  # a real `dagster dev` on a copy of the project: (port, DAGSTER_HOME)
+    start_dagster_dev: Callable[[], int], dagster_dev_home: Path
+) -> tuple[int, Path]:
+    return start_dagster_dev(), dagster_dev_home

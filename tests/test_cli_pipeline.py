@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,44 +12,22 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from tests.cli_helpers import git, project_in_git, run_cli
+
 pytestmark = pytest.mark.slow  # the CLI as a separate process, deploying
 
 REPO = Path(__file__).resolve().parents[1]
 CANARY = "canary-Secure-Value-7f3a9"
 
 
-def git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True)
-    return done.stdout.strip()
-
-
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    root = tmp_path / "deployments"
-    for item in ("infra", "parameters"):
-        shutil.copytree(REPO / item, root / item)
-    shutil.copyfile(REPO / "dagster.yaml", root / "dagster.yaml")
-    git(root, "init", "-q", "-b", "main")
-    git(root, "-c", "user.email=ci@example.com", "-c", "user.name=CI", "add", ".")
-    git(root, "-c", "user.email=ci@example.com", "-c", "user.name=CI", "commit", "-qm", "init")
-    return root
+    return project_in_git(tmp_path / "deployments")
 
 
 def cli(project: Path, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "DEV_APP_SECRET": CANARY,
-        "PROD_APP_SECRET": CANARY,
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "bicep_assets.cli", *args],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    return run_cli(
+        project, home, *args, secrets={"DEV_APP_SECRET": CANARY, "PROD_APP_SECRET": CANARY}
     )
 
 

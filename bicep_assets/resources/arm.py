@@ -50,7 +50,9 @@ def embedded_local_arm(
             faults = None
             if faults_file:
                 faults = FaultPlan.from_json(json.loads(Path(faults_file).read_text("utf-8")))
-            config = LocalArmConfig(retry_after=1, resource_delay_s=resource_delay_s)
+            # Retry-After 0: its only clients are this process's, which then poll at their
+            # own interval (0.2 s) rather than waiting a whole second per long-running call
+            config = LocalArmConfig(retry_after=0, resource_delay_s=resource_delay_s)
             arm = LocalArm(state=state, config=config, faults=faults).start()
             _LOCAL_SERVERS[key] = arm
         return arm.connection

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -488,14 +488,19 @@ def test_kill_9_at_random_points_then_the_next_deploy_succeeds_unaided(tmp_path:
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_a_running_daemon_marks_the_run_failed_without_any_command(
-    dagster_dev: tuple[int, Path], children: list[subprocess.Popen[bytes]]
+    dagster_dev_home: Path,
+    start_dagster_dev: Callable[[], int],
+    children: list[subprocess.Popen[bytes]],
 ) -> None:
     """``dagster dev`` (webserver + daemon) on this repository's dagster.yaml: the sensor
-    ``crashed_runs`` is on by default and fails the run of a killed process by itself."""
-    _, home = dagster_dev
+    ``crashed_runs`` is on by default and fails the run of a killed process by itself. (The
+    run is there before the daemon starts, so the sensor's first tick finds it rather than
+    one 30 s later.)"""
+    home = dagster_dev_home
     process = exited_child(children)
     with dg.DagsterInstance.from_config(str(home)) as instance:
         run = started_run(instance, process)
+        start_dagster_dev()
         deadline = time.monotonic() + 180
         while status_of(instance, run) != dg.DagsterRunStatus.FAILURE:
             assert time.monotonic() < deadline, "the daemon did not mark the run failed in 180 s"

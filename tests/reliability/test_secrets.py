@@ -12,13 +12,10 @@ operations, the list, what-if).
 """
 
 import json
-import os
 import random
 import secrets
-import shutil
 import string
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +40,7 @@ from bicep_assets.models import PropertyChange, WhatIfChange
 from bicep_assets.pipeline.plan import plan_from_what_if
 from bicep_assets.pipeline.secrets import refusal_before_run
 from bicep_assets.runs import LaunchError, resolve_environment
+from tests.cli_helpers import project_in_git, run_cli
 from tests.pipeline.conftest import SUB, Project, copy_example, storage, template
 
 REPO = Path(__file__).resolve().parents[2]
@@ -172,39 +170,18 @@ def example_parameters(secret: str) -> dict[str, Any]:
 
 
 # -- the CLI, as CI runs it ----------------------------------------------------------------
-def git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True)
-    return done.stdout.strip()
-
-
 @pytest.fixture
 def cli_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A copy of the project in a git repository; the canary is the dev secret (also in this
     process, for the audit's ``no_secure_values`` check)."""
-    root = tmp_path / "deployments"
-    for item in ("infra", "parameters"):
-        shutil.copytree(REPO / item, root / item)
-    shutil.copyfile(REPO / "dagster.yaml", root / "dagster.yaml")
-    git(root, "init", "-q", "-b", "main")
-    git(root, "-c", "user.email=ci@example.com", "-c", "user.name=CI", "add", ".")
-    git(root, "-c", "user.email=ci@example.com", "-c", "user.name=CI", "commit", "-qm", "init")
     monkeypatch.setenv("DEV_APP_SECRET", CANARY)
-    return root
+    return project_in_git(tmp_path / "deployments")
 
 
 def cli(
     project: Path, home: Path, *args: str, secret: str = CANARY
 ) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DAGSTER_HOME": str(home), "DEV_APP_SECRET": secret}
-    return subprocess.run(
-        [sys.executable, "-m", "bicep_assets.cli", *args],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return run_cli(project, home, *args, secrets={"DEV_APP_SECRET": secret})
 
 
 def outputs(*runs: subprocess.CompletedProcess[str]) -> dict[str, str]:

@@ -15,7 +15,6 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ import dagster as dg
 import pytest
 from azure.core.exceptions import HttpResponseError
 
-from bicep_assets.armlocal import FaultPlanSpec, LocalArm, LocalArmConfig
+from bicep_assets.armlocal import LocalArm, LocalArmConfig
 from bicep_assets.armlocal.engine import DeploymentContext, expand
 from bicep_assets.armlocal.service.behaviors.naming import NAME_RULES, describe
 from bicep_assets.armlocal.service.behaviors.regions import region_names
@@ -33,6 +32,7 @@ from bicep_assets.models import CompiledTemplate
 from bicep_assets.pipeline.plan import local_what_if
 from bicep_assets.pipeline.static_checks import static_checks
 from bicep_assets.resources.arm import ArmClient
+from tests.conftest import fresh_arm
 
 SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
 SUB_SCHEMA = (
@@ -264,22 +264,12 @@ GOOD_RESOURCES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def local_arm() -> Iterator[LocalArm]:
-    arm = LocalArm(config=LocalArmConfig(retry_after=0)).start()
-    yield arm
-    arm.stop()
-
-
 @pytest.fixture
-def arm(local_arm: LocalArm) -> LocalArm:
-    local_arm.backend.runner.wait_idle()
-    local_arm.store.reset()
-    local_arm.backend.faults.replace(FaultPlanSpec())
-    local_arm.connection.resource_client().resource_groups.create_or_update(
+def arm(session_arm: LocalArm) -> LocalArm:
+    fresh_arm(session_arm).connection.resource_client().resource_groups.create_or_update(
         "rg", {"location": "westeurope"}
     )
-    return local_arm
+    return session_arm
 
 
 def body(tpl: dict[str, Any], parameters: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -1,33 +1,21 @@
-"""A local ARM on an ephemeral port for the whole session, reset before each test; the
+"""The session's local ARM (tests/conftest.py), reset before each test; the
 official SDK clients pointed at it over HTTPS."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from bicep_assets.armlocal import FaultPlanSpec, LocalArm, LocalArmConfig
+from bicep_assets.armlocal import LocalArm
+from tests.conftest import fresh_arm
 
 SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
 
 
-@pytest.fixture(scope="session")
-def session_arm() -> Iterator[LocalArm]:
-    arm = LocalArm(config=LocalArmConfig(retry_after=0)).start()
-    yield arm
-    arm.stop()
-
-
 @pytest.fixture
 def arm(session_arm: LocalArm) -> LocalArm:
-    session_arm.backend.runner.wait_idle()
-    session_arm.store.reset()
-    session_arm.backend.faults.replace(FaultPlanSpec())
-    session_arm.config.resource_delay_s = 0.0
-    session_arm.app.requests.clear()
-    return session_arm
+    return fresh_arm(session_arm)
 
 
 @pytest.fixture
