@@ -102,13 +102,11 @@ def list_management_groups(backend: ArmBackend, request: Request) -> Response:
 def management_group_operation(
     backend: ArmBackend, request: Request, kind: str, mg: str
 ) -> Response:
-    """The status of a create or delete: done at once, so ``Succeeded``."""
-    body: dict[str, Any] = {
-        "id": f"/providers/Microsoft.Management/operationResults/{kind}/managementGroups/{mg}",
-        "type": "Microsoft.Management/operationResults",
-        "name": kind,
-        "status": "Succeeded",
-    }
+    """The status of a create or delete (``AzureAsyncOperationResults``: the group's id, type
+    and name, the status, and after a create the group's properties — a client that takes
+    the final result from this status, rather than a GET of the group, reads the group):
+    done at once, so ``Succeeded``."""
+    body: dict[str, Any] = {"id": group_id(mg), "type": MG_TYPE, "name": mg, "status": "Succeeded"}
     if kind.lower() == "create":
         record = backend.management_groups.record(mg)
         if record is None:

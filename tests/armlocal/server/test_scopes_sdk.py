@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.core.rest import HttpRequest
 
 from bicep_assets.armlocal import LocalArm
 
@@ -468,3 +469,17 @@ def test_resources_above_resource_groups_are_served_by_id(deployments: Any, reso
     assert resources.resources.check_existence_by_id(rid, api_version="2022-06-01") is True
     resources.resources.begin_delete_by_id(rid, api_version="2022-06-01").result()
     assert resources.resources.check_existence_by_id(rid, api_version="2022-06-01") is False
+
+
+def test_management_group_put_is_long_running_as_the_rest_api_says(groups: Any) -> None:
+    """ManagementGroups_CreateOrUpdate: 202 with ``Azure-AsyncOperation``; the status it
+    points at names the group (AzureAsyncOperationResults) and ends ``Succeeded``."""
+    url = f"{MG}mg-raw?api-version=2021-04-01"
+    put = groups.send_request(HttpRequest("PUT", url, json={"properties": {"displayName": "Raw"}}))
+    assert put.status_code == 202
+    assert put.json() == {"id": MG + "mg-raw", "type": "Microsoft.Management/managementGroups",
+                          "name": "mg-raw", "status": "NotStarted"}  # fmt: skip
+    status = groups.send_request(HttpRequest("GET", put.headers["Azure-AsyncOperation"])).json()
+    assert (status["id"], status["name"], status["status"]) == (MG + "mg-raw", "mg-raw",
+                                                                "Succeeded")  # fmt: skip
+    assert status["properties"]["displayName"] == "Raw"
