@@ -12,6 +12,7 @@ then the SDK's final GET), GET takes ``$expand=children|path|ancestors`` and
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
@@ -84,7 +85,19 @@ def get_management_group(backend: ArmBackend, request: Request, mg: str) -> Resp
             "InvalidQueryParameterValue",
             "The query parameter '$recurse' can only be used with '$expand=children'.",
         )
-    return json_response(groups.render(mg, expand=expand, recurse=recurse))
+    text = request.args.get("$filter")
+    subscriptions = True
+    if text is not None:
+        if re.fullmatch(r"\s*children\.childType\s+ne\s+'?Subscription'?\s*", text, re.I) is None:
+            raise ArmHttpError(
+                400,
+                "InvalidFilterInQueryString",
+                f"The $filter '{text}' is not supported; use children.childType ne Subscription.",
+            )
+        subscriptions = False
+    return json_response(
+        groups.render(mg, expand=expand, recurse=recurse, subscriptions=subscriptions)
+    )
 
 
 def delete_management_group(backend: ArmBackend, request: Request, mg: str) -> Response:

@@ -247,7 +247,9 @@ class ManagementGroups:
         self.store.delete_resource(f"{group_id(name)}/subscriptions/{subscription_id}")
 
     # -- answers ------------------------------------------------------------------------
-    def children(self, name: str, *, recurse: bool) -> list[dict[str, Any]]:
+    def children(
+        self, name: str, *, recurse: bool, subscriptions: bool = True
+    ) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
         for group in self.all_groups():
             if self.parent_name(group) is not None and (
@@ -260,9 +262,12 @@ class ManagementGroups:
                     "displayName": group["properties"].get("displayName", group["name"]),
                 }
                 if recurse:
-                    child["children"] = self.children(group["name"], recurse=True) or None
+                    child["children"] = (
+                        self.children(group["name"], recurse=True, subscriptions=subscriptions)
+                        or None
+                    )
                 found.append(child)
-        for sub in self.subscriptions_of(name):
+        for sub in self.subscriptions_of(name) if subscriptions else []:
             found.append(
                 {
                     "type": "/subscriptions",
@@ -279,9 +284,11 @@ class ManagementGroups:
         *,
         expand: str | None = None,
         recurse: bool = False,
+        subscriptions: bool = True,
     ) -> dict[str, Any]:
         """The GET body of a group: parent with its display name; ``$expand=children``
-        (``$recurse`` for every level), ``path`` or ``ancestors``."""
+        (``$recurse`` for every level; ``subscriptions=False`` for ``$filter=children.childType
+        ne Subscription``), ``path`` or ``ancestors``."""
         record = self.require(name)
         body = {k: record[k] for k in ("id", "type", "name") if k in record}
         props = dict(record.get("properties") or {})
@@ -307,7 +314,9 @@ class ManagementGroups:
         props["details"] = details
         props["tenantId"] = self.tenant_id
         if "children" in wanted:
-            props["children"] = self.children(record["name"], recurse=recurse)
+            props["children"] = self.children(
+                record["name"], recurse=recurse, subscriptions=subscriptions
+            )
         body["properties"] = props
         return body
 

@@ -483,3 +483,16 @@ def test_management_group_put_is_long_running_as_the_rest_api_says(groups: Any) 
     assert (status["id"], status["name"], status["status"]) == (MG + "mg-raw", "mg-raw",
                                                                 "Succeeded")  # fmt: skip
     assert status["properties"]["displayName"] == "Raw"
+
+
+def test_children_without_subscriptions(groups: Any) -> None:
+    """ManagementGroups_Get: ``$filter=children.childType ne Subscription`` leaves the
+    subscriptions out."""
+    create_group(groups, "mg-a")
+    root = groups.management_groups.get(
+        TENANT, expand="children", filter="children.childType ne Subscription"
+    ).as_dict()
+    assert [c["name"] for c in root["properties"]["children"]] == ["mg-a"]
+    with pytest.raises(HttpResponseError) as info:
+        groups.management_groups.get(TENANT, expand="children", filter="name eq 'x'")
+    assert info.value.error.code == "InvalidFilterInQueryString"
