@@ -187,7 +187,7 @@ class DeploymentRunner(ResourceSteps):
                 target=exc.target,
                 details=mask.value([d.to_arm() for d in exc.details]),
             ) from None
-        check_preflight(expansion, name, self.backend.store.get_resource)
+        check_preflight(expansion, name, self.backend.management_groups.get_resource)
         return expansion, properties
 
     def create_or_update(

@@ -78,6 +78,12 @@ class ManagementGroups:
             return self.root()
         return stored
 
+    def get_resource(self, resource_id: str) -> dict[str, Any] | None:
+        """The store's ``get_resource``, which also knows the Tenant Root Group."""
+        if resource_id.lower() == group_id(self.tenant_id).lower():
+            return self.record(self.tenant_id)
+        return self.store.get_resource(resource_id)
+
     def require(self, name: str) -> dict[str, Any]:
         found = self.record(name)
         if found is None:

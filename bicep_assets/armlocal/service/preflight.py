@@ -163,6 +163,40 @@ def _missing_group_errors(
     return errors
 
 
+MANAGEMENT_GROUP_TYPE = "microsoft.management/managementgroups"
+_MG_PREFIX = "/providers/microsoft.management/managementgroups/"
+
+
+def _missing_management_group_errors(
+    resources: list[ExpandedResource], get_resource: GetResource
+) -> list[dict[str, Any]]:
+    """``ManagementGroupNotFound`` for each management group something is deployed into (a
+    nested deployment, a policy definition) that neither exists nor is created by the
+    template."""
+    declared = {r.id.lower() for r in resources if r.type.lower() == MANAGEMENT_GROUP_TYPE}
+    errors: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for resource in resources:
+        lowered = resource.id.lower()
+        if not lowered.startswith(_MG_PREFIX) or resource.type.lower() == MANAGEMENT_GROUP_TYPE:
+            continue
+        name = resource.id[len(_MG_PREFIX) :].split("/", 1)[0]
+        group_id = f"/providers/Microsoft.Management/managementGroups/{name}"
+        key = group_id.lower()
+        if key in seen or key in declared:
+            continue
+        seen.add(key)
+        if get_resource(group_id) is None:
+            errors.append(
+                {
+                    "code": "ManagementGroupNotFound",
+                    "message": f"The management group '{name}' cannot be found.",
+                    "target": _target(resource.id),
+                }
+            )
+    return errors
+
+
 def resource_errors(
     resource_id: str,
     resource_type: str,
@@ -237,7 +271,10 @@ def preflight_errors(
     """Every problem of every resource the expansion would deploy (nested deployments'
     resources included when they are already expanded), in deployment order."""
     resources = expansion.all_resources()
-    errors = _missing_group_errors(resources, get_resource) if get_resource is not None else []
+    errors: list[dict[str, Any]] = []
+    if get_resource is not None:
+        errors += _missing_group_errors(resources, get_resource)
+        errors += _missing_management_group_errors(resources, get_resource)
     for resource in resources:
         errors.extend(
             expanded_resource_errors(resource, get_resource, check_locations=check_locations)

@@ -365,22 +365,27 @@ def test_a_tenant_deployment_nests_down_to_a_resource_group(
     assert ops.export_template_at_tenant_scope("lz").template == landing_zone()
 
 
-def test_a_nested_deployment_into_a_missing_management_group_fails(deployments: Any) -> None:
+def test_a_nested_deployment_into_a_missing_management_group_is_refused(
+    deployments: Any,
+) -> None:
+    """ARM's preflight: a management group the template deploys into but neither finds nor
+    creates (ManagementGroupNotFound, inside InvalidTemplateDeployment)."""
     template = tpl(
         "tenant",
         [nested("to-mg", tpl("mg"), scope="Microsoft.Management/managementGroups/ghost",
                 location="westeurope")],
     )  # fmt: skip
-    result = deployments.deployments.begin_create_or_update_at_tenant_scope(
-        "ghostly", scoped_body(template)
-    )
-    with pytest.raises(HttpResponseError) as info:
-        result.result()
-    (detail,) = info.value.error.details
-    assert detail.code == "ManagementGroupNotFound"
-    assert detail.message == "The management group 'ghost' cannot be found."
-    failed = deployments.deployments.get_at_tenant_scope("ghostly")
-    assert failed.properties.provisioning_state == "Failed"
+    for call in ("begin_validate_at_tenant_scope", "begin_create_or_update_at_tenant_scope"):
+        with pytest.raises(HttpResponseError) as info:
+            getattr(deployments.deployments, call)("ghostly", scoped_body(template)).result()
+        assert info.value.error.code == "InvalidTemplateDeployment"
+        (detail,) = info.value.error.details
+        assert (detail.code, detail.message) == (
+            "ManagementGroupNotFound",
+            "The management group 'ghost' cannot be found.",
+        )
+        assert detail.target == f"{MG}ghost/providers/Microsoft.Resources/deployments/to-mg"
+    assert deployments.deployments.check_existence_at_tenant_scope("ghostly") is False
 
 
 def test_a_deployment_name_keeps_its_location_above_resource_groups(deployments: Any) -> None:
