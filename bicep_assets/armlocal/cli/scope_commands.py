@@ -72,6 +72,12 @@ def add_deployment_commands(sub: Any) -> None:
                     cmd.add_argument(
                         "--no-wait", action="store_true", help="do not wait for it to finish"
                     )
+                    cmd.add_argument(
+                        "-w",
+                        "--what-if",
+                        action="store_true",
+                        help="only show what the deployment would change (as az's --what-if)",
+                    )
             elif verb != "list":
                 cmd.add_argument("-n", "--name", required=True)
         if scope == "group":  # kept from before: `deployment group operations -g RG -n NAME`
@@ -178,7 +184,7 @@ def run_deployment(connection: LocalArmConnection, args: argparse.Namespace) -> 
     name = args.name or args.template_file.stem
     if command == "validate":
         return _dump(_as_dict(calls.validate(name, body).result()))
-    if command == "what-if":
+    if command == "what-if" or getattr(args, "what_if", False):
         result = _as_dict(calls.what_if(name, body).result())
         if args.output == "json":
             return _dump(result)

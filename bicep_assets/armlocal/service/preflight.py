@@ -171,16 +171,21 @@ def _missing_management_group_errors(
     resources: list[ExpandedResource], get_resource: GetResource
 ) -> list[dict[str, Any]]:
     """``ManagementGroupNotFound`` for each management group something is deployed into (a
-    nested deployment, a policy definition) that neither exists nor is created by the
-    template."""
+    nested deployment, a policy definition), or a new group names as its parent, that
+    neither exists nor is created by the template."""
     declared = {r.id.lower() for r in resources if r.type.lower() == MANAGEMENT_GROUP_TYPE}
     errors: list[dict[str, Any]] = []
     seen: set[str] = set()
     for resource in resources:
-        lowered = resource.id.lower()
-        if not lowered.startswith(_MG_PREFIX) or resource.type.lower() == MANAGEMENT_GROUP_TYPE:
+        # what lies in a group must find it; a new group must find its parent
+        within = (
+            _parent_group_id(resource)
+            if resource.type.lower() == MANAGEMENT_GROUP_TYPE
+            else resource.id
+        )
+        if not within.lower().startswith(_MG_PREFIX):
             continue
-        name = resource.id[len(_MG_PREFIX) :].split("/", 1)[0]
+        name = within[len(_MG_PREFIX) :].split("/", 1)[0]
         group_id = f"/providers/Microsoft.Management/managementGroups/{name}"
         key = group_id.lower()
         if key in seen or key in declared:
@@ -195,6 +200,17 @@ def _missing_management_group_errors(
                 }
             )
     return errors
+
+
+def _parent_group_id(resource: ExpandedResource) -> str:
+    """The parent a management group declaration names (``""`` when none or not yet known)."""
+    properties = resource.properties if isinstance(resource.properties, dict) else {}
+    details = properties.get("details") if isinstance(properties.get("details"), dict) else {}
+    parent = details.get("parent") if isinstance(details.get("parent"), dict) else {}
+    parent_id = parent.get("id")
+    if not isinstance(parent_id, str) or parent_id.startswith("["):
+        return ""
+    return parent_id.rstrip("/")
 
 
 def resource_errors(

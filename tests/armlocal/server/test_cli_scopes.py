@@ -89,6 +89,10 @@ def test_management_group_deployments_from_the_command_line(
     assert code == 0
     assert "Scope: /providers/Microsoft.Management/managementGroups/mg-dep\n" in out
     assert "  + Microsoft.Authorization/policyDefinitions/deny-all [2021-06-01]\n" in out
+    code, out, _ = arm_cli(arm, capsys, "deployment", "mg", "create", "--what-if", *flags)
+    assert code == 0 and "Resource changes: 1 create." in out  # az's create --what-if
+    code, out, _ = arm_cli(arm, capsys, "deployment", "mg", "list", "-m", "mg-dep")
+    assert json.loads(out) == []  # nothing deployed
     code, out, _ = arm_cli(arm, capsys, "deployment", "mg", "create", *flags)
     created = json.loads(out)
     assert created["properties"]["outputs"]["group"]["value"] == "mg-dep"

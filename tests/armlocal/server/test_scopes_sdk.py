@@ -501,3 +501,33 @@ def test_children_without_subscriptions(groups: Any) -> None:
     with pytest.raises(HttpResponseError) as info:
         groups.management_groups.get(TENANT, expand="children", filter="name eq 'x'")
     assert info.value.error.code == "InvalidFilterInQueryString"
+
+
+def test_a_new_management_group_needs_its_parent(deployments: Any, groups: Any) -> None:
+    def group(name: str, parent: str) -> dict[str, Any]:
+        return {
+            "type": "Microsoft.Management/managementGroups",
+            "apiVersion": "2023-04-01",
+            "name": name,
+            "properties": {"details": {"parent": {"id": MG + parent}}},
+        }
+
+    orphan = tpl("tenant", [group("mg-orphan", "mg-nowhere")])
+    with pytest.raises(HttpResponseError) as info:
+        deployments.deployments.begin_validate_at_tenant_scope(
+            "orphan", scoped_body(orphan)
+        ).result()
+    (detail,) = info.value.error.details
+    assert (detail.code, detail.message) == (
+        "ManagementGroupNotFound",
+        "The management group 'mg-nowhere' cannot be found.",
+    )
+    family = tpl("tenant", [group("mg-parent", TENANT), group("mg-kid", "mg-parent")])
+    family["resources"][1]["dependsOn"] = [
+        "[tenantResourceId('Microsoft.Management/managementGroups', 'mg-parent')]"
+    ]
+    deployments.deployments.begin_create_or_update_at_tenant_scope(
+        "family", scoped_body(family)
+    ).result()
+    kid = groups.management_groups.get("mg-kid", expand="path").as_dict()["properties"]
+    assert [p["name"] for p in kid["details"]["path"]] == [TENANT, "mg-parent"]
