@@ -269,7 +269,13 @@ def add_scope_resource_routes(router: Router) -> None:
     specific route: these patterns are the widest). A deployment under any other scope (a
     resource, an unknown provider path) is refused first."""
     add = router.add
-    elsewhere = r"(?P<scope>/.+?)/providers/Microsoft\.Resources/deployments(?:/.*)?"
+    deployments = r"/providers/Microsoft\.Resources/deployments"
+    four_scopes = (
+        r"(?:/subscriptions/[^/]+(?:/resourcegroups/[^/]+)?"
+        r"|/providers/Microsoft\.Management/managementGroups/[^/]+)?"
+    )
+    # any other scope; one of the four with an unsupported method stays a 405
+    elsewhere = rf"(?!{four_scopes}{deployments})(?P<scope>/.+?){deployments}(?:/.*)?"
     for method in ("GET", "HEAD", "PUT", "DELETE", "POST", "PATCH"):
         add(method, elsewhere, unknown_deployment_scope, "Deployments_UnknownScope")
     for pattern in (
