@@ -90,8 +90,9 @@ class StoreState:
         self.backend = backend
 
     def get_resource(self, resource_id: str) -> dict[str, Any] | None:
-        # the store also answers resource group and deployment ids (for reference())
-        return self.backend.store.get_resource(resource_id)
+        # the store also answers resource group and deployment ids (for reference()), and
+        # the management groups the Tenant Root Group, which always exists
+        return self.backend.management_groups.get_resource(resource_id)
 
     def invoke_action(
         self, resource_id: str, action: str, api_version: str | None, body: Any

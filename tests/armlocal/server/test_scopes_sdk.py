@@ -531,3 +531,17 @@ def test_a_new_management_group_needs_its_parent(deployments: Any, groups: Any) 
     ).result()
     kid = groups.management_groups.get("mg-kid", expand="path").as_dict()["properties"]
     assert [p["name"] for p in kid["details"]["path"]] == [TENANT, "mg-parent"]
+
+
+def test_the_tenant_root_group_is_a_deployment_scope(deployments: Any) -> None:
+    template = tpl(
+        "mg",
+        [POLICY],
+        outputs={"mg": {"type": "object", "value": "[managementGroup()]"}},
+    )
+    result = deployments.deployments.begin_create_or_update_at_management_group_scope(
+        TENANT, "at-root", scoped_body(template)
+    ).result()
+    group = result.properties.outputs["mg"]["value"]
+    assert (group["name"], group["properties"]["displayName"]) == (TENANT, "Tenant Root Group")
+    assert "parent" not in group["properties"]["details"]  # the root has none
