@@ -28,6 +28,8 @@ from .armlocal.engine import (
     JsonInputError,
     ResourceGroup,
     TemplateError,
+    context_for_level,
+    deployment_scope,
     expand,
     read_json_file,
 )
@@ -51,7 +53,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="@params.json, params.json or NAME=VALUE (repeatable; later ones win)",
     )
     exp.add_argument("-g", "--resource-group", default="rg", help="resource group name")
-    exp.add_argument("-l", "--location", default="westeurope", help="resource group location")
+    exp.add_argument(
+        "-l",
+        "--location",
+        default="westeurope",
+        help="resource group location (deployment location above resource groups)",
+    )
+    exp.add_argument(
+        "-m",
+        "--management-group-id",
+        default="management-group",
+        help="management group name, for a managementGroupDeploymentTemplate",
+    )
     exp.add_argument("-n", "--name", default="deployment", help="deployment name")
     exp.add_argument("--subscription", default=DeploymentContext.subscription_id)
     exp.add_argument("--mode", choices=["Incremental", "Complete"], default="Incremental")
@@ -203,6 +216,13 @@ def _expand(args: argparse.Namespace) -> int:
         deployment_name=args.name,
         mode=args.mode,
     )
+    if isinstance(template, dict):  # the scope the template's $schema is written for
+        context = context_for_level(
+            context,
+            deployment_scope(template),
+            location=args.location,
+            management_group=args.management_group_id,
+        )
     try:
         expansion = expand(template, parameters, context)
         outputs = expansion.evaluate_outputs()

@@ -6,6 +6,9 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+from bicep_assets.cli import main
 
 from .armlocal.engine.conftest import template
 
@@ -80,3 +83,30 @@ def test_expand_names_a_missing_file(tmp_path: Path) -> None:
     result = run("expand", "-f", str(tmp_path / "nope.json"))
     assert result.returncode == 2
     assert "nope.json' does not exist" in result.stderr
+
+
+def test_expand_uses_the_scope_the_template_is_written_for(tmp_path: Path, capsys: Any) -> None:
+    """A management group template expands in a management group (``-m``), a tenant one at
+    the tenant — in process: argument handling only, the engine is tested elsewhere."""
+    mg_template = {
+        "$schema": "https://schema.management.azure.com/schemas/2019-08-01/"
+        "managementGroupDeploymentTemplate.json#",
+        "contentVersion": "1.0.0.0",
+        "resources": [
+            {
+                "type": "Microsoft.Authorization/policyDefinitions",
+                "apiVersion": "2021-06-01",
+                "name": "p1",
+                "properties": {},
+            }
+        ],
+        "outputs": {"mg": {"type": "string", "value": "[managementGroup().name]"}},
+    }
+    tpl = write(tmp_path, "mg.json", mg_template)
+    assert main(["expand", "-f", str(tpl), "-m", "mg-platform", "-o", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["outputs"]["mg"]["value"] == "mg-platform"
+    assert [r["id"] for r in data["resources"]] == [
+        "/providers/Microsoft.Management/managementGroups/mg-platform/providers/"
+        "Microsoft.Authorization/policyDefinitions/p1"
+    ]

@@ -42,6 +42,7 @@ from ..armlocal.engine import DeploymentContext, TemplateError, expand
 from ..armlocal.engine.errors import ExpressionError
 from ..armlocal.engine.expressions import Call, is_expression, parse
 from ..armlocal.engine.functions.registry import FUNCTIONS, lookup
+from ..armlocal.engine.scopes import context_for_level
 from ..armlocal.engine.template import Declaration, declarations, deployment_scope
 from ..armlocal.engine.types import SECURE_TYPES, is_secure
 from ..models import Diagnostic
@@ -331,11 +332,9 @@ class _Checker:
         supplied = parameters_with_placeholders(template, parameters, secure_names)
         if context is None:
             context = DeploymentContext(deployment_name="lint")
-            if (
-                isinstance(template, Mapping)
-                and deployment_scope(dict(template)) != "resourceGroup"
-            ):
-                context = replace(context, resource_group=None, location="westeurope")
+            if isinstance(template, Mapping):
+                level = deployment_scope(dict(template))
+                context = context_for_level(context, level, location="westeurope")
         try:
             expanded = expand(
                 dict(template) if isinstance(template, Mapping) else template, supplied, context

@@ -596,6 +596,30 @@ def test_subscription_scope_templates_expand_at_subscription_scope() -> None:
     assert static_checks(tpl, {}) == []
 
 
+@pytest.mark.parametrize(
+    ("schema", "function"),
+    [
+        pytest.param("2019-08-01/managementGroupDeploymentTemplate.json#", "managementGroup().id",
+                     id="management-group-template-expands-at-mg-scope"),
+        pytest.param("2019-08-01/tenantDeploymentTemplate.json#", "tenant().tenantId",
+                     id="tenant-template-expands-at-tenant-scope"),
+    ],
+)  # fmt: skip
+def test_templates_above_subscriptions_expand_at_their_scope(schema: str, function: str) -> None:
+    tpl = template(
+        [
+            {
+                "type": "Microsoft.Authorization/policyDefinitions",
+                "apiVersion": "2021-06-01",
+                "name": "p1",
+                "properties": {"description": f"[{function}]"},
+            }
+        ]
+    )
+    tpl["$schema"] = "https://schema.management.azure.com/schemas/" + schema
+    assert static_checks(tpl, {}) == []
+
+
 def test_a_template_that_is_not_an_object_is_an_expansion_error() -> None:
     (finding,) = static_checks([], {})  # type: ignore[arg-type]
     assert (finding.severity, finding.code) == ("error", "arm-expansion")

@@ -208,6 +208,19 @@ SCENARIOS: dict[str, Callable[[Setup], subprocess.CompletedProcess[str]]] = {
     "`emulator serve` cannot listen on `--host` / `--port`": (
         lambda s: s.run("emulator", "serve", "--host", "not a host")
     ),
+    (
+        "`emulator az-env` given an endpoint that is not an `https://host:port` base URL, an "
+        "empty token, or a CA file that cannot be read or holds no certificate"
+    ): lambda s: s.run(
+        "emulator",
+        "az-env",
+        "--endpoint",
+        "http://x",
+        "--token",
+        "t",
+        "--ca-file",
+        str(s.tmp / "ca.pem"),
+    ),
     "`audit export` finds no such run or environment": (
         lambda s: s.run("audit", "export", "--env", "staging")
     ),

@@ -24,15 +24,20 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..engine import read_json_file
 from ..http.client import LocalArmConnection
 from ..http.server import LocalArm, is_loopback_host
 from ..service.backend import LocalArmConfig
 from ..service.faults import FaultPlan
 from ..state.store import ArmStoreError
 from .azenv import AzEnvError, add_az_env_parser, az_environment, render_exports
-from .parameter_args import ParameterArgumentError, parse_parameter_args
-from .whatif_render import render_what_if
+from .parameter_args import ParameterArgumentError
+from .scope_commands import (
+    add_account_commands,
+    add_deployment_commands,
+    output_option,
+    run_deployment,
+    run_management_group,
+)
 
 MAX_PORT = 65535
 MAX_DELAY_S = 3600  # --resource-delay and --retry-after: at most an hour
@@ -125,24 +130,10 @@ def add_arm_commands(commands: Any) -> None:
         group.add_parser(verb).add_argument("-n", "--name", required=True)
     group.add_parser("list")
 
-    deployment = sub.add_parser("deployment", help="deployments").add_subparsers(
-        dest="scope", required=True
-    )
-    scoped = deployment.add_parser("group", help="resource-group deployments").add_subparsers(
-        dest="deployment_command", required=True
-    )
-    for verb in ("validate", "what-if", "create"):
-        cmd = scoped.add_parser(verb)
-        cmd.add_argument("-g", "--resource-group", required=True)
-        cmd.add_argument("-n", "--name", help="deployment name (default: the template's stem)")
-        cmd.add_argument("-f", "--template-file", required=True, type=Path)
-        cmd.add_argument("-p", "--parameters", action="append", default=[])
-        cmd.add_argument("--mode", choices=["Incremental", "Complete"], default="Incremental")
-    for verb in ("show", "list", "operations"):
-        cmd = scoped.add_parser(verb)
-        cmd.add_argument("-g", "--resource-group", required=True)
-        if verb != "list":
-            cmd.add_argument("-n", "--name", required=True)
+    add_deployment_commands(sub)
+    add_account_commands(sub)
+    for name in ("create", "show", "delete", "list"):
+        output_option(group.choices[name])
 
 
 class CommandInputError(ValueError):
@@ -272,8 +263,10 @@ def run_arm(args: argparse.Namespace) -> int:
         with _connection(args) as connection:
             if args.arm_command == "group":
                 result = _group(connection, args)
+            elif args.arm_command in ("account", "mg"):
+                result = run_management_group(connection, args)
             else:
-                result = _deployment(connection, args)
+                result = run_deployment(connection, args)
     except HttpResponseError as exc:
         print(json.dumps({"error": _error_body(exc)}, indent=2), file=sys.stderr)
         return 1
@@ -338,57 +331,3 @@ def _group(connection: LocalArmConnection, args: argparse.Namespace) -> str | No
         groups.begin_delete(args.name).result()
         return None
     return json.dumps([_as_dict(g) for g in groups.list()], indent=2)
-
-
-def _deployment(connection: LocalArmConnection, args: argparse.Namespace) -> str | None:
-
-    client = connection.deployments_client()
-    command = args.deployment_command
-    group = args.resource_group
-    if command in ("show", "operations", "list"):
-        if command == "show":
-            return json.dumps(_as_dict(client.deployments.get(group, args.name)), indent=2)
-        if command == "operations":
-            items = client.deployment_operations.list(group, args.name)
-            return json.dumps([_as_dict(o) for o in items], indent=2)
-        items = [_as_dict(d) for d in client.deployments.list_by_resource_group(group)]
-        if args.output == "table":
-            return _deployment_table(items)
-        return json.dumps(items, indent=2)
-    template = read_json_file(args.template_file, "template file")
-    body = {
-        "properties": {
-            "mode": args.mode,
-            "template": template,
-            "parameters": parse_parameter_args(args.parameters),
-        }
-    }
-    name = args.name or args.template_file.stem
-    if command == "validate":
-        result = client.deployments.begin_validate(group, name, body).result()
-        return json.dumps(_as_dict(result), indent=2)
-    if command == "what-if":
-        result = _as_dict(client.deployments.begin_what_if(group, name, body).result())
-        if args.output == "json":
-            return json.dumps(result, indent=2)
-        return render_what_if(result, color=sys.stdout.isatty())
-    deployment = _as_dict(client.deployments.begin_create_or_update(group, name, body).result())
-    return json.dumps(deployment, indent=2)
-
-
-def _deployment_table(items: list[dict[str, Any]]) -> str:
-    rows = [("Name", "State", "Timestamp", "Mode")]
-    for item in items:
-        props = item.get("properties", {})
-        rows.append(
-            (
-                item.get("name", ""),
-                props.get("provisioningState", ""),
-                props.get("timestamp", ""),
-                props.get("mode", ""),
-            )
-        )
-    widths = [max(len(str(r[i])) for r in rows) for i in range(4)]
-    return "\n".join(
-        "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows
-    )

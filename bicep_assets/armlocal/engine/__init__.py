@@ -16,7 +16,13 @@ library (``functions.library``): its category modules register their functions w
 registry the evaluator looks names up in, and may themselves use the evaluator.
 """
 
-from .context import DeploymentContext, EmptyState, ResourceGroup, ResourceState
+from .context import (
+    DeploymentContext,
+    EmptyState,
+    ManagementGroup,
+    ResourceGroup,
+    ResourceState,
+)
 from .errors import ExpressionError, TemplateError
 from .evaluator import EvalContext, evaluate_expression
 from .expansion import expand
@@ -31,6 +37,8 @@ from .json_input import (
 )
 from .masking import MASK, MIN_SECRET_RUN, SecretMask
 from .models import ExpandedResource, Expansion
+from .scopes import context_for_level
+from .template import deployment_scope
 
 __all__ = [
     "MASK",
@@ -44,10 +52,13 @@ __all__ = [
     "Expansion",
     "ExpressionError",
     "JsonInputError",
+    "ManagementGroup",
     "ResourceGroup",
     "ResourceState",
     "SecretMask",
     "TemplateError",
+    "context_for_level",
+    "deployment_scope",
     "evaluate_expression",
     "expand",
     "parse_json",

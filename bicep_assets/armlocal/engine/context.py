@@ -45,12 +45,56 @@ class ResourceGroup:
     managed_by: str | None = None
 
 
+MANAGEMENT_GROUP_PREFIX = "/providers/Microsoft.Management/managementGroups/"
+TENANT_ROOT_DISPLAY_NAME = "Tenant Root Group"
+
+ScopeLevel = Literal["tenant", "managementGroup", "subscription", "resourceGroup"]
+
+
+@dataclass(frozen=True)
+class ManagementGroup:
+    """A management group as ``managementGroup()`` shows it (parent ``None``: the root)."""
+
+    name: str
+    display_name: str | None = None
+    parent_name: str | None = None
+    parent_display_name: str | None = None
+    updated_time: str = "1970-01-01T00:00:00Z"
+    updated_by: str = ""
+    version: int = 1
+
+    @property
+    def id(self) -> str:
+        return f"{MANAGEMENT_GROUP_PREFIX}{self.name}"
+
+    @classmethod
+    def from_record(cls, name: str, record: dict[str, Any] | None) -> ManagementGroup:
+        """From a ``Microsoft.Management/managementGroups`` GET body (or just the name)."""
+        if not record:
+            return cls(name=name)
+        props = record.get("properties") or {}
+        details = props.get("details") or {}
+        parent = details.get("parent") or {}
+        return cls(
+            name=str(record.get("name") or name),
+            display_name=props.get("displayName"),
+            parent_name=parent.get("name"),
+            parent_display_name=parent.get("displayName"),
+            updated_time=str(details.get("updatedTime") or cls.updated_time),
+            updated_by=str(details.get("updatedBy") or ""),
+            version=int(details.get("version") or 1),
+        )
+
+
 @dataclass(frozen=True)
 class DeploymentContext:
-    """The tenant, subscription, resource group and deployment a template is expanded in.
+    """The tenant, management group, subscription, resource group and deployment a template
+    is expanded in.
 
-    ``resource_group=None`` means a subscription-scope deployment (then ``location`` is the
-    deployment's location).
+    The scope level follows from the fields: a ``resource_group`` → a resource group
+    deployment; else a ``management_group`` → a management group deployment; else
+    ``at_tenant`` → a tenant deployment; else a subscription deployment. ``location`` is the
+    deployment's location at the three levels above the resource group.
     """
 
     subscription_id: str = DEFAULT_SUBSCRIPTION
@@ -64,6 +108,18 @@ class DeploymentContext:
     state: ResourceState = field(default_factory=EmptyState)
     deployer_object_id: str = "00000000-0000-0000-0000-00000000d3b1"
     template_link: dict[str, Any] | None = None
+    management_group: ManagementGroup | None = None
+    at_tenant: bool = False
+
+    @property
+    def level(self) -> ScopeLevel:
+        if self.resource_group is not None:
+            return "resourceGroup"
+        if self.management_group is not None:
+            return "managementGroup"
+        if self.at_tenant:
+            return "tenant"
+        return "subscription"
 
     @property
     def subscription_resource_id(self) -> str:
@@ -77,5 +133,12 @@ class DeploymentContext:
 
     @property
     def scope_id(self) -> str:
-        """The id of the scope resources are deployed into (resource group or subscription)."""
+        """The id of the scope resources are deployed into: the resource group, the
+        subscription, the management group, or ``""`` for the tenant."""
+        level = self.level
+        if level == "tenant":
+            return ""
+        if level == "managementGroup":
+            assert self.management_group is not None
+            return self.management_group.id
         return self.resource_group_id or self.subscription_resource_id

@@ -21,14 +21,15 @@ from dataclasses import replace
 from typing import Any
 
 from . import limits
-from .context import DeploymentContext, ResourceGroup
-from .errors import TemplateError
+from .context import DeploymentContext
+from .errors import ExpressionError, TemplateError
 from .evaluator import EvalContext, TemplateScope
 from .models import ExpandedResource, Expansion
 from .ordering import deployment_order
 from .parameters import ParameterResolver, secure_parameter_names
 from .resolver import Resolver
 from .resource_ids import parse_resource_id
+from .scopes import check_schema, context_at
 from .template import check_template, declarations, uses_inner_scope
 from .template_hash import template_hash
 
@@ -67,6 +68,11 @@ def _expand(
             code="InvalidTemplate",
         )
     check_template(template)
+    if depth == 0:
+        # only the deployment's own template: Bicep gives nested templates the schema of
+        # their contents, and ARM deploys e.g. an empty resource group schema template nested
+        # at management group scope (every Azure Verified Module's telemetry deployment)
+        check_schema(template, context)
     language = str(template.get("languageVersion") or "1.0")
     template_hash = template_hash_of(template)
 
@@ -164,32 +170,18 @@ def _expand_nested(
 def _nested_context(
     context: DeploymentContext, resource: ExpandedResource, properties: dict[str, Any]
 ) -> DeploymentContext:
-    scope = parse_resource_id(resource.id)
-    subscription = scope.subscription_id or context.subscription_id
-    group_name = scope.resource_group
-    group: ResourceGroup | None = None
-    if group_name is not None:
-        same = context.resource_group is not None and context.resource_group.name.lower() == (
-            group_name.lower()
-        )
-        group = (
-            context.resource_group
-            if same
-            else ResourceGroup(
-                name=group_name,
-                location=context.resource_group.location
-                if context.resource_group
-                else (context.location or "westeurope"),
-            )
-        )
+    """The context of a nested deployment: the scope its id lies in (tenant, management
+    group, subscription or resource group), its name, mode and location."""
+    scope = parse_resource_id(resource.id).scope
+    try:
+        target = context_at(context, scope, location=resource.location or context.location)
+    except ExpressionError as exc:
+        raise exc.at(resource.key) from None
     mode = properties.get("mode") if isinstance(properties.get("mode"), str) else "Incremental"
     return replace(
-        context,
-        subscription_id=subscription,
-        resource_group=group,
+        target,
         deployment_name=resource.name,
         mode=mode,  # type: ignore[arg-type]
-        location=resource.location or context.location,
     )
 
 

@@ -22,6 +22,7 @@ from .models import META_KEYS, ExpandedResource, Expansion
 from .ordering import raise_cycle
 from .outputs import evaluate_outputs
 from .resource_ids import build_resource_id
+from .scopes import absolute_scope
 from .template import Declaration, is_relative_type
 
 DEPLOYMENTS = "microsoft.resources/deployments"
@@ -201,7 +202,10 @@ class Resolver:
             return self.context.scope_id
         value = self._string(ctx, raw["scope"], f"{where}.scope")
         if value.startswith("/"):
-            return value.rstrip("/")
+            return value.rstrip("/")  # "/" is the tenant
+        management_group = absolute_scope(value)
+        if management_group is not None:
+            return management_group
         target = self.by_symbol.get(value.lower())
         if target:
             return target[0].id

@@ -96,6 +96,18 @@ def _is_subscription_scope(scope: str) -> bool:
     return len(parts) == 2 and parts[0].lower() == "subscriptions"
 
 
+def split_scope_id(scope_id: str) -> tuple[str | None, str | None]:
+    """(subscription id, resource group name) of a scope id that is exactly
+    ``/subscriptions/{s}`` or ``/subscriptions/{s}/resourceGroups/{g}``; (None, None) else."""
+    parts = scope_id.strip().strip("/").split("/")
+    if len(parts) in (2, 4) and parts[0].lower() == "subscriptions" and all(parts):
+        if len(parts) == 2:
+            return parts[1], None
+        if parts[2].lower() == "resourcegroups":
+            return parts[1], parts[3]
+    return None, None
+
+
 def full_name(names: list[str]) -> str:
     return "/".join(str(n).strip("/") for n in names)
 

@@ -62,3 +62,11 @@ class LocalArmConnection:
         from azure.mgmt.resourcehealth import ResourceHealthMgmtClient
 
         return ResourceHealthMgmtClient(**{**self.client_kwargs(), **kwargs})
+
+    def management_groups_client(self, **kwargs: Any) -> Any:
+        """``azure-mgmt-managementgroups``' client (tenant-level: no subscription id)."""
+        from azure.mgmt.managementgroups import ManagementGroupsMgmtClient
+
+        options = {**self.client_kwargs(), **kwargs}
+        options.pop("subscription_id", None)
+        return ManagementGroupsMgmtClient(**options)

@@ -36,16 +36,21 @@ from .rest import (
     read_json,
     require_object,
 )
+from .routes_scopes import add_scope_resource_routes, add_scope_routes
 
 RESOURCES_API = "2025-04-01"
-SCOPE = r"(?P<scope>/subscriptions/[^/]+(?:/resourcegroups/[^/]+)?)"
+# a deployment's scope: a resource group, a subscription, a management group or (empty) the
+# tenant — ARM's four deployment levels
+SCOPE = (
+    r"(?P<scope>/subscriptions/[^/]+(?:/resourcegroups/[^/]+)?"
+    r"|/providers/Microsoft\.Management/managementGroups/[^/]+|)"
+)
 DEPLOYMENT = rf"{SCOPE}/providers/Microsoft\.Resources/deployments/(?P<name>[^/]+)"
 PAGE_SIZE = 100
 
 
 def _scope(scope: str) -> DeploymentScope:
-    parts = scope.strip("/").split("/")
-    return DeploymentScope(parts[1], parts[3] if len(parts) > 3 else None)
+    return DeploymentScope.of(scope)
 
 
 def _base(request: Request) -> str:
@@ -57,10 +62,13 @@ def _retry_headers(backend: ArmBackend) -> dict[str, str]:
 
 
 def _location_response(
-    backend: ArmBackend, request: Request, subscription: str, operation_id: str
+    backend: ArmBackend, request: Request, subscription: str | None, operation_id: str
 ) -> Response:
+    """202 + ``Location`` of the operation's result (under the subscription, or the
+    tenant's ``/providers/Microsoft.Resources/operationResults`` above subscriptions)."""
+    prefix = f"/subscriptions/{subscription}" if subscription else ""
     url = (
-        f"{_base(request)}/subscriptions/{subscription}/providers/Microsoft.Resources/"
+        f"{_base(request)}{prefix}/providers/Microsoft.Resources/"
         f"operationResults/{operation_id}?api-version={request.args.get('api-version')}"
     )
     return empty_response(202, headers={"Location": url, **_retry_headers(backend)})
@@ -403,7 +411,9 @@ def list_operations(
     )
 
 
-def operation_result(backend: ArmBackend, request: Request, sub: str, op: str) -> Response:
+def operation_result(
+    backend: ArmBackend, request: Request, op: str, sub: str | None = None
+) -> Response:
     operation = backend.get_operation(op)
     operation.polls += 1
     # an operation that is done answers its result on the first poll: no extra 202
@@ -423,6 +433,7 @@ def build_router() -> Router:
     """The route table, most specific first (generic resources last)."""
     router = Router()
     add = router.add
+    add_scope_routes(router)
     add("PUT", DEPLOYMENT, put_deployment, "Deployments_CreateOrUpdate")
     add("GET", DEPLOYMENT, get_deployment, "Deployments_Get")
     add("HEAD", DEPLOYMENT, head_deployment, "Deployments_CheckExistence")
@@ -452,7 +463,7 @@ def build_router() -> Router:
     )
     add(
         "GET",
-        rf"{SUB}/providers/Microsoft\.Resources/operationResults/(?P<op>[^/]+)",
+        rf"(?:{SUB})?/providers/Microsoft\.Resources/operationResults/(?P<op>[^/]+)",
         operation_result,
         "Operations_GetResult",
     )
@@ -480,6 +491,7 @@ def build_router() -> Router:
         list_subscription_collection,
         "Resources_ListByProviderCollection",
     )
+    add_scope_resource_routes(router)
     generic = r"(?P<rid>/subscriptions/[^/]+/resourcegroups/[^/]+/providers/.+)"
     add("GET", generic, generic_get, "Resources_GetById")
     add("HEAD", generic, generic_head, "Resources_CheckExistenceById")

@@ -21,6 +21,7 @@ from .deployments import DeploymentRunner
 from .errors import ArmHttpError, group_not_found, resource_not_found
 from .faults import FaultPlan
 from .host import LocalArmConfig
+from .management_groups import ManagementGroups
 from .preflight import as_http_error, group_location_error, resource_errors
 
 GROUP_NAME_MAX = 90
@@ -52,6 +53,9 @@ class ArmBackend:
         self.faults = faults or FaultPlan()
         self.operations: dict[str, AsyncOperation] = {}
         self.runner = DeploymentRunner(self)
+        self.management_groups = ManagementGroups(
+            store, self.config.tenant_id, self.config.subscription_id, self.service_context()
+        )
         self.registered_providers: dict[str, str] = {}  # lower → as registered
 
     def service_context(self) -> behaviors.ServiceContext:

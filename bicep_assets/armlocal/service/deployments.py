@@ -22,6 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from ..engine import DeploymentContext, Expansion, ResourceGroup, SecretMask, TemplateError, expand
+from ..engine.scopes import LEVEL_NAMES
 from ..state.store import ArmStoreError, deployment_active
 from ..state.timestamps import iso, iso_duration, utc_now
 from .errors import ArmHttpError, group_not_found
@@ -100,10 +101,11 @@ class DeploymentRunner(ResourceSteps):
             )
         if scope.resource_group is None:
             if not body.get("location"):
+                level = LEVEL_NAMES.get(scope.level, scope.level)  # type: ignore[call-overload]
                 raise ArmHttpError(
                     400,
                     "LocationRequired",
-                    "The location property is required for a deployment at subscription scope.",
+                    f"The location property is required for a deployment at {level} scope.",
                 )
             location_error = deployment_location_error(body["location"])
             if location_error is not None:
@@ -118,6 +120,8 @@ class DeploymentRunner(ResourceSteps):
     def context_for(
         self, scope: DeploymentScope, name: str, mode: str, location: str | None
     ) -> DeploymentContext:
+        if scope.level in ("managementGroup", "tenant"):
+            return self._context_above_subscription(scope, name, mode, location)
         group = None
         if scope.resource_group is not None:
             record = self.backend.store.get_resource_group(
@@ -135,6 +139,25 @@ class DeploymentRunner(ResourceSteps):
             subscription_id=scope.subscription_id,
             tenant_id=self.backend.config.tenant_id,
             resource_group=group,
+            deployment_name=name,
+            mode=mode,  # type: ignore[arg-type]
+            location=location,
+            state=StoreState(self.backend),
+        )
+
+    def _context_above_subscription(
+        self, scope: DeploymentScope, name: str, mode: str, location: str | None
+    ) -> DeploymentContext:
+        """A management group deployment (the group must exist) or a tenant deployment."""
+        group = None
+        if scope.management_group is not None:
+            group = self.backend.management_groups.context_group(scope.management_group)
+        return DeploymentContext(
+            subscription_id=self.backend.config.subscription_id,
+            tenant_id=self.backend.config.tenant_id,
+            resource_group=None,
+            management_group=group,
+            at_tenant=group is None,
             deployment_name=name,
             mode=mode,  # type: ignore[arg-type]
             location=location,
@@ -165,7 +188,7 @@ class DeploymentRunner(ResourceSteps):
                 target=exc.target,
                 details=mask.value([d.to_arm() for d in exc.details]),
             ) from None
-        check_preflight(expansion, name, self.backend.store.get_resource)
+        check_preflight(expansion, name, self.backend.management_groups.get_resource)
         return expansion, properties
 
     def create_or_update(
@@ -180,6 +203,7 @@ class DeploymentRunner(ResourceSteps):
                 active = store.active_deployment(scope.id, name)
                 if active is not None:
                     raise deployment_active(name, active)
+                check_location_unchanged(store.get_deployment(scope.id, name), name, body)
                 expansion, properties = self.expand(scope, name, body)
                 mask = deployment_mask(expansion)
                 record = self._new_record(scope, name, body, properties, expansion, mask=mask)
@@ -416,3 +440,21 @@ class DeploymentRunner(ResourceSteps):
             if not self.backend.store.has_running_deployments(owned_here=True):
                 return
             time.sleep(0.01)
+
+
+def check_location_unchanged(
+    existing: dict[str, Any] | None, name: str, body: dict[str, Any]
+) -> None:
+    """Above resource groups a deployment name keeps its location: "You can't create a
+    deployment in one location when there's an existing deployment with the same name in a
+    different location" (Microsoft's "Subscription deployments with ARM templates")."""
+    if existing is None or not existing.get("location") or not body.get("location"):
+        return
+    before, after = str(existing["location"]), str(body["location"])
+    if before.replace(" ", "").lower() != after.replace(" ", "").lower():
+        raise ArmHttpError(
+            400,
+            "InvalidDeploymentLocation",
+            f"Invalid deployment location '{after}'. The deployment '{name}' already exists in "
+            f"location '{before}'.",
+        )

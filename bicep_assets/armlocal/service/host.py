@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..engine.context import DEFAULT_SUBSCRIPTION, DEFAULT_TENANT
 from ..state.store import ArmStore
@@ -42,5 +42,6 @@ class ServiceHost(Protocol):
     store: ArmStore
     config: LocalArmConfig
     faults: FaultPlan
+    management_groups: Any  # service.management_groups.ManagementGroups
 
     def service_context(self) -> behaviors.ServiceContext: ...

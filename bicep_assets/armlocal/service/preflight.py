@@ -163,6 +163,56 @@ def _missing_group_errors(
     return errors
 
 
+MANAGEMENT_GROUP_TYPE = "microsoft.management/managementgroups"
+_MG_PREFIX = "/providers/microsoft.management/managementgroups/"
+
+
+def _missing_management_group_errors(
+    resources: list[ExpandedResource], get_resource: GetResource
+) -> list[dict[str, Any]]:
+    """``ManagementGroupNotFound`` for each management group something is deployed into (a
+    nested deployment, a policy definition), or a new group names as its parent, that
+    neither exists nor is created by the template."""
+    declared = {r.id.lower() for r in resources if r.type.lower() == MANAGEMENT_GROUP_TYPE}
+    errors: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for resource in resources:
+        # what lies in a group must find it; a new group must find its parent
+        within = (
+            _parent_group_id(resource)
+            if resource.type.lower() == MANAGEMENT_GROUP_TYPE
+            else resource.id
+        )
+        if not within.lower().startswith(_MG_PREFIX):
+            continue
+        name = within[len(_MG_PREFIX) :].split("/", 1)[0]
+        group_id = f"/providers/Microsoft.Management/managementGroups/{name}"
+        key = group_id.lower()
+        if key in seen or key in declared:
+            continue
+        seen.add(key)
+        if get_resource(group_id) is None:
+            errors.append(
+                {
+                    "code": "ManagementGroupNotFound",
+                    "message": f"The management group '{name}' cannot be found.",
+                    "target": _target(resource.id),
+                }
+            )
+    return errors
+
+
+def _parent_group_id(resource: ExpandedResource) -> str:
+    """The parent a management group declaration names (``""`` when none or not yet known)."""
+    properties = resource.properties if isinstance(resource.properties, dict) else {}
+    details = properties.get("details") if isinstance(properties.get("details"), dict) else {}
+    parent = details.get("parent") if isinstance(details.get("parent"), dict) else {}
+    parent_id = parent.get("id")
+    if not isinstance(parent_id, str) or parent_id.startswith("["):
+        return ""
+    return parent_id.rstrip("/")
+
+
 def resource_errors(
     resource_id: str,
     resource_type: str,
@@ -237,7 +287,10 @@ def preflight_errors(
     """Every problem of every resource the expansion would deploy (nested deployments'
     resources included when they are already expanded), in deployment order."""
     resources = expansion.all_resources()
-    errors = _missing_group_errors(resources, get_resource) if get_resource is not None else []
+    errors: list[dict[str, Any]] = []
+    if get_resource is not None:
+        errors += _missing_group_errors(resources, get_resource)
+        errors += _missing_management_group_errors(resources, get_resource)
     for resource in resources:
         errors.extend(
             expanded_resource_errors(resource, get_resource, check_locations=check_locations)

@@ -26,20 +26,48 @@ RUNNING = ("Accepted", "Running")
 DEPLOYMENT_TYPE = "Microsoft.Resources/deployments"
 
 
+MANAGEMENT_GROUP_PREFIX = "/providers/Microsoft.Management/managementGroups/"
+
+
 @dataclass(frozen=True)
 class DeploymentScope:
-    """Where a deployment lives: a resource group, or a subscription."""
+    """Where a deployment lives: a resource group, a subscription, a management group
+    (``management_group``) or the tenant (no subscription, no management group)."""
 
-    subscription_id: str
-    resource_group: str | None
+    subscription_id: str | None
+    resource_group: str | None = None
+    management_group: str | None = None
+
+    @property
+    def level(self) -> str:
+        if self.management_group is not None:
+            return "managementGroup"
+        if self.subscription_id is None:
+            return "tenant"
+        return "resourceGroup" if self.resource_group else "subscription"
 
     @property
     def id(self) -> str:
+        if self.management_group is not None:
+            return f"{MANAGEMENT_GROUP_PREFIX}{self.management_group}"
+        if self.subscription_id is None:
+            return ""
         base = f"/subscriptions/{self.subscription_id}"
         return f"{base}/resourceGroups/{self.resource_group}" if self.resource_group else base
 
     def deployment_id(self, name: str) -> str:
         return f"{self.id}/providers/{DEPLOYMENT_TYPE}/{name}"
+
+    @classmethod
+    def of(cls, scope_id: str) -> DeploymentScope:
+        """The scope of a scope id: ``""`` (tenant), a management group's id, a
+        subscription's or a resource group's."""
+        parts = scope_id.strip().strip("/").split("/")
+        if parts == [""]:
+            return cls(None)
+        if len(parts) == 4 and parts[0].lower() == "providers":
+            return cls(None, None, parts[3])
+        return cls(parts[1], parts[3] if len(parts) > 3 else None)
 
 
 class DeploymentFailure(Exception):
@@ -62,8 +90,9 @@ class StoreState:
         self.backend = backend
 
     def get_resource(self, resource_id: str) -> dict[str, Any] | None:
-        # the store also answers resource group and deployment ids (for reference())
-        return self.backend.store.get_resource(resource_id)
+        # the store also answers resource group and deployment ids (for reference()), and
+        # the management groups the Tenant Root Group, which always exists
+        return self.backend.management_groups.get_resource(resource_id)
 
     def invoke_action(
         self, resource_id: str, action: str, api_version: str | None, body: Any

@@ -206,7 +206,17 @@ class ResourceSteps:
             raise
         nested = evaluated.nested
         parts = parse_resource_id(resource.id)
-        scope = DeploymentScope(parts.subscription_id or "", parts.resource_group)
+        scope = DeploymentScope.of(parts.scope)
+        if scope.management_group is not None and (
+            self.backend.management_groups.record(scope.management_group) is None
+        ):
+            error = {
+                "code": "ManagementGroupNotFound",
+                "message": f"The management group '{scope.management_group}' cannot be found.",
+                "target": resource.id,
+            }
+            self._fail_operation(parent_id, operation, started, error, 404)
+            raise DeploymentFailure(error)
         properties = dict(evaluated.properties or {})
         template = properties.get("template") or {}
         mask = deployment_mask(nested, parent=self._mask(parent_id))

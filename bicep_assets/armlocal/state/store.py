@@ -241,6 +241,24 @@ class ArmStore(WorkRecovery):
             return self._body("SELECT body FROM deployments WHERE key = ?", (key,))
         return body
 
+    def list_tenant_resources(
+        self, resource_type: str, *, by_change: bool = False
+    ) -> list[dict[str, Any]]:
+        """Resources of ``resource_type`` outside every subscription (management groups,
+        subscription aliases …), ordered by id, or with ``by_change`` oldest change first."""
+        order = "changed, key" if by_change else "key"
+        rows = self._rows(
+            "SELECT body FROM resources WHERE subscription_key IS NULL AND type_key = ? "
+            f"ORDER BY {order}",
+            (resource_type.lower(),),
+        )
+        return [json.loads(row[0]) for row in rows]
+
+    def group_subscription_ids(self) -> list[str]:
+        """The subscriptions that hold resource groups (lower case)."""
+        rows = self._rows("SELECT DISTINCT subscription_key FROM resource_groups ORDER BY 1")
+        return [str(row[0]) for row in rows]
+
     def list_resources(
         self,
         subscription_id: str,

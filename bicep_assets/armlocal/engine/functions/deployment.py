@@ -1,5 +1,9 @@
 """Deployment and scope functions: deployment(), deployer(), environment(), subscription(),
-resourceGroup(), tenant(), managementGroup() — shaped as Microsoft documents them.
+resourceGroup(), tenant(), managementGroup() — shaped as Microsoft documents them, each
+available at the scopes Microsoft documents (``resourceGroup()`` at resource group scope,
+``subscription()`` at resource group and subscription scope, ``managementGroup()`` at
+management group scope, ``tenant()`` everywhere); elsewhere ARM's "is not expected at this
+location".
 
 They read the deployment context (``ctx.scope.deployment``, see ``engine.context``) and, for
 ``deployment()``, the template being deployed (``ctx.scope.template`` when the expansion
@@ -140,8 +144,12 @@ def deployer(ctx: EvalContext) -> dict[str, Any]:
 
 @arm_function("subscription")
 def subscription(ctx: EvalContext) -> dict[str, Any]:
-    """The subscription of the deployment (resource group and subscription deployments)."""
+    """The subscription of the deployment: resource group and subscription deployments only
+    ("The subscription() function is supported for resource group and subscription
+    deployments", Microsoft's "ARM template functions in deployment scopes")."""
     dep = ctx.scope.deployment
+    if dep.level in ("managementGroup", "tenant"):
+        raise _not_expected("subscription")
     return {
         "id": dep.subscription_resource_id,
         "subscriptionId": dep.subscription_id,
@@ -189,5 +197,38 @@ def tenant(ctx: EvalContext) -> dict[str, Any]:
 
 @arm_function("managementGroup")
 def management_group(ctx: EvalContext) -> dict[str, Any]:
-    """Only valid in management group deployments, which the local ARM does not run."""
-    raise _not_expected("managementGroup")
+    """The management group of a management group deployment, shaped as Microsoft's
+    template-functions-scope example shows it (``type`` with its leading ``/providers/``;
+    the parent of a group directly under the root is the Tenant Root Group)."""
+    dep = ctx.scope.deployment
+    group = dep.management_group
+    if group is None:
+        raise _not_expected("managementGroup")
+    parent_name = group.parent_name or dep.tenant_id
+    if group.parent_name is None and group.name == dep.tenant_id:
+        parent: dict[str, Any] | None = None  # the root group has no parent
+    else:
+        parent = {
+            "displayName": group.parent_display_name
+            or ("Tenant Root Group" if parent_name == dep.tenant_id else parent_name),
+            "id": f"/providers/Microsoft.Management/managementGroups/{parent_name}",
+            "name": parent_name,
+        }
+    details: dict[str, Any] = {}
+    if parent is not None:
+        details["parent"] = parent
+    details.update(
+        updatedBy=group.updated_by or dep.deployer_object_id,
+        updatedTime=group.updated_time,
+        version=str(group.version),
+    )
+    return {
+        "id": group.id,
+        "name": group.name,
+        "properties": {
+            "details": details,
+            "displayName": group.display_name or group.name,
+            "tenantId": dep.tenant_id,
+        },
+        "type": "/providers/Microsoft.Management/managementGroups",
+    }

@@ -16,6 +16,12 @@ from ..evaluator import Deferred, EvalContext
 from ..resource_ids import build_resource_id, parse_resource_id
 from .registry import arm_function, expect_int, expect_str
 
+_LEVEL_NAMES = {
+    "resourceGroup": "resource group",
+    "subscription": "subscription",
+    "managementGroup": "management group",
+    "tenant": "tenant",
+}
 _ORDINALS = ("the first argument", "one of first two arguments", "one of first three arguments")
 
 
@@ -49,14 +55,17 @@ def _too_many_scope_arguments(fn: str, resource_type: str, allowed: int, suffix:
 def resource_id(ctx: EvalContext, *raw: Any) -> str:
     """``resourceId([subscriptionId], [resourceGroupName], resourceType, name1, ...)``.
 
-    In a resource group deployment up to two scope arguments (subscription id and resource
-    group name) may precede the type; in a subscription deployment only a subscription id.
+    The id's format depends on the deployment's scope (Microsoft's template-functions-resource
+    "resourceId"): under the resource group of a resource group deployment, under the
+    subscription of a subscription deployment, and ``/providers/{type}/{name}`` at management
+    group or tenant scope. A subscription id and a resource group name given as leading
+    arguments place the id there; a single leading argument is the resource group at
+    resource group scope and the subscription id elsewhere.
     """
     leading, resource_type, names = _id_arguments("resourceId", raw)
     dep = ctx.scope.deployment
-    group = dep.resource_group.name if dep.resource_group is not None else None
-    allowed = 2 if group is not None else 1
-    if len(leading) > allowed:
+    level = dep.level
+    if len(leading) > (1 if level == "subscription" else 2):
         raise ExpressionError(
             _too_many_scope_arguments(
                 "resourceId",
@@ -66,25 +75,38 @@ def resource_id(ctx: EvalContext, *raw: Any) -> str:
                 "at subscription scope",
             )
         )
-    subscription = dep.subscription_id
+    subscription: str | None = dep.subscription_id
+    group = dep.resource_group.name if dep.resource_group is not None else None
     if len(leading) == 2:
         subscription, group = leading
-    elif len(leading) == 1 and group is not None:
+    elif len(leading) == 1 and level == "resourceGroup":
         group = leading[0]
     elif len(leading) == 1:
         subscription = leading[0]
+    elif level in ("managementGroup", "tenant"):
+        subscription = None  # /providers/{type}/{name}
+    if subscription is None:
+        return build_resource_id("", resource_type, names, function="resourceId")
     scope = f"/subscriptions/{subscription}" + (f"/resourceGroups/{group}" if group else "")
     return build_resource_id(scope, resource_type, names, function="resourceId")
 
 
 @arm_function("subscriptionResourceId", min_args=2, max_args=None)
 def subscription_resource_id(ctx: EvalContext, *raw: Any) -> str:
-    """``subscriptionResourceId([subscriptionId], resourceType, name1, ...)``."""
+    """``subscriptionResourceId([subscriptionId], resourceType, name1, ...)``; at management
+    group and tenant scope there is no current subscription, so it must be named."""
     fn = "subscriptionResourceId"
     leading, resource_type, names = _id_arguments(fn, raw)
     if len(leading) > 1:
         raise ExpressionError(_too_many_scope_arguments(fn, resource_type, 1))
-    subscription = leading[0] if leading else ctx.scope.deployment.subscription_id
+    dep = ctx.scope.deployment
+    if not leading and dep.level in ("managementGroup", "tenant"):
+        raise ExpressionError(
+            f"Unable to evaluate template language function '{fn}': there is no current "
+            f"subscription at {_LEVEL_NAMES[dep.level]} scope; pass the subscription id as "
+            "the first argument. " + _usage(fn)
+        )
+    subscription = leading[0] if leading else dep.subscription_id
     return build_resource_id(f"/subscriptions/{subscription}", resource_type, names, function=fn)
 
 
@@ -100,22 +122,24 @@ def tenant_resource_id(ctx: EvalContext, *raw: Any) -> str:
 
 @arm_function("managementGroupResourceId", min_args=2, max_args=None)
 def management_group_resource_id(ctx: EvalContext, *raw: Any) -> str:
-    """``managementGroupResourceId([managementGroupName], resourceType, name1, ...)``.
-
-    The local ARM deploys to resource groups and subscriptions only, so there is no current
-    management group: the management group must be named.
-    """
+    """``managementGroupResourceId([managementGroupName], resourceType, name1, ...)``: the
+    current management group by default, which only a management group deployment has."""
     fn = "managementGroupResourceId"
     leading, resource_type, names = _id_arguments(fn, raw)
     if len(leading) > 1:
         raise ExpressionError(_too_many_scope_arguments(fn, resource_type, 1))
-    if not leading:
+    dep = ctx.scope.deployment
+    if leading:
+        group = leading[0]
+    elif dep.management_group is not None:
+        group = dep.management_group.name
+    else:
         raise ExpressionError(
             f"Unable to evaluate template language function '{fn}': there is no current "
-            "management group, since the deployment is not at management group scope; pass "
-            "the management group name as the first argument. " + _usage(fn)
+            f"management group at {_LEVEL_NAMES[dep.level]} scope; pass the management group "
+            "name as the first argument. " + _usage(fn)
         )
-    scope = f"/providers/Microsoft.Management/managementGroups/{leading[0]}"
+    scope = f"/providers/Microsoft.Management/managementGroups/{group}"
     return build_resource_id(scope, resource_type, names, function=fn)
 
 

@@ -59,6 +59,7 @@ from . import (
     devtestlab,
     identity,
     keyvault,
+    management,
     messaging,
     monitoring,
     network,
@@ -118,6 +119,7 @@ def _registry() -> dict[str, Behavior]:
         container_apps,
         realtime,
         devtestlab,
+        management,
     ):
         for behavior in module.BEHAVIORS:
             key = behavior.resource_type.lower()
