@@ -9,6 +9,7 @@ resource names, one per type segment (``'vnet/subnet'`` as one name is an error 
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from ..errors import ExpressionError
@@ -49,14 +50,17 @@ def _too_many_scope_arguments(fn: str, resource_type: str, allowed: int, suffix:
 def resource_id(ctx: EvalContext, *raw: Any) -> str:
     """``resourceId([subscriptionId], [resourceGroupName], resourceType, name1, ...)``.
 
-    In a resource group deployment up to two scope arguments (subscription id and resource
-    group name) may precede the type; in a subscription deployment only a subscription id.
+    At most two scope arguments precede the type. In a resource group deployment one scope
+    argument is a resource group name; in a subscription deployment it is a subscription id
+    (Microsoft's "resourceId" reference: the resource group is the current one only where
+    there is a current one), and two are a subscription id and a resource group name — the
+    form templates use at subscription scope for a resource in a resource group. A
+    subscription id must be a GUID, as ARM checks.
     """
     leading, resource_type, names = _id_arguments("resourceId", raw)
     dep = ctx.scope.deployment
     group = dep.resource_group.name if dep.resource_group is not None else None
-    allowed = 2 if group is not None else 1
-    if len(leading) > allowed:
+    if len(leading) > 2:
         raise ExpressionError(
             _too_many_scope_arguments(
                 "resourceId",
@@ -69,12 +73,28 @@ def resource_id(ctx: EvalContext, *raw: Any) -> str:
     subscription = dep.subscription_id
     if len(leading) == 2:
         subscription, group = leading
+        _check_subscription_id(subscription)
     elif len(leading) == 1 and group is not None:
         group = leading[0]
     elif len(leading) == 1:
         subscription = leading[0]
+        _check_subscription_id(subscription)
     scope = f"/subscriptions/{subscription}" + (f"/resourceGroups/{group}" if group else "")
     return build_resource_id(scope, resource_type, names, function="resourceId")
+
+
+def _check_subscription_id(value: str) -> None:
+    """ARM refuses a subscription id argument that is not a GUID (its message)."""
+    try:
+        uuid.UUID(value)
+        valid = len(value) == 36
+    except ValueError:
+        valid = False
+    if not valid:
+        raise ExpressionError(
+            f"The provided value '{value}' is not valid subscription identifier. Please see "
+            "https://aka.ms/arm-template-expressions/#resourceid for usage details."
+        )
 
 
 @arm_function("subscriptionResourceId", min_args=2, max_args=None)
