@@ -56,6 +56,7 @@ class Resolver:
         self.language = language
         self.depth = depth
         self.expand_nested = expand_nested
+        self.disguise: Callable[[Any], Any] | None = None  # see expansion.expand
         self.state: ResourceState = context.state
         self.deployed = False  # True: this template's resources exist in ``state``
         self.strict = False  # True: a missing resource is an error, not a deferred value

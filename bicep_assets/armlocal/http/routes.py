@@ -20,11 +20,11 @@ from ..service.records import (
     DeploymentScope,
     check_deployment_name,
     dependencies_of,
-    deployment_mask,
     deployment_not_found,
     providers_of,
     redacted_parameters,
 )
+from ..service.secure_answers import exported_template, secure_what_if
 from ..service.whatif import what_if
 from .rest import (
     RG,
@@ -347,7 +347,7 @@ def what_if_deployment(backend: ArmBackend, request: Request, scope: str, name: 
         result_format=settings.get("resultFormat", "FullResourcePayloads"),
     )
     operation = backend.start_operation()
-    operation.status, operation.result = "Succeeded", deployment_mask(expansion).value(result)
+    operation.status, operation.result = "Succeeded", secure_what_if(expansion, result)
     return _location_response(backend, request, target.subscription_id, operation.id)
 
 
@@ -360,7 +360,7 @@ def _service_owned_paths(resource_type: str) -> set[str]:
 def export_template(backend: ArmBackend, request: Request, scope: str, name: str) -> Response:
     _deployment(backend, scope, name)
     template = backend.store.get_deployment_template(_scope(scope).id, name)
-    return json_response({"template": template})
+    return json_response({"template": exported_template(template)})
 
 
 def list_operations(

@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ..engine import DeploymentContext, Expansion, ResourceGroup, SecretMask, TemplateError, expand
+from ..engine.secret_taint import secret_taint
 from ..state.store import ArmStoreError, deployment_active
 from ..state.timestamps import iso, iso_duration, utc_now
 from .errors import ArmHttpError, group_not_found
@@ -165,6 +166,10 @@ class DeploymentRunner(ResourceSteps):
                 details=mask.value([d.to_arm() for d in exc.details]),
             ) from None
         check_preflight(expansion, name, self.backend.store.get_resource)
+        # what of it is computed from secure values: masked in every answer and record
+        expansion.secret_taint = secret_taint(
+            properties["template"], parameters, context, expansion
+        )
         return expansion, properties
 
     def create_or_update(

@@ -157,9 +157,11 @@ def secure_values(expansion: Expansion) -> list[str]:
 
 
 def deployment_mask(expansion: Expansion, parent: SecretMask | None = None) -> SecretMask:
-    """The mask of a deployment: its secure values, and its parent deployment's."""
+    """The mask of a deployment: its secure values and the values computed from them
+    (``engine.secret_taint``), and its parent deployment's."""
     mask = parent if parent is not None else SecretMask()
-    return mask.with_secrets(secure_values(expansion))
+    taint = expansion.secret_taint
+    return mask.with_secrets(secure_values(expansion), exact=taint.values if taint else ())
 
 
 def request_mask(template: Any, parameters: dict[str, Any]) -> SecretMask:

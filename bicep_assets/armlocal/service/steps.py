@@ -221,8 +221,9 @@ class ResourceSteps:
         parts = parse_resource_id(resource.id)
         scope = DeploymentScope(parts.subscription_id or "", parts.resource_group)
         properties = dict(evaluated.properties or {})
-        template = properties.get("template") or {}
         mask = deployment_mask(nested, parent=self._mask(parent_id))
+        # a template given as an expression was evaluated: it may hold a secure value now
+        template = mask.value(properties.get("template") or {})
         record = self._new_record(
             scope,
             resource.name,
