@@ -146,9 +146,15 @@ def _expand(
 
 
 def _expand_nested(
-    parent: Resolver, resource: ExpandedResource, raw_template: Any, ctx: EvalContext
+    parent: Resolver,
+    resource: ExpandedResource,
+    raw_template: Any,
+    ctx: EvalContext,
+    evaluated: bool = False,
 ) -> None:
-    """Expand the inner template of a ``Microsoft.Resources/deployments`` resource."""
+    """Expand the inner template of a ``Microsoft.Resources/deployments`` resource
+    (``evaluated``: the template was given as an expression, and the parent evaluated it —
+    what remains is the nested deployment's own, see ``Resolver._template_expression``)."""
     properties = resource.body.get("properties") or {}
     if not isinstance(raw_template, dict):
         link = properties.get("templateLink") if isinstance(properties, dict) else None
@@ -158,7 +164,7 @@ def _expand_nested(
             else "the nested deployment has no inline template"
         )
         return
-    inner_scope = uses_inner_scope(properties, location=f"{resource.key}.properties")
+    inner_scope = evaluated or uses_inner_scope(properties, location=f"{resource.key}.properties")
     child_context = _nested_context(parent.context, resource, properties)
     if inner_scope:
         params = properties.get("parameters") or {}

@@ -25,7 +25,7 @@ from .resource_ids import build_resource_id
 from .template import Declaration, is_relative_type
 
 DEPLOYMENTS = "microsoft.resources/deployments"
-NestedExpander = Callable[["Resolver", ExpandedResource, Any, EvalContext], None]
+NestedExpander = Callable[["Resolver", ExpandedResource, Any, EvalContext, bool], None]
 
 
 @dataclass
@@ -321,10 +321,11 @@ class Resolver:
             )
         resource.body = result.value
         resource.deferred = result.deferred
-        if is_deployment and isinstance(inner_template, str):
+        evaluated = is_deployment and isinstance(inner_template, str)
+        if evaluated:
             inner_template = self._template_expression(info.ctx, inner_template, resource.key)
         if is_deployment:
-            self.expand_nested(self, resource, inner_template, info.ctx)
+            self.expand_nested(self, resource, inner_template, info.ctx, evaluated)
             if inner_template is not None and isinstance(resource.body.get("properties"), dict):
                 resource.body["properties"]["template"] = inner_template
 
@@ -332,7 +333,11 @@ class Resolver:
         """A nested deployment's ``properties.template`` written as an expression
         (``[variables('t')]``, ``[json(...)]``) is evaluated in the parent's scope, like any
         other property; a value that needs a resource not yet deployed stays the text (the
-        nested deployment is then expanded when it runs)."""
+        nested deployment is then expanded when it runs). That evaluation is the parent's
+        part: what expressions the result still holds (written ``[[...]`` in the variable)
+        are the nested deployment's own, evaluated with its ``parameters`` — Bicep's
+        ``loadJsonContent`` modules rely on it, whatever ``expressionEvaluationOptions``
+        says."""
         location = f"{where}.properties.template"
         result = evaluate_body(ctx, text, location, property_copies=False)
         if result.deferred:

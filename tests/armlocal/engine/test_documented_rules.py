@@ -270,6 +270,30 @@ def test_nested_template_given_as_an_expression_is_evaluated(
     assert deployment.body["properties"]["template"]["resources"][0]["name"] == "innersa"
 
 
+def test_nested_template_expression_keeps_its_own_expressions_for_its_parameters() -> None:
+    # the parent evaluates the expression (a variable written with '[[' escapes, as Bicep
+    # writes a loadJsonContent template); what remains is the nested deployment's own and
+    # reads the parameters it is given, even when the options say 'Outer'
+    inner = template(
+        [storage("[[parameters('name')]", location="[[resourceGroup().location]")],
+        parameters={"name": {"type": "string"}},
+        outputs={"id": {"type": "string", "value": f"[[resourceId('{SA}', parameters('name'))]"}},
+    )
+    deployment = nested("[variables('inner')]")
+    deployment["properties"]["expressionEvaluationOptions"] = {"scope": "Outer"}
+    deployment["properties"]["parameters"] = {"name": {"value": "[parameters('given')]"}}
+    outer = template(
+        [deployment],
+        parameters={"given": {"type": "string", "defaultValue": "fromparent"}},
+        variables={"inner": inner},
+    )
+    (resource,) = expand(outer).resources
+    assert resource.nested is not None
+    (created,) = resource.nested.resources
+    assert (created.id, created.location) == (rid(SA, "fromparent"), "westeurope")
+    assert resource.nested.evaluate_outputs()["id"]["value"] == rid(SA, "fromparent")
+
+
 @pytest.mark.parametrize(
     ("template_value", "kind"),
     [("[string('x')]", "a string"), ("[createArray(1)]", "an array"), ("[null()]", "null")],

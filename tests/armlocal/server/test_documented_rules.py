@@ -134,3 +134,27 @@ def test_deployment_runs_the_documented_engine_rules(deployments: Any, group: st
     assert nested.properties.provisioning_state == "Succeeded"
     exported = ops.export_template(group, "inner").template
     assert exported["resources"][0]["name"] == "stinner"
+
+
+def test_event_hubs_default_consumer_group_is_accepted(deployments: Any, group: str) -> None:
+    # every event hub has the consumer group '$Default'; templates configure it with a PUT
+    # (the Azure Verified Module for event hubs does) and Event Hubs accepts that
+    def consumer_group(name: str) -> dict[str, Any]:
+        return {
+            "type": "Microsoft.EventHub/namespaces/eventhubs/consumergroups",
+            "apiVersion": "2024-01-01",
+            "name": f"ehns-test1/hub/{name}",
+            "properties": {},
+        }
+
+    ops = deployments.deployments
+    ok = ops.begin_validate(group, "cg", deploy_body(template([consumer_group("$Default")])))
+    assert ok.result().error is None
+    with pytest.raises(HttpResponseError) as info:
+        ops.begin_validate(group, "cg", deploy_body(template([consumer_group("$Other")]))).result()
+    (detail,) = info.value.response.json()["error"]["details"]
+    assert detail["code"] == "InvalidResourceName"
+    assert detail["message"].startswith(
+        "The resource name '$Other' is invalid for resource type "
+        "'Microsoft.EventHub/namespaces/eventhubs/consumergroups': it contains '$'."
+    )
