@@ -124,8 +124,11 @@ class _Collector:
         others = {r.key: r for r in shadow.resources}
         for resource in real.resources:
             self.resource(resource, others.get(resource.key))
-        real_outputs = real.evaluate_outputs()
-        shadow_outputs = shadow.evaluate_outputs()
+        try:
+            real_outputs = real.evaluate_outputs()
+            shadow_outputs = shadow.evaluate_outputs()
+        except Exception:  # outputs that cannot be told yet: the resources' taint still holds
+            return
         for name, output in real_outputs.items():
             other = shadow_outputs.get(name, {}).get("value", _ABSENT)
             self._strings(_differing(output.get("value"), other, ()))
