@@ -312,7 +312,7 @@ def validate_deployment(backend: ArmBackend, request: Request, scope: str, name:
         "properties": {
             "provisioningState": "Succeeded",
             "templateHash": expansion.template_hash,
-            "parameters": redacted_parameters(expansion),
+            "parameters": redacted_parameters(expansion, None, properties.get("parameters")),
             "mode": properties.get("mode", "Incremental"),
             "providers": providers_of(expansion),
             "dependencies": dependencies_of(expansion),

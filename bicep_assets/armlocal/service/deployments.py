@@ -215,7 +215,7 @@ class DeploymentRunner(ResourceSteps):
             "tags": body.get("tags") or {},
             "properties": {
                 "templateHash": expansion.template_hash,
-                "parameters": redacted_parameters(expansion, mask),
+                "parameters": redacted_parameters(expansion, mask, properties.get("parameters")),
                 "mode": properties.get("mode", "Incremental"),
                 "provisioningState": state,
                 "timestamp": iso(utc_now()),

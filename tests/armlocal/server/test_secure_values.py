@@ -178,7 +178,12 @@ def test_validate_what_if_and_deployment_answer_no_secure_value(talk: Conversati
     ops = talk.deployments.deployments
     validated = ops.begin_validate("rg-test", "main", body()).result().as_dict()
     assert validated["properties"]["parameters"]["pw"] == {"type": "SecureString"}
-    assert validated["properties"]["parameters"]["fromVault"] == {"type": "SecureString"}
+    reference = {"keyVault": {"id": VAULT_ID}, "secretName": "db-password"}
+    # a Key Vault reference is reported as the reference, as ARM does (never a value)
+    assert validated["properties"]["parameters"]["fromVault"] == {
+        "type": "SecureString",
+        "reference": reference,
+    }
     plan = ops.begin_what_if("rg-test", "main", body()).result().as_dict()
     main = next(c for c in plan["properties"]["changes"] if c["resourceId"].endswith("/aci-main"))
     env = main["after"]["properties"]["containers"][0]["properties"]["environmentVariables"]
@@ -206,6 +211,9 @@ def test_validate_what_if_and_deployment_answer_no_secure_value(talk: Conversati
         list(talk.deployments.deployment_operations.list("rg-test", name))
         ops.export_template("rg-test", name)
     list(ops.list_by_resource_group("rg-test"))
+    recorded = ops.get("rg-test", "main").as_dict()["properties"]["parameters"]
+    assert recorded["fromVault"] == {"type": "SecureString", "reference": reference}
+    assert recorded["pw"] == {"type": "SecureString"}
     inner = ops.get("rg-test", "inner-scope").properties
     assert (inner.parameters, inner.outputs) == (
         {"plain": {"type": "String"}},
