@@ -98,12 +98,30 @@ def secret_taint(
         return NO_TAINT
     collector = _Collector()
     try:
-        shadow = expand(template, parameters, context, disguise=disguise)
+        shadow = expand(template, _pinned(template, parameters, real), context, disguise=disguise)
         with limits.evaluation():
             collector.expansion(real, shadow)
     except Exception:  # the stand-ins broke the template (see the module docs): no taint
         return NO_TAINT
     return SecretTaint(collector.paths, frozenset(collector.values))
+
+
+def _pinned(template: Any, parameters: dict[str, Any] | None, real: Expansion) -> dict[str, Any]:
+    """The request's parameters, plus the real values of the defaults made with
+    ``newGuid()``: a new GUID each time would differ between the two expansions without
+    coming from a secret (``utcNow()`` is the deployment's one instant in both)."""
+    pinned = dict(parameters or {})
+    declared = template.get("parameters") if isinstance(template, dict) else None
+    if not isinstance(declared, dict):
+        return pinned
+    given = {str(k).lower() for k in pinned}
+    for name, declaration in declared.items():
+        if name in real.secure_parameters or name.lower() in given:
+            continue
+        default = declaration.get("defaultValue") if isinstance(declaration, dict) else None
+        if "newguid(" in json.dumps(default).lower() and name in real.parameters:
+            pinned[name] = {"value": real.parameters[name]}
+    return pinned
 
 
 def _has_secure_values(expansion: Expansion) -> bool:

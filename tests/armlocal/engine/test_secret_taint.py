@@ -149,3 +149,15 @@ def test_a_mask_with_exact_values_masks_whole_strings_only() -> None:
     }
     assert mask.carries(["Password=abc;"]) and not mask.carries("Password=")
     assert mask.with_secrets(["long-secret-1"]).exact == mask.exact
+
+
+def test_a_new_guid_default_is_not_mistaken_for_a_secret() -> None:
+    tpl = template(
+        [storage("sa1", {"run": "[parameters('runId')]", "pw": "[parameters('pw')]"})],
+        parameters={
+            "pw": {"type": "securestring"},
+            "runId": {"type": "string", "defaultValue": "[newGuid()]"},
+        },
+    )
+    taint = taint_of(tpl, {"pw": {"value": SECRET}})
+    assert taint.resource_paths(rid(SA, "sa1")) == [("properties", "pw")]
