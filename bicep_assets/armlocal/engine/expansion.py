@@ -17,6 +17,7 @@ deployment; during planning they show deferred values as their expression text.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -40,14 +41,23 @@ def expand(
     template: Any,
     parameters: dict[str, Any] | None = None,
     context: DeploymentContext | None = None,
+    *,
+    disguise: Callable[[Any], Any] | None = None,
 ) -> Expansion:
-    """Expand ``template`` with ``parameters`` (ARM parameter-file shape) in ``context``."""
+    """Expand ``template`` with ``parameters`` (ARM parameter-file shape) in ``context``.
+
+    ``disguise`` replaces the value of every secure parameter (of this template and of its
+    nested templates) before anything reads it: the stand-in expansion ``secret_taint``
+    compares with the real one.
+    """
     context = context or DeploymentContext()
     limits.check_json_depth(template, "The template")
     limits.check_json_depth(parameters, "The parameters")
     try:
         with limits.evaluation():
-            return _expand(template, parameters or {}, context, outer=None, depth=0)
+            return _expand(
+                template, parameters or {}, context, outer=None, depth=0, disguise=disguise
+            )
     except RecursionError:
         raise TemplateError(
             "The template is nested too deeply to evaluate.", code="InvalidTemplate"
@@ -61,6 +71,7 @@ def _expand(
     *,
     outer: TemplateScope | None,
     depth: int,
+    disguise: Callable[[Any], Any] | None = None,
 ) -> Expansion:
     if depth > MAX_NESTING:
         raise TemplateError(
@@ -92,7 +103,9 @@ def _expand(
             ctx = EvalContext(scope, location=f"parameters('{name}')", in_parameter_default=True)
             return ctx.evaluate_value(default)
 
-        parameter_values = ParameterResolver(template, supplied, evaluate_default)
+        parameter_values = ParameterResolver(
+            template, supplied, evaluate_default, disguise=disguise
+        )
         scope.parameters = parameter_values  # defaults may read other parameters, lazily
         values = parameter_values.resolve_all()
         scope.parameters = values
@@ -105,6 +118,7 @@ def _expand(
         secure = frozenset()
 
     resolver = Resolver(scope, context, language, depth=depth, expand_nested=_expand_nested)
+    resolver.disguise = disguise
     scope.resources = resolver
     resolver.declare(declarations(template))
     resolver.evaluate_bodies()
@@ -138,9 +152,15 @@ def _expand(
 
 
 def _expand_nested(
-    parent: Resolver, resource: ExpandedResource, raw_template: Any, ctx: EvalContext
+    parent: Resolver,
+    resource: ExpandedResource,
+    raw_template: Any,
+    ctx: EvalContext,
+    evaluated: bool = False,
 ) -> None:
-    """Expand the inner template of a ``Microsoft.Resources/deployments`` resource."""
+    """Expand the inner template of a ``Microsoft.Resources/deployments`` resource
+    (``evaluated``: the template was given as an expression, and the parent evaluated it —
+    what remains is the nested deployment's own, see ``Resolver._template_expression``)."""
     properties = resource.body.get("properties") or {}
     if not isinstance(raw_template, dict):
         link = properties.get("templateLink") if isinstance(properties, dict) else None
@@ -150,7 +170,7 @@ def _expand_nested(
             else "the nested deployment has no inline template"
         )
         return
-    inner_scope = uses_inner_scope(properties, location=f"{resource.key}.properties")
+    inner_scope = evaluated or uses_inner_scope(properties, location=f"{resource.key}.properties")
     child_context = _nested_context(parent.context, resource, properties)
     if inner_scope:
         params = properties.get("parameters") or {}
@@ -159,10 +179,22 @@ def _expand_nested(
                 "its parameters depend on resources that this deployment creates"
             )
             return
-        nested = _expand(raw_template, params, child_context, outer=None, depth=parent.depth + 1)
+        nested = _expand(
+            raw_template,
+            params,
+            child_context,
+            outer=None,
+            depth=parent.depth + 1,
+            disguise=parent.disguise,
+        )
     else:
         nested = _expand(
-            raw_template, {}, child_context, outer=parent.scope, depth=parent.depth + 1
+            raw_template,
+            {},
+            child_context,
+            outer=parent.scope,
+            depth=parent.depth + 1,
+            disguise=parent.disguise,
         )
     resource.nested = nested
 

@@ -97,24 +97,38 @@ def is_identifier_key(key: Any) -> bool:
 class SecretMask:
     """Masks runs of the known secrets in text and JSON values (see the module docs)."""
 
-    __slots__ = ("_grams", "_short", "min_run", "secrets")
+    __slots__ = ("_grams", "_short", "exact", "min_run", "secrets")
 
-    def __init__(self, secrets: Iterable[str] = (), *, min_run: int = MIN_SECRET_RUN) -> None:
+    def __init__(
+        self,
+        secrets: Iterable[str] = (),
+        *,
+        min_run: int = MIN_SECRET_RUN,
+        exact: Iterable[str] = (),
+    ) -> None:
         if min_run < 1:
             raise ValueError(f"SecretMask: min_run must be 1 or more, not {min_run}")
         self.min_run = min_run
         self.secrets: frozenset[str] = frozenset(s for s in secrets if isinstance(s, str) and s)
+        # values computed from secrets (a connection string holding a password, the base64
+        # of a key): masked where a whole JSON string equals one, never as runs in text
+        self.exact: frozenset[str] = frozenset(s for s in exact if isinstance(s, str) and s)
         forms = {form for secret in self.secrets for form in _forms(secret)}
-        self._short = frozenset(f for f in forms if len(f) < min_run)
+        self._short = frozenset(f for f in forms if len(f) < min_run) | self.exact
         self._grams = frozenset(g for f in forms for g in windows(f, min_run))
 
     def __bool__(self) -> bool:
-        return bool(self.secrets)
+        return bool(self.secrets or self.exact)
 
-    def with_secrets(self, secrets: Iterable[str]) -> SecretMask:
-        """This mask and ``secrets`` besides."""
+    def with_secrets(self, secrets: Iterable[str], *, exact: Iterable[str] = ()) -> SecretMask:
+        """This mask and ``secrets`` (and ``exact`` values) besides."""
         more = [s for s in secrets if isinstance(s, str) and s and s not in self.secrets]
-        return SecretMask([*self.secrets, *more], min_run=self.min_run) if more else self
+        more_exact = [s for s in exact if isinstance(s, str) and s and s not in self.exact]
+        if not more and not more_exact:
+            return self
+        return SecretMask(
+            [*self.secrets, *more], min_run=self.min_run, exact=[*self.exact, *more_exact]
+        )
 
     # -- text ---------------------------------------------------------------------------------
     def spans(self, text: str) -> list[tuple[int, int]]:

@@ -98,6 +98,8 @@ class Expansion:
     _scope: TemplateScope | None = field(default=None, repr=False)
     _outputs: dict[str, Any] = field(default_factory=dict, repr=False)
     _resolver: StatefulResolver | None = field(default=None, repr=False)
+    # what of it is computed from secure values (``secret_taint.SecretTaint``), once known
+    secret_taint: Any = field(default=None, repr=False, compare=False)
 
     def redacted_parameters(self) -> dict[str, Any]:
         """Parameter values with secure ones removed (safe to store and log)."""

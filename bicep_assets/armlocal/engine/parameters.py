@@ -129,17 +129,29 @@ class ParameterResolver(Mapping[str, Any]):
         template: dict[str, Any],
         supplied: dict[str, Any] | None,
         evaluate_default: EvaluateDefault,
+        *,
+        disguise: Callable[[Any], Any] | None = None,
     ) -> None:
         self._declarations = _declarations(template)
         self._definitions = _definitions(template)
         self._evaluate_default = evaluate_default
+        # secure parameters' values (supplied or default) pass ``disguise`` when given: a
+        # stand-in expansion that tells which values derive from secrets (``secret_taint``)
+        self._disguise = disguise
+        self._secure = (
+            {n for n, d in self._declarations.items() if is_secure(d, self._definitions, n)}
+            if disguise is not None
+            else set()
+        )
         self._values: dict[str, Any] = {}
         self._pending: list[str] = []  # parameters whose default is being evaluated, in order
         given = self._match_supplied(parse_supplied(supplied))
         self._check_required(given)
         for name, declaration in self._declarations.items():
             if name in given:
-                self._values[name] = self._validate(name, declaration, given[name])
+                self._values[name] = self._disguised(
+                    name, self._validate(name, declaration, given[name])
+                )
 
     # -- Mapping ----------------------------------------------------------------------------
     def __getitem__(self, name: str) -> Any:
@@ -147,7 +159,7 @@ class ParameterResolver(Mapping[str, Any]):
         if key is None:
             raise KeyError(name)
         if key not in self._values:
-            self._values[key] = self._resolve_default(key)
+            self._values[key] = self._disguised(key, self._resolve_default(key))
         return self._values[key]
 
     def __contains__(self, name: object) -> bool:
@@ -162,6 +174,11 @@ class ParameterResolver(Mapping[str, Any]):
     def resolve_all(self) -> dict[str, Any]:
         """Every parameter's value, in declaration order."""
         return {name: self[name] for name in self._declarations}
+
+    def _disguised(self, name: str, value: Any) -> Any:
+        if self._disguise is None or name not in self._secure or value is None:
+            return value
+        return self._disguise(value)
 
     # -- steps ------------------------------------------------------------------------------
     def _match_supplied(self, values: dict[str, Any]) -> dict[str, Any]:

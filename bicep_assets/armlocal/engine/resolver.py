@@ -26,7 +26,7 @@ from .scopes import absolute_scope
 from .template import Declaration, is_relative_type
 
 DEPLOYMENTS = "microsoft.resources/deployments"
-NestedExpander = Callable[["Resolver", ExpandedResource, Any, EvalContext], None]
+NestedExpander = Callable[["Resolver", ExpandedResource, Any, EvalContext, bool], None]
 
 
 @dataclass
@@ -57,6 +57,7 @@ class Resolver:
         self.language = language
         self.depth = depth
         self.expand_nested = expand_nested
+        self.disguise: Callable[[Any], Any] | None = None  # see expansion.expand
         self.state: ResourceState = context.state
         self.deployed = False  # True: this template's resources exist in ``state``
         self.strict = False  # True: a missing resource is an error, not a deferred value
@@ -66,6 +67,10 @@ class Resolver:
         self.by_id: dict[str, ExpandedResource] = {}
         self.by_name: dict[str, list[ExpandedResource]] = {}
         self.by_loop: dict[str, list[ExpandedResource]] = {}
+        # every copy loop name and symbolic name declared, with or without instances: a
+        # loop of count 0 has none, yet naming it in dependsOn is valid (nothing to wait for)
+        self.declared_names: set[str] = set()
+        self.declared_loops: set[str] = set()  # of them, those that are copy loops
         self._collecting: list[_Instance] = []
 
     # -- phase 1: identities --------------------------------------------------------------
@@ -94,6 +99,8 @@ class Resolver:
         )
         base_ctx = (parent_info.ctx if parent_info else EvalContext(self.scope)).at(decl.location)
         loop = raw.get("copy")
+        if decl.symbolic_name:
+            self.declared_names.add(decl.symbolic_name.lower())
         contexts: list[tuple[EvalContext, str | None, int | None]] = [(base_ctx, None, None)]
         batch_size = 0
         if loop is not None:
@@ -103,6 +110,10 @@ class Resolver:
                     code="InvalidTemplate",
                 )
             name = loop["name"]
+            self.declared_names.add(name.lower())
+            self.declared_loops.add(name.lower())
+            if decl.symbolic_name:
+                self.declared_loops.add(decl.symbolic_name.lower())
             count = evaluate_copy_count(base_ctx, name, loop.get("count"), decl.location)
             if str(loop.get("mode", "parallel")).lower() == "serial":
                 batch_size = loop.get("batchSize", 1)
@@ -220,21 +231,33 @@ class Resolver:
         scope_id: str,
         where: str,
     ) -> str:
-        if "subscriptionId" in raw or "resourceGroup" in raw:
-            # a nested deployment or an `existing` resource in another subscription/group
-            sub = self.context.subscription_id
+        sub_given = self._target_scope(ctx, raw, "subscriptionId", where)
+        group_given = self._target_scope(ctx, raw, "resourceGroup", where)
+        if sub_given or group_given:
+            # a nested deployment or an `existing` resource in another subscription/group;
+            # an empty value (Bicep writes `resourceGroup: ''`) means the current one
+            sub = sub_given or self.context.subscription_id
             group = self.context.resource_group.name if self.context.resource_group else None
-            if "subscriptionId" in raw:
-                sub = self._string(ctx, raw["subscriptionId"], f"{where}.subscriptionId")
-                if "resourceGroup" not in raw:
-                    group = None
-            if "resourceGroup" in raw:
-                group = self._string(ctx, raw["resourceGroup"], f"{where}.resourceGroup")
+            if sub_given and "resourceGroup" not in raw:
+                group = None
+            group = group_given or group
             scope_id = f"/subscriptions/{sub}" + (f"/resourceGroups/{group}" if group else "")
         try:
             return build_resource_id(scope_id, rtype, [name])
         except ExpressionError as exc:
             raise exc.at(f"{where}.name") from None
+
+    def _target_scope(self, ctx: EvalContext, raw: dict[str, Any], key: str, where: str) -> str:
+        """The ``subscriptionId`` or ``resourceGroup`` a declaration names; ``""`` when it
+        names none, or names the current one with an empty string."""
+        if key not in raw:
+            return ""
+        value = self._evaluate_meta(ctx, raw[key], f"{where}.{key}")
+        if value is None or value == "":
+            return ""
+        if not isinstance(value, str):
+            raise ExpressionError(f"{where}.{key}: must be a string, got {value!r}.")
+        return value
 
     def _register(self, resource: ExpandedResource, info: _Instance) -> None:
         self.resources.append(resource)
@@ -302,10 +325,33 @@ class Resolver:
             )
         resource.body = result.value
         resource.deferred = result.deferred
+        evaluated = is_deployment and isinstance(inner_template, str)
+        if evaluated:
+            inner_template = self._template_expression(info.ctx, inner_template, resource.key)
         if is_deployment:
-            self.expand_nested(self, resource, inner_template, info.ctx)
+            self.expand_nested(self, resource, inner_template, info.ctx, evaluated)
             if inner_template is not None and isinstance(resource.body.get("properties"), dict):
                 resource.body["properties"]["template"] = inner_template
+
+    def _template_expression(self, ctx: EvalContext, text: str, where: str) -> Any:
+        """A nested deployment's ``properties.template`` written as an expression
+        (``[variables('t')]``, ``[json(...)]``) is evaluated in the parent's scope, like any
+        other property; a value that needs a resource not yet deployed stays the text (the
+        nested deployment is then expanded when it runs). That evaluation is the parent's
+        part: what expressions the result still holds (written ``[[...]`` in the variable)
+        are the nested deployment's own, evaluated with its ``parameters`` — Bicep's
+        ``loadJsonContent`` modules rely on it, whatever ``expressionEvaluationOptions``
+        says."""
+        location = f"{where}.properties.template"
+        result = evaluate_body(ctx, text, location, property_copies=False)
+        if result.deferred:
+            return text
+        if not isinstance(result.value, dict):
+            raise ExpressionError(
+                f"{location}: The template of a nested deployment must be an object, not "
+                f"{_json_type(result.value)}."
+            )
+        return result.value
 
     # -- phase 3: dependencies ------------------------------------------------------------
     def live_resources(self) -> list[ExpandedResource]:
@@ -346,23 +392,47 @@ class Resolver:
         return not info.declaration.raw.get("existing")
 
     def _match_dependency(self, target: Any, where: str) -> list[ExpandedResource]:
+        """The live resources a ``dependsOn`` entry names.
+
+        ARM removes a resource that is not deployed from the dependencies ("Define the order
+        for deploying resources": a conditional resource that isn't deployed is removed
+        automatically): a resource whose condition is false, a copy loop whose count is 0,
+        a loop (or a member of one) whose instances are all conditioned off. Such an entry
+        is nothing to wait for; only a name that no resource declares is an error.
+        """
         if not isinstance(target, str) or not target:
             raise ExpressionError(f"{where}: a dependency must be a non-empty string.")
         found = self.find(target, include_loops=True)
         if found:
             return found
-        lowered = target.lower()
-        if any(self.info[r.key].skipped for r in self.by_symbol.get(lowered, [])):
-            return []
-        if any(
-            self.info[r.key].skipped and (r.id.lower() == lowered or r.name.lower() == lowered)
-            for r in self.resources
-        ):
+        if self._names_undeployed(target):
             return []
         raise TemplateError(
             f"{where}: The resource '{target}' is not defined in the template.",
             code="InvalidTemplate",
         )
+
+    def _names_undeployed(self, target: str) -> bool:
+        """``target`` names a declared resource, loop or loop member that deploys nothing."""
+        lowered = target.lower()
+        if lowered in self.declared_names:
+            return True
+        if lowered.endswith("]") and "[" in lowered:
+            symbol, _, index = lowered[:-1].partition("[")
+            if symbol in self.declared_loops and index.strip().isdigit():
+                return True
+        for resource in self.resources:
+            if not self.info[resource.key].skipped:
+                continue
+            if lowered in (
+                resource.id.lower(),
+                resource.name.lower(),
+                f"{resource.type}/{resource.name}".lower(),
+            ):
+                return True
+            if "<not evaluated>" in resource.id and _names_type(lowered, resource.type):
+                return True  # its name was not evaluated (ARM does not evaluate it either)
+        return False
 
     def find(self, target: str, *, include_loops: bool = False) -> list[ExpandedResource]:
         """Resources named by a symbolic name, id, name, 'type/name' or copy loop name."""
@@ -480,6 +550,30 @@ class Resolver:
         finally:
             self._collecting.pop()
         return fresh
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, list):
+        return "an array"
+    return "null" if value is None else type(value).__name__
+
+
+def _names_type(target: str, resource_type: str) -> bool:
+    """``target`` (lower case) is an id or ``type/name`` of a resource of ``resource_type``."""
+    rtype = resource_type.lower()
+    if target.startswith("/"):
+        marker = target.rfind("/providers/")
+        if marker < 0:
+            return False
+        segments = target[marker + len("/providers/") :].split("/")
+        return "/".join([segments[0], *segments[1::2]]) == rtype
+    return target.startswith(rtype + "/")
 
 
 def _nested_preview(resource: ExpandedResource) -> dict[str, Any] | None:

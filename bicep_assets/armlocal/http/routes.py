@@ -20,11 +20,11 @@ from ..service.records import (
     DeploymentScope,
     check_deployment_name,
     dependencies_of,
-    deployment_mask,
     deployment_not_found,
     providers_of,
     redacted_parameters,
 )
+from ..service.secure_answers import exported_template, secure_what_if
 from ..service.whatif import what_if
 from .listing import filter_resources, list_collection, resource_types, tracked_resources
 from .rest import (
@@ -343,7 +343,7 @@ def validate_deployment(backend: ArmBackend, request: Request, scope: str, name:
         "properties": {
             "provisioningState": "Succeeded",
             "templateHash": expansion.template_hash,
-            "parameters": redacted_parameters(expansion),
+            "parameters": redacted_parameters(expansion, None, properties.get("parameters")),
             "mode": properties.get("mode", "Incremental"),
             "providers": providers_of(expansion),
             "dependencies": dependencies_of(expansion),
@@ -379,7 +379,7 @@ def what_if_deployment(backend: ArmBackend, request: Request, scope: str, name: 
         result_format=settings.get("resultFormat", "FullResourcePayloads"),
     )
     # computed while the request was read: answered at once (200, as validate)
-    return json_response(deployment_mask(expansion).value(result))
+    return json_response(secure_what_if(expansion, result))
 
 
 def _service_owned_paths(resource_type: str) -> set[str]:
@@ -391,7 +391,7 @@ def _service_owned_paths(resource_type: str) -> set[str]:
 def export_template(backend: ArmBackend, request: Request, scope: str, name: str) -> Response:
     _deployment(backend, scope, name)
     template = backend.store.get_deployment_template(_scope(scope).id, name)
-    return json_response({"template": template})
+    return json_response({"template": exported_template(template)})
 
 
 def list_operations(

@@ -18,7 +18,13 @@ from ..state.store import ArmStore
 from ..state.timestamps import iso, utc_now
 from . import behaviors
 from .deployments import DeploymentRunner
-from .errors import ArmHttpError, group_not_found, resource_not_found
+from .errors import (
+    ArmHttpError,
+    group_not_found,
+    parent_not_found,
+    resource_not_found,
+    top_level_parent,
+)
 from .faults import FaultPlan
 from .host import LocalArmConfig
 from .management_groups import ManagementGroups
@@ -146,6 +152,10 @@ class ArmBackend:
         parts = parse_arm_id(resource_id)
         if parts.resource_group:
             self.get_resource_group(parts.subscription_id or "", parts.resource_group)
+        parent = top_level_parent(resource_id)
+        if parent is not None and self.store.get_resource(parent[0]) is None:
+            error = parent_not_found(parent[1])
+            raise ArmHttpError(404, error["code"], error["message"])
         previous = self.store.get_resource(resource_id)
         problems = resource_errors(
             resource_id, parts.resource_type, parts.name, body.get("location"), previous

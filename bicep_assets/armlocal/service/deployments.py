@@ -23,6 +23,7 @@ from typing import Any
 
 from ..engine import DeploymentContext, Expansion, ResourceGroup, SecretMask, TemplateError, expand
 from ..engine.scopes import LEVEL_NAMES
+from ..engine.secret_taint import secret_taint
 from ..state.store import ArmStoreError, deployment_active
 from ..state.timestamps import iso, iso_duration, utc_now
 from .errors import ArmHttpError, group_not_found
@@ -189,6 +190,10 @@ class DeploymentRunner(ResourceSteps):
                 details=mask.value([d.to_arm() for d in exc.details]),
             ) from None
         check_preflight(expansion, name, self.backend.management_groups.get_resource)
+        # what of it is computed from secure values: masked in every answer and record
+        expansion.secret_taint = secret_taint(
+            properties["template"], parameters, context, expansion
+        )
         return expansion, properties
 
     def create_or_update(
@@ -247,7 +252,7 @@ class DeploymentRunner(ResourceSteps):
             "tags": body.get("tags") or {},
             "properties": {
                 "templateHash": expansion.template_hash,
-                "parameters": redacted_parameters(expansion, mask),
+                "parameters": redacted_parameters(expansion, mask, properties.get("parameters")),
                 "mode": properties.get("mode", "Incremental"),
                 "provisioningState": state,
                 "timestamp": iso(utc_now()),

@@ -60,3 +60,29 @@ def resource_not_found(resource_id: str) -> ArmHttpError:
         f"The Resource '{what}'{where} was not found. For more details please go to "
         "https://aka.ms/ARMResourceNotFoundFix",
     )
+
+
+def top_level_parent(resource_id: str) -> tuple[str, str] | None:
+    """``(id, name)`` of the top-level resource a child resource lives under (``sa`` of
+    ``sa/default/c1``) in a resource group; ``None`` for a top-level resource, an id that is
+    not a resource's, and resources outside a resource group (a management group's children
+    live in the management group hierarchy, not among the resources). An extension resource's
+    scope is not looked at: ARM reports that scope missing in its own way."""
+    try:
+        parts = parse_resource_id(resource_id)
+    except Exception:
+        return None
+    if len(parts.types) < 2 or parts.resource_group is None or "/providers/" in parts.scope.lower():
+        return None
+    parent_id = f"{parts.scope}/providers/{parts.namespace}/{parts.types[0]}/{parts.names[0]}"
+    return parent_id, parts.names[0]
+
+
+def parent_not_found(parent_name: str) -> dict[str, Any]:
+    """ARM's answer (404) to a PUT of a child resource whose top-level parent does not exist:
+    it checks the parent before the resource provider sees the request."""
+    return {
+        "code": "ParentResourceNotFound",
+        "message": "Can not perform requested operation on nested resource. Parent resource "
+        f"'{parent_name}' not found.",
+    }

@@ -186,9 +186,11 @@ def secure_values(expansion: Expansion) -> list[str]:
 
 
 def deployment_mask(expansion: Expansion, parent: SecretMask | None = None) -> SecretMask:
-    """The mask of a deployment: its secure values, and its parent deployment's."""
+    """The mask of a deployment: its secure values and the values computed from them
+    (``engine.secret_taint``), and its parent deployment's."""
     mask = parent if parent is not None else SecretMask()
-    return mask.with_secrets(secure_values(expansion))
+    taint = expansion.secret_taint
+    return mask.with_secrets(secure_values(expansion), exact=taint.values if taint else ())
 
 
 def request_mask(template: Any, parameters: dict[str, Any]) -> SecretMask:
@@ -218,14 +220,23 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
-def redacted_parameters(expansion: Expansion, mask: SecretMask | None = None) -> dict[str, Any]:
+def redacted_parameters(
+    expansion: Expansion,
+    mask: SecretMask | None = None,
+    requested: Any = None,
+) -> dict[str, Any]:
     """Parameters as ARM reports them: ``{name: {"type", "value"}}``, secure ones typed only
     — and, stricter than ARM, so is a plain parameter whose value carries a secure value
-    (a nested deployment's ``string`` parameter given a parent's secure parameter)."""
+    (a nested deployment's ``string`` parameter given a parent's secure parameter). A
+    parameter the request (``requested``: its ``parameters``) gave as a Key Vault reference
+    is reported with that reference, as ARM does."""
     mask = mask if mask is not None else deployment_mask(expansion)
+    references = _references(requested)
     result: dict[str, Any] = {}
     for name, value in expansion.parameters.items():
-        if name in expansion.secure_parameters:
+        if name.lower() in references:
+            result[name] = {"type": "SecureString", "reference": references[name.lower()]}
+        elif name in expansion.secure_parameters:
             result[name] = {"type": "SecureString" if isinstance(value, str) else "SecureObject"}
         elif isinstance(value, KeyVaultReference):
             result[name] = {"type": "SecureString", "reference": value.to_arm()}
@@ -234,6 +245,16 @@ def redacted_parameters(expansion: Expansion, mask: SecretMask | None = None) ->
         else:
             result[name] = {"type": _json_type(value), "value": value}
     return result
+
+
+def _references(requested: Any) -> dict[str, Any]:
+    if not isinstance(requested, dict):
+        return {}
+    return {
+        str(name).lower(): entry["reference"]
+        for name, entry in requested.items()
+        if isinstance(entry, dict) and isinstance(entry.get("reference"), dict)
+    }
 
 
 def redacted_outputs(

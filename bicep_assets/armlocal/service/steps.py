@@ -13,6 +13,7 @@ from ..engine.resource_ids import parse_resource_id
 from ..state.store import ArmStoreError
 from ..state.timestamps import iso, iso_duration, utc_now
 from . import behaviors
+from .errors import parent_not_found, top_level_parent
 from .host import ServiceHost
 from .preflight import expanded_resource_errors
 from .records import (
@@ -77,6 +78,7 @@ class ResourceSteps:
             is_group = evaluated.type.lower() == "microsoft.resources/resourcegroups"
             if not is_group:
                 self._check_target(evaluated)
+                self._check_parent(evaluated, expansion)
             # preflight checked what it could see; a value known only now is checked here
             problems = expanded_resource_errors(evaluated, store.get_resource)
             if problems:
@@ -157,6 +159,17 @@ class ResourceSteps:
                     }
                 )
 
+    def _check_parent(self, resource: ExpandedResource, expansion: Expansion) -> None:
+        """ARM refuses a child resource whose top-level parent neither exists nor is deployed
+        by the same deployment (``ParentResourceNotFound``, 404), when the resource's turn
+        comes — validate and what-if do not look (a parent may come from elsewhere)."""
+        parent = top_level_parent(resource.id)
+        if parent is None or self.backend.store.get_resource(parent[0]) is not None:
+            return
+        if _declares(expansion, parent[0].lower()):
+            return  # deployed by this deployment (without a dependsOn on it: a race in Azure)
+        raise DeploymentFailure(parent_not_found(parent[1]), status=404)
+
     def _fail_operation(
         self,
         deployment_id: str,
@@ -169,7 +182,7 @@ class ResourceSteps:
             operation,
             started,
             "Failed",
-            "Conflict" if status == 409 else "BadRequest",
+            _STATUS_CODES.get(status, "BadRequest"),
             statusMessage={"status": "Failed", "error": self._mask(deployment_id).value(error)},
         )
         self.backend.store.put_operation(deployment_id, operation)
@@ -218,8 +231,9 @@ class ResourceSteps:
             self._fail_operation(parent_id, operation, started, error, 404)
             raise DeploymentFailure(error)
         properties = dict(evaluated.properties or {})
-        template = properties.get("template") or {}
         mask = deployment_mask(nested, parent=self._mask(parent_id))
+        # a template given as an expression was evaluated: it may hold a secure value now
+        template = mask.value(properties.get("template") or {})
         record = self._new_record(
             scope,
             resource.name,
@@ -319,3 +333,16 @@ def _settle(
         timestamp=iso(utc_now()),
         **extra,
     )
+
+
+_STATUS_CODES = {404: "NotFound", 409: "Conflict"}  # an operation's statusCode, as ARM names it
+
+
+def _declares(expansion: Expansion, resource_id: str) -> bool:
+    """Whether ``expansion`` (or one of its nested deployments) deploys ``resource_id``."""
+    for resource in expansion.resources:
+        if resource.id.lower() == resource_id:
+            return True
+        if resource.nested is not None and _declares(resource.nested, resource_id):
+            return True
+    return False

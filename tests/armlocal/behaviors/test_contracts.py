@@ -176,6 +176,33 @@ SAMPLES: list[tuple[str, str, tuple[str, ...], dict[str, Any]]] = [
         ("lab",),
         {"properties": {"labStorageType": "Premium"}},
     ),
+    (
+        "cognitive-services",
+        "Microsoft.CognitiveServices/accounts",
+        ("ai",),
+        {"kind": "AIServices", "properties": {"customSubDomainName": "ai"}},
+    ),
+    ("search", "Microsoft.Search/searchServices", ("srch",), {"properties": {}}),
+    ("app-configuration", "Microsoft.AppConfiguration/configurationStores", ("appcs",), {}),
+    ("api-management", "Microsoft.ApiManagement/service", ("apim",), {"properties": {}}),
+    ("mysql-flexible", "Microsoft.DBforMySQL/flexibleServers", ("my",), {"properties": {}}),
+    ("postgres-flexible", "Microsoft.DBforPostgreSQL/flexibleServers", ("pg",), {}),
+    (
+        "aks",
+        "Microsoft.ContainerService/managedClusters",
+        ("aks",),
+        {"properties": {"dnsPrefix": "aks", "oidcIssuerProfile": {"enabled": True}}},
+    ),
+    ("static-site", "Microsoft.Web/staticSites", ("stapp",), {"properties": {}}),
+    (
+        "communication",
+        "Microsoft.Communication/communicationServices",
+        ("acs",),
+        {"properties": {"dataLocation": "Europe"}},
+    ),
+    ("digital-twins", "Microsoft.DigitalTwins/digitalTwinsInstances", ("dt",), {}),
+    ("dev-center", "Microsoft.DevCenter/devcenters", ("dc",), {"properties": {}}),
+    ("databricks", "Microsoft.Databricks/workspaces", ("dbw",), {"properties": {}}),
     ("unknown", "Contoso.Widgets/gadgets", ("g1",), {"properties": {"size": 3}}),
 ]
 SAMPLE_IDS = [sample[0] for sample in SAMPLES]

@@ -323,23 +323,74 @@ def test_name_count_must_match_the_type(
     )
 
 
-def test_resource_id_at_subscription_scope_takes_at_most_one_scope_argument() -> None:
-    # ARM's message for this call in a subscription deployment (Azure/bicep issue 3619)
-    text = (
-        f"[resourceId('{SUB}', 'MyRg', 'Microsoft.Network/virtualNetworks/subnets', "
-        "'MyVnet', 'MySubnet')]"
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            f"[resourceId('{SUB}', 'MyRg', 'Microsoft.Network/virtualNetworks/subnets', "
+            "'MyVnet', 'MySubnet')]",
+            f"/subscriptions/{SUB}/resourceGroups/MyRg/providers/Microsoft.Network/"
+            "virtualNetworks/MyVnet/subnets/MySubnet",
+        ),
+        (
+            "[resourceId(subscription().subscriptionId, 'MyRg', "
+            "'Microsoft.Storage/storageAccounts', 'sa')]",
+            f"/subscriptions/{SUB}/resourceGroups/MyRg/providers/Microsoft.Storage/"
+            "storageAccounts/sa",
+        ),
+        (
+            f"[resourceId('{OTHER_SUB}', 'MyRg', 'Microsoft.Storage/storageAccounts', 'sa')]",
+            f"/subscriptions/{OTHER_SUB}/resourceGroups/MyRg/providers/Microsoft.Storage/"
+            "storageAccounts/sa",
+        ),
+    ],
+    ids=["literal-subscription", "current-subscription", "other-subscription"],
+)
+def test_resource_id_subscription_and_group_accepted_at_subscription_scope(
+    text: str, expected: str
+) -> None:
+    # a subscription deployment names a resource of a resource group with the subscription id
+    # and the group name (Microsoft's resourceId reference: "To get the resource ID for a
+    # resource in a different subscription and resource group, provide the subscription ID
+    # and resource group name"); ARM refused this form in 2021 (Azure/bicep issue 3619) and
+    # accepts it now: the Azure Verified Modules at subscription scope rely on it
+    assert at_subscription(text) == expected
+    assert evaluate(text) == expected  # and the same in a resource group deployment
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("[resourceId('MyRg', 'Microsoft.Storage/storageAccounts', 'sa')]", "MyRg"),
+        (
+            "[resourceId('not-a-guid', 'MyRg', 'Microsoft.Storage/storageAccounts', 'sa')]",
+            "not-a-guid",
+        ),
+    ],
+    ids=["one-argument-is-the-subscription", "two-arguments"],
+)
+def test_resource_id_subscription_argument_must_be_a_guid(text: str, value: str) -> None:
+    # at subscription scope the one scope argument is the subscription id, not a group name;
+    # ARM's message for a value that is not one
+    with pytest.raises(ExpressionError) as info:
+        at_subscription(text)
+    assert info.value.message == (
+        f"The provided value '{value}' is not valid subscription identifier. Please see "
+        "https://aka.ms/arm-template-expressions/#resourceid for usage details."
     )
+
+
+def test_resource_id_takes_at_most_two_scope_arguments_at_subscription_scope() -> None:
+    text = "[resourceId('a', 'b', 'c', 'Microsoft.Storage/storageAccounts', 'sa')]"
     with pytest.raises(ExpressionError) as info:
         at_subscription(text)
     assert info.value.message == (
         "Unable to evaluate template language function 'resourceId': function requires fully "
-        "qualified resource type 'Microsoft.Network/virtualNetworks/subnets' as one of first "
+        "qualified resource type 'Microsoft.Storage/storageAccounts' as one of first "
         "three arguments for resource at resource group scope, or first two arguments for "
         "resource at subscription scope. Please see "
         "https://aka.ms/arm-resource-functions/#resourceid for usage details."
     )
-    # the same call is fine in a resource group deployment
-    assert evaluate(text).endswith("/virtualNetworks/MyVnet/subnets/MySubnet")
 
 
 @pytest.mark.parametrize(

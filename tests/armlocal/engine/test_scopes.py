@@ -201,9 +201,10 @@ def test_resource_id_format_depends_on_the_scope(level: str, expected: str) -> N
 def test_resource_id_with_subscription_and_group_names_them_at_any_scope(level: str) -> None:
     """scope-functions: "Use resourceId() to get the ID for a resource deployed at the
     resource group" — with the subscription and group given, from above subscriptions too."""
-    text = "[resourceId('s1', 'rg1', 'Microsoft.Storage/storageAccounts', 'sa')]"
+    sub = "11111111-2222-3333-4444-555555555555"  # ARM checks that it is a GUID
+    text = f"[resourceId('{sub}', 'rg1', 'Microsoft.Storage/storageAccounts', 'sa')]"
     assert evaluate(level, text) == (
-        "/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.Storage/storageAccounts/sa"
+        f"/subscriptions/{sub}/resourceGroups/rg1/providers/Microsoft.Storage/storageAccounts/sa"
     )
 
 

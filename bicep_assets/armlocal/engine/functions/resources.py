@@ -9,6 +9,7 @@ resource names, one per type segment (``'vnet/subnet'`` as one name is an error 
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from ..errors import ExpressionError
@@ -58,14 +59,15 @@ def resource_id(ctx: EvalContext, *raw: Any) -> str:
     The id's format depends on the deployment's scope (Microsoft's template-functions-resource
     "resourceId"): under the resource group of a resource group deployment, under the
     subscription of a subscription deployment, and ``/providers/{type}/{name}`` at management
-    group or tenant scope. A subscription id and a resource group name given as leading
-    arguments place the id there; a single leading argument is the resource group at
-    resource group scope and the subscription id elsewhere.
+    group or tenant scope. At most two scope arguments precede the type: two are a
+    subscription id and a resource group name (also at subscription scope, the form templates
+    use there for a resource in a resource group); one is the resource group at resource group
+    scope and the subscription id elsewhere. A subscription id must be a GUID, as ARM checks.
     """
     leading, resource_type, names = _id_arguments("resourceId", raw)
     dep = ctx.scope.deployment
     level = dep.level
-    if len(leading) > (1 if level == "subscription" else 2):
+    if len(leading) > 2:
         raise ExpressionError(
             _too_many_scope_arguments(
                 "resourceId",
@@ -79,16 +81,32 @@ def resource_id(ctx: EvalContext, *raw: Any) -> str:
     group = dep.resource_group.name if dep.resource_group is not None else None
     if len(leading) == 2:
         subscription, group = leading
+        _check_subscription_id(subscription)
     elif len(leading) == 1 and level == "resourceGroup":
         group = leading[0]
     elif len(leading) == 1:
         subscription = leading[0]
+        _check_subscription_id(subscription)
     elif level in ("managementGroup", "tenant"):
         subscription = None  # /providers/{type}/{name}
     if subscription is None:
         return build_resource_id("", resource_type, names, function="resourceId")
     scope = f"/subscriptions/{subscription}" + (f"/resourceGroups/{group}" if group else "")
     return build_resource_id(scope, resource_type, names, function="resourceId")
+
+
+def _check_subscription_id(value: str) -> None:
+    """ARM refuses a subscription id argument that is not a GUID (its message)."""
+    try:
+        uuid.UUID(value)
+        valid = len(value) == 36
+    except ValueError:
+        valid = False
+    if not valid:
+        raise ExpressionError(
+            f"The provided value '{value}' is not valid subscription identifier. Please see "
+            "https://aka.ms/arm-template-expressions/#resourceid for usage details."
+        )
 
 
 @arm_function("subscriptionResourceId", min_args=2, max_args=None)

@@ -26,7 +26,10 @@ sub-resource ids) with virtual networks, public IPs, NSGs, NICs, load balancers,
 gateways and private endpoints in detail, SQL servers and databases, Cosmos DB accounts,
 Redis caches, container registries, Service Bus and Event Hubs namespaces and authorization
 rules, Event Grid topics and domains, Web PubSub and SignalR services, DevTest Labs labs,
-and role assignments.
+role assignments, and the endpoints and host names of the services in ``endpoints``
+(Cognitive Services, AI Search, App Configuration, API Management, MySQL and PostgreSQL
+flexible servers, AKS, static web apps, Communication Services, Digital Twins, Dev Center,
+Databricks).
 
 Some properties a template may set are always in a GET because the service fills them in
 when a PUT leaves them out (a storage account's ``kind``, a SQL database's ``sku``): those
@@ -57,6 +60,7 @@ from . import (
     containers,
     databases,
     devtestlab,
+    endpoints,
     identity,
     keyvault,
     management,
@@ -120,6 +124,7 @@ def _registry() -> dict[str, Behavior]:
         realtime,
         devtestlab,
         management,
+        endpoints,
     ):
         for behavior in module.BEHAVIORS:
             key = behavior.resource_type.lower()

@@ -18,7 +18,7 @@ any other character stands for itself. An empty ``chars`` means "any character e
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 SOURCE = "Microsoft's 'Naming rules and restrictions for Azure resources'"
@@ -40,6 +40,7 @@ class NameRule:
     scope: str = "resource group"  # where the name must be unique
     fixed: str | None = None  # the one name the type allows
     guid: bool = False  # the name is a GUID
+    builtin: tuple[str, ...] = ()  # lowercase names the service itself gives (and accepts)
 
 
 _ALNUM_HYPHEN = "aA0-"
@@ -67,7 +68,11 @@ NAME_RULES: dict[str, NameRule] = {
         1, 256, "aA0.-_", start="aA0", end="aA0", scope="namespace"
     ),
     "Microsoft.EventHub/namespaces/eventhubs/authorizationRules": _MESSAGING_CHILD,
-    "Microsoft.EventHub/namespaces/eventhubs/consumergroups": _MESSAGING_CHILD,
+    # every event hub has the consumer group '$Default' (Event Hubs' "Features and
+    # terminology"); templates PUT it to configure it, and Event Hubs accepts that
+    "Microsoft.EventHub/namespaces/eventhubs/consumergroups": replace(
+        _MESSAGING_CHILD, builtin=("$default",)
+    ),
     "Microsoft.Insights/components": NameRule(1, 260, forbidden="%&\\?/", not_end=". "),
     "Microsoft.KeyVault/vaults": NameRule(
         3, 24, _ALNUM_HYPHEN, start="aA", end="aA0", no_double_hyphen=True, scope="global"
@@ -251,6 +256,8 @@ def describe(rule: NameRule) -> str:
 
 def violation(rule: NameRule, name: str) -> str | None:
     """How ``name`` breaks ``rule`` ("it is 25 characters long"…), None when it does not."""
+    if name.lower() in rule.builtin:
+        return None
     if rule.fixed is not None:
         return None if name.lower() == rule.fixed else "it is not the one name allowed"
     if rule.guid:
