@@ -15,6 +15,7 @@ from werkzeug.wrappers import Request, Response
 
 from ..service import behaviors
 from ..service.backend import ArmBackend
+from ..service.deployments import check_location_unchanged
 from ..service.errors import ArmHttpError
 from ..service.records import (
     DeploymentScope,
@@ -245,10 +246,15 @@ def put_deployment(backend: ArmBackend, request: Request, scope: str, name: str)
     record, created = backend.runner.create_or_update(target, name, body)
     hold = min(float(backend.config.retry_after), 1.0)
     if hold > 0 and backend.runner.wait_for(record["id"], hold):
-        # finished within a moment: answered synchronously, as ARM's asynchronous-operation
-        # contract allows a PUT (200/201 with a terminal provisioningState, no polling URL),
-        # so no client sleeps Retry-After seconds for a deployment that is already done
-        return json_response(_deployment(backend, scope, name), 201 if created else 200)
+        record = _deployment(backend, scope, name)
+        if record["properties"]["provisioningState"] == "Succeeded":
+            # succeeded within a moment: answered synchronously, as ARM's asynchronous-
+            # operation contract allows a PUT (200/201 with a terminal provisioningState, no
+            # polling URL), so no client sleeps Retry-After seconds for finished work
+            return json_response(record, 201 if created else 200)
+        # Failed or Canceled keeps its polling URL, whose first poll answers the status with
+        # the error: azure-core takes a terminal state in the PUT's own answer for the
+        # result and raises nothing, so az would print a failed deployment and exit 0
     status_url = (
         f"{_base(request)}{target.deployment_id(name)}/operationStatuses/"
         f"{record['properties']['correlationId']}?api-version={request.args.get('api-version')}"
@@ -335,6 +341,9 @@ def validate_deployment(backend: ArmBackend, request: Request, scope: str, name:
     check_deployment_name(name)
     target = _scope(scope)
     body = require_object(read_json(request), "the deployment")
+    # validate answers what the PUT would: a name that exists in another location is refused
+    # here too (az validates before it deploys, and prints validate's error cleanly)
+    check_location_unchanged(backend.store.get_deployment(target.id, name), name, body)
     expansion, properties = backend.runner.expand(target, name, body)
     result = {
         "id": target.deployment_id(name),
