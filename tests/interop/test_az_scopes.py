@@ -481,6 +481,15 @@ def test_bad_input_at_management_group_and_tenant_scope(az: Az) -> None:
         "deployment", "tenant", "validate", "-l", "westeurope", "-f", "mg.json", *params
     )
     assert f"Template schema '{MG_SCHEMA}' is not supported." in wrong
+    # what-if reports a refused template in its result, which az prints as CODE - message
+    wrong = az.fails(
+        "deployment", "mg", "what-if", "-m", "mg-b-scope", "-l", "westeurope", "-f", "tenant.json",
+        "-p", "parentName=x", "groupName=y", f"subscriptionId={SUB}", "resourceGroupName=z",
+    )  # fmt: skip
+    assert wrong.startswith(
+        "ERROR: InvalidTemplate - Deployment template validation failed: 'Template schema "
+        f"'{TENANT_SCHEMA}' is not supported."
+    )
     # a tenant template whose module targets a management group that neither exists nor is
     # created by the template: refused by the preflight, before anything is written
     az.write(

@@ -16,7 +16,7 @@ from werkzeug.wrappers import Request, Response
 from ..service import behaviors
 from ..service.backend import ArmBackend
 from ..service.deployments import check_location_unchanged
-from ..service.errors import ArmHttpError
+from ..service.errors import ArmHttpError, TemplateRejected
 from ..service.records import (
     DeploymentScope,
     check_deployment_name,
@@ -370,7 +370,13 @@ def what_if_deployment(backend: ArmBackend, request: Request, scope: str, name: 
     check_deployment_name(name)
     target = _scope(scope)
     body = require_object(read_json(request), "the what-if request")
-    expansion, properties = backend.runner.expand(target, name, body)
+    try:
+        expansion, properties = backend.runner.expand(target, name, body)
+    except TemplateRejected as exc:
+        # ARM's what-if reports a template it refuses in its result, not as an HTTP error:
+        # the operation itself succeeded (WhatIfOperationResult's ``error``: "Error when
+        # What-If operation fails"; az prints it as "CODE - message" and exits 1)
+        return json_response({"status": "Failed", "error": exc.body()["error"]})
     settings = properties.get("whatIfSettings") or {}
     existing = (
         backend.store.list_resources(target.subscription_id, target.resource_group)
