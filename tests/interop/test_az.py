@@ -106,7 +106,7 @@ def test_group_deployment_validate_what_if_create(az: Az) -> None:
     operations = az.json("deployment", "operation", "group", "list", "-g", "rg-deploy", "-n", "web")
     assert {o["properties"]["provisioningState"] for o in operations} == {"Succeeded"}
     assert len(operations) == 6
-    # --what-if on create shows the plan and deploys (--yes answers its prompt)
+    # --what-if on create shows the plan only (az deploys after it with --confirm-with-what-if)
     again = az.run("deployment", "group", "create", *deploy, "-n", "web2", "--what-if")
     assert again.returncode == 0, again.stderr
     assert "5 no change" in again.stdout

@@ -323,7 +323,12 @@ def test_management_group_deployment_nests_into_a_subscription_and_a_group(az: A
     assert "Resource changes: 3 no change." in again.stdout
     refused = az.fails("deployment", "mg", "cancel", "-m", "mg-d-platform", "-n", "platform")
     assert "(DeploymentCannotBeCancelled)" in refused
-    az.json("deployment", "mg", "delete", "-m", "mg-d-platform", "-n", "platform")
+    # --no-wait returns at once; az's wait sees it done
+    started = az.run("deployment", "mg", "create", *deploy, "-n", "later", "--no-wait")
+    assert (started.returncode, started.stdout) == (0, ""), started.stderr
+    az.json("deployment", "mg", "wait", "-m", "mg-d-platform", "-n", "later", "--created")
+    for name in ("platform", "later"):
+        az.json("deployment", "mg", "delete", "-m", "mg-d-platform", "-n", name)
     assert az.json("deployment", "mg", "list", "-m", "mg-d-platform") == []
     gone = az.fails("deployment", "mg", "show", "-m", "mg-d-platform", "-n", "platform", code=3)
     assert "(DeploymentNotFound) Deployment 'platform' could not be found." in gone
