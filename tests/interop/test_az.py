@@ -2,30 +2,20 @@
 setup (serve, ``eval "$(bicep-assets emulator az-env …)"``, ``az login --identity``), then a
 deployment workflow at resource-group and subscription scope, asserting on az's JSON output.
 
-One emulator process per module (per xdist worker); the test functions are split so both
-workers take part. Every az command costs about half a second of start-up.
+The emulator and the login are conftest.py's (one per xdist worker); the test functions are
+split so both workers take part. Every az command costs about half a second of start-up.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import shlex
-import signal
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from .az_cli import az_executable
+from .conftest import SUB, Az
 
 pytestmark = pytest.mark.slow
 
-SUB = "00000000-0000-0000-0000-000000000000"
-TOKEN = "az-interop-token-0123456789"
 EXAMPLE = Path(__file__).resolve().parents[2] / "infra" / "main.json"
 SECRET = "Interop-Secret-Value-42!"
 
@@ -53,78 +43,10 @@ SUB_TEMPLATE = """{
 """
 
 
-class Az:
-    """Runs az with the environment az-env printed."""
-
-    def __init__(self, executable: Path, env: dict[str, str], cwd: Path) -> None:
-        self.executable, self.env, self.cwd = executable, env, cwd
-
-    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(self.executable), *args],
-            env=self.env,
-            cwd=self.cwd,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-
-    def json(self, *args: str) -> Any:
-        done = self.run(*args, "-o", "json")
-        assert done.returncode == 0, f"az {' '.join(args)}: {done.stderr}"
-        return json.loads(done.stdout) if done.stdout.strip() else None
-
-    def fails(self, *args: str) -> str:
-        done = self.run(*args)
-        assert done.returncode != 0, done.stdout
-        return done.stderr
-
-
-@pytest.fixture(scope="module")
-def az(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Az]:
-    executable = az_executable()
-    work = tmp_path_factory.mktemp("az")
-    bicep_assets = Path(sys.executable).with_name("bicep-assets")
-    server = subprocess.Popen(
-        [str(bicep_assets), "emulator", "serve", "--token", TOKEN, "--cert-dir", str(work)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        described = json.loads(server.stdout.readline())
-        exports = subprocess.run(
-            [
-                str(bicep_assets),
-                "emulator",
-                "az-env",
-                "--endpoint",
-                described["base_url"],
-                "--token",
-                TOKEN,
-                "--ca-file",
-                described["ca_file"],
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "ARM_"))}
-        for line in exports.splitlines():
-            name, _, value = line.removeprefix("export ").partition("=")
-            env[name] = shlex.split(value)[0]
-        client = Az(executable, env, work)
-        login = client.json("login", "--identity")
-        assert [(a["id"], a["environmentName"], a["user"]["name"]) for a in login] == [
-            (SUB, "LocalArm", "systemAssignedIdentity")
-        ]
-        (work / "main.json").write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
-        (work / "sub.json").write_text(SUB_TEMPLATE, encoding="utf-8")
-        yield client
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+@pytest.fixture(scope="module", autouse=True)
+def _templates(az: Az) -> None:
+    az.write("main.json", EXAMPLE.read_text(encoding="utf-8"))
+    az.write("sub.json", SUB_TEMPLATE)
 
 
 def test_account_and_cloud_registration(az: Az) -> None:
@@ -158,7 +80,7 @@ def test_groups(az: Az) -> None:
     assert updated["tags"] == {"b": "2"}
     az.json("group", "delete", "-n", "rg-groups", "--yes")
     assert az.json("group", "exists", "-n", "rg-groups") is False
-    assert "ResourceGroupNotFound" in az.fails("group", "show", "-n", "rg-groups")
+    assert "ResourceGroupNotFound" in az.fails("group", "show", "-n", "rg-groups", code=3)
 
 
 def test_group_deployment_validate_what_if_create(az: Az) -> None:
@@ -184,7 +106,7 @@ def test_group_deployment_validate_what_if_create(az: Az) -> None:
     operations = az.json("deployment", "operation", "group", "list", "-g", "rg-deploy", "-n", "web")
     assert {o["properties"]["provisioningState"] for o in operations} == {"Succeeded"}
     assert len(operations) == 6
-    # --what-if on create shows the plan and deploys (--yes answers its prompt)
+    # --what-if on create shows the plan only (az deploys after it with --confirm-with-what-if)
     again = az.run("deployment", "group", "create", *deploy, "-n", "web2", "--what-if")
     assert again.returncode == 0, again.stderr
     assert "5 no change" in again.stdout
@@ -256,7 +178,7 @@ def test_resources_and_providers(az: Az) -> None:
     sites = az.json("webapp", "list", "-g", "rg-res")
     assert [s["name"] for s in sites] == [by_type["Microsoft.Web/sites"]["name"]]
     az.json("resource", "delete", "--ids", account["id"])
-    assert "ResourceNotFound" in az.fails("resource", "show", "--ids", account["id"])
+    assert "ResourceNotFound" in az.fails("resource", "show", "--ids", account["id"], code=3)
     storage = az.json("provider", "show", "-n", "Microsoft.Web")
     assert "sites" in [t["resourceType"] for t in storage["resourceTypes"]]
     assert az.run("provider", "register", "-n", "Microsoft.Web").returncode == 0
@@ -285,7 +207,7 @@ def test_subscription_deployment_creates_a_group_and_deploys_into_it(az: Az) -> 
     }
     assert [r["name"] for r in az.json("resource", "list", "-g", "rg-fromsub")] == ["stazinterop01"]
     az.json("deployment", "sub", "delete", "-n", "fromsub")
-    assert "DeploymentNotFound" in az.fails("deployment", "sub", "show", "-n", "fromsub")
+    assert "DeploymentNotFound" in az.fails("deployment", "sub", "show", "-n", "fromsub", code=3)
 
 
 def test_bad_input_gets_arm_errors(az: Az) -> None:
@@ -297,5 +219,5 @@ def test_bad_input_gets_arm_errors(az: Az) -> None:
     broken = az.fails("rest", "--method", "put", "--url", url, "--body", '{"properties": {"a": }}')
     assert "InvalidRequestContent" in broken
     assert "could not be deserialized: unexpected '}' at line 1, column 22" in broken
-    missing = az.fails("deployment", "group", "show", "-g", "rg-bad", "-n", "nothing")
+    missing = az.fails("deployment", "group", "show", "-g", "rg-bad", "-n", "nothing", code=3)
     assert "DeploymentNotFound" in missing

@@ -650,9 +650,13 @@ def test_the_local_arm_masks_secure_values_in_validation_errors(arm: LocalArm) -
     inner["parameters"]["plain"]["allowedValues"] = ["a", "b"]
     client = arm.connection.deployments_client()
     with pytest.raises(HttpResponseError) as raised:
-        client.deployments.begin_what_if("rg", "d1", body_with(CANARY, body)).result()
+        client.deployments.begin_validate("rg", "d1", body_with(CANARY, body)).result()
     text = json.dumps(raised.value.response.json())
     assert MASK in text and not leaks(text)
+    # what-if reports the same refusal in its result
+    result = client.deployments.begin_what_if("rg", "d1", body_with(CANARY, body)).result()
+    text = json.dumps(result.as_dict())
+    assert result.status == "Failed" and MASK in text and not leaks(text)
 
 
 def test_a_short_secure_value_is_masked_by_the_local_arm_where_a_value_equals_it(

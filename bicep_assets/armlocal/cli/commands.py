@@ -32,6 +32,7 @@ from ..state.store import ArmStoreError
 from .azenv import AzEnvError, add_az_env_parser, az_environment, render_exports
 from .parameter_args import ParameterArgumentError
 from .scope_commands import (
+    WhatIfFailed,
     add_account_commands,
     add_deployment_commands,
     output_option,
@@ -269,6 +270,9 @@ def run_arm(args: argparse.Namespace) -> int:
                 result = run_deployment(connection, args)
     except HttpResponseError as exc:
         print(json.dumps({"error": _error_body(exc)}, indent=2), file=sys.stderr)
+        return 1
+    except WhatIfFailed as exc:
+        print(json.dumps({"error": exc.error}, indent=2), file=sys.stderr)
         return 1
     except ServiceRequestError as exc:
         # environmental: the service is not there now (or its certificate is not the CA's)

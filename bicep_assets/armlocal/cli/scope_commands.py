@@ -28,6 +28,15 @@ SCOPES = {
 VERBS = ("validate", "what-if", "create", "show", "list", "delete", "cancel", "export")
 
 
+class WhatIfFailed(Exception):
+    """A what-if whose result carries an error (ARM reports a template it refuses there):
+    printed as ARM's error, exit code 1, as az does."""
+
+    def __init__(self, error: dict[str, Any]) -> None:
+        super().__init__(error.get("message"))
+        self.error = error
+
+
 def output_option(parser: argparse.ArgumentParser) -> None:
     """``-o/--output`` on a leaf command; left unset unless given, so that one given before
     the subcommand (``arm -o table deployment …``) still counts."""
@@ -186,6 +195,8 @@ def run_deployment(connection: LocalArmConnection, args: argparse.Namespace) -> 
         return _dump(_as_dict(calls.validate(name, body).result()))
     if command == "what-if" or getattr(args, "what_if", False):
         result = _as_dict(calls.what_if(name, body).result())
+        if result.get("error"):
+            raise WhatIfFailed(result["error"])
         if args.output == "json":
             return _dump(result)
         return render_what_if(result, color=sys.stdout.isatty())

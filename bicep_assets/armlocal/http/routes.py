@@ -15,7 +15,8 @@ from werkzeug.wrappers import Request, Response
 
 from ..service import behaviors
 from ..service.backend import ArmBackend
-from ..service.errors import ArmHttpError
+from ..service.deployments import check_location_unchanged
+from ..service.errors import ArmHttpError, TemplateRejected
 from ..service.records import (
     DeploymentScope,
     check_deployment_name,
@@ -245,10 +246,15 @@ def put_deployment(backend: ArmBackend, request: Request, scope: str, name: str)
     record, created = backend.runner.create_or_update(target, name, body)
     hold = min(float(backend.config.retry_after), 1.0)
     if hold > 0 and backend.runner.wait_for(record["id"], hold):
-        # finished within a moment: answered synchronously, as ARM's asynchronous-operation
-        # contract allows a PUT (200/201 with a terminal provisioningState, no polling URL),
-        # so no client sleeps Retry-After seconds for a deployment that is already done
-        return json_response(_deployment(backend, scope, name), 201 if created else 200)
+        record = _deployment(backend, scope, name)
+        if record["properties"]["provisioningState"] == "Succeeded":
+            # succeeded within a moment: answered synchronously, as ARM's asynchronous-
+            # operation contract allows a PUT (200/201 with a terminal provisioningState, no
+            # polling URL), so no client sleeps Retry-After seconds for finished work
+            return json_response(record, 201 if created else 200)
+        # Failed or Canceled keeps its polling URL, whose first poll answers the status with
+        # the error: azure-core takes a terminal state in the PUT's own answer for the
+        # result and raises nothing, so az would print a failed deployment and exit 0
     status_url = (
         f"{_base(request)}{target.deployment_id(name)}/operationStatuses/"
         f"{record['properties']['correlationId']}?api-version={request.args.get('api-version')}"
@@ -335,6 +341,9 @@ def validate_deployment(backend: ArmBackend, request: Request, scope: str, name:
     check_deployment_name(name)
     target = _scope(scope)
     body = require_object(read_json(request), "the deployment")
+    # validate answers what the PUT would: a name that exists in another location is refused
+    # here too (az validates before it deploys, and prints validate's error cleanly)
+    check_location_unchanged(backend.store.get_deployment(target.id, name), name, body)
     expansion, properties = backend.runner.expand(target, name, body)
     result = {
         "id": target.deployment_id(name),
@@ -361,7 +370,13 @@ def what_if_deployment(backend: ArmBackend, request: Request, scope: str, name: 
     check_deployment_name(name)
     target = _scope(scope)
     body = require_object(read_json(request), "the what-if request")
-    expansion, properties = backend.runner.expand(target, name, body)
+    try:
+        expansion, properties = backend.runner.expand(target, name, body)
+    except TemplateRejected as exc:
+        # ARM's what-if reports a template it refuses in its result, not as an HTTP error:
+        # the operation itself succeeded (WhatIfOperationResult's ``error``: "Error when
+        # What-If operation fails"; az prints it as "CODE - message" and exits 1)
+        return json_response({"status": "Failed", "error": exc.body()["error"]})
     settings = properties.get("whatIfSettings") or {}
     existing = (
         backend.store.list_resources(target.subscription_id, target.resource_group)

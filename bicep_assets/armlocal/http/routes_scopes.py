@@ -160,6 +160,21 @@ def put_mg_subscription(backend: ArmBackend, request: Request, mg: str, sub: str
     return json_response(backend.management_groups.place_subscription(mg, sub))
 
 
+def _subscription_under(backend: ArmBackend, mg: str, sub: str) -> dict[str, Any]:
+    """A ``SubscriptionUnderManagementGroup``: the same shape as the placement's answer."""
+    return {
+        "id": f"{group_id(mg)}/subscriptions/{sub}",
+        "type": "Microsoft.Management/managementGroups/subscriptions",
+        "name": sub,
+        "properties": {
+            "tenant": backend.config.tenant_id,
+            "displayName": sub,
+            "parent": {"id": group_id(mg)},
+            "state": "Active",
+        },
+    }
+
+
 def get_mg_subscription(backend: ArmBackend, request: Request, mg: str, sub: str) -> Response:
     groups = backend.management_groups
     groups.require(mg)
@@ -169,14 +184,17 @@ def get_mg_subscription(backend: ArmBackend, request: Request, mg: str, sub: str
             "NotFound",
             f"The subscription '{sub}' is not under the management group '{mg}'.",
         )
-    return json_response(
-        {
-            "id": f"{group_id(mg)}/subscriptions/{sub}",
-            "type": "Microsoft.Management/managementGroups/subscriptions",
-            "name": sub,
-            "properties": {"tenant": backend.config.tenant_id, "parent": {"id": group_id(mg)}},
-        }
-    )
+    return json_response(_subscription_under(backend, groups.require(mg)["name"], sub))
+
+
+def list_mg_subscriptions(backend: ArmBackend, request: Request, mg: str) -> Response:
+    """ManagementGroupSubscriptions_GetSubscriptionsUnderManagementGroup: the subscriptions
+    placed directly under the group (``az account management-group subscription
+    show-sub-under-mg``)."""
+    groups = backend.management_groups
+    name = groups.require(mg)["name"]
+    subscriptions = [_subscription_under(backend, name, s) for s in groups.subscriptions_of(name)]
+    return json_response({"value": subscriptions, "nextLink": None})
 
 
 def delete_mg_subscription(backend: ArmBackend, request: Request, mg: str, sub: str) -> Response:
@@ -236,6 +254,8 @@ def add_scope_routes(router: Router) -> None:
     add("DELETE", MG, delete_management_group, "ManagementGroups_Delete")
     add("GET", rf"{MG}/descendants", descendants, "ManagementGroups_GetDescendants")
     mg_sub = rf"{MG}/subscriptions/(?P<sub>[^/]+)"
+    add("GET", rf"{MG}/subscriptions", list_mg_subscriptions,
+        "ManagementGroupSubscriptions_GetSubscriptionsUnderManagementGroup")  # fmt: skip
     add("PUT", mg_sub, put_mg_subscription, "ManagementGroupSubscriptions_Create")
     add("GET", mg_sub, get_mg_subscription, "ManagementGroupSubscriptions_GetSubscription")
     add("DELETE", mg_sub, delete_mg_subscription, "ManagementGroupSubscriptions_Delete")

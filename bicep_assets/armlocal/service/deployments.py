@@ -26,7 +26,7 @@ from ..engine.scopes import LEVEL_NAMES
 from ..engine.secret_taint import secret_taint
 from ..state.store import ArmStoreError, deployment_active
 from ..state.timestamps import iso, iso_duration, utc_now
-from .errors import ArmHttpError, group_not_found
+from .errors import ArmHttpError, TemplateRejected, group_not_found
 from .host import ServiceHost
 from .preflight import as_http_error, check_preflight, deployment_location_error
 from .records import (
@@ -182,14 +182,17 @@ class DeploymentRunner(ResourceSteps):
         except TemplateError as exc:
             # the engine's messages may quote a value: never a secure one
             mask = request_mask(properties["template"], parameters)
-            raise ArmHttpError(
+            raise TemplateRejected(
                 400,
                 exc.code,
                 mask.text(exc.message),
                 target=exc.target,
                 details=mask.value([d.to_arm() for d in exc.details]),
             ) from None
-        check_preflight(expansion, name, self.backend.management_groups.get_resource)
+        try:
+            check_preflight(expansion, name, self.backend.management_groups.get_resource)
+        except ArmHttpError as exc:
+            raise TemplateRejected.from_error(exc) from None
         # what of it is computed from secure values: masked in every answer and record
         expansion.secret_taint = secret_taint(
             properties["template"], parameters, context, expansion

@@ -41,6 +41,24 @@ class ArmHttpError(Exception):
         return {"error": error}
 
 
+class TemplateRejected(ArmHttpError):
+    """A request ARM refuses for its template — the engine's ``InvalidTemplate``, the
+    preflight's ``InvalidTemplateDeployment`` — rather than for the request itself (its body,
+    its scope). Validate and the PUT answer it as a 400; what-if reports it in its result
+    (``WhatIfOperationResult.error``, status ``Failed``), as ARM's what-if does."""
+
+    @classmethod
+    def from_error(cls, error: ArmHttpError) -> TemplateRejected:
+        return cls(
+            error.status,
+            error.code,
+            error.message,
+            target=error.target,
+            details=error.details,
+            headers=error.headers,
+        )
+
+
 def group_not_found(name: str) -> ArmHttpError:
     return ArmHttpError(
         404, "ResourceGroupNotFound", f"Resource group '{name}' could not be found."

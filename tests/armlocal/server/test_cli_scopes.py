@@ -135,6 +135,14 @@ def test_subscription_and_tenant_deployments_from_the_command_line(
     code, _, err = arm_cli(arm, capsys, "deployment", "mg", "create", "-m", "nowhere", "-l",
                            "westeurope", "-f", str(template))  # fmt: skip
     assert (code, json.loads(err)["error"]["code"]) == (1, "ManagementGroupNotFound")
+    # what-if reports a template ARM refuses in its result: printed as the error, exit 1
+    code, out, err = arm_cli(arm, capsys, "deployment", "tenant", "what-if", "-l",
+                             "westeurope", "-f", str(template))  # fmt: skip
+    assert (code, out) == (1, "")
+    assert json.loads(err)["error"]["message"].startswith(
+        "Deployment template validation failed: 'Template schema "
+        f"'{SUB_TEMPLATE['$schema']}' is not supported. Supported versions are '2019-08-01'."
+    )
 
 
 @pytest.mark.parametrize(
