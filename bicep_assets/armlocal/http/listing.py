@@ -108,8 +108,12 @@ def _location_key(value: str) -> str:
     return regions.normalize(value)
 
 
-def filter_resources(text: str | None, resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``resources`` that match ARM's ``$filter`` ``text`` (see the module docs)."""
+def filter_resources(
+    text: str | None, resources: list[dict[str, Any]], *, keep_tags: bool = False
+) -> list[dict[str, Any]]:
+    """``resources`` that match ARM's ``$filter`` ``text`` (see the module docs); a tag filter
+    returns them without their tags, as "Resources - List" says, unless ``keep_tags`` (resource
+    groups keep theirs)."""
     if text is None or not text.strip():
         return resources
     clauses, joins = _split(text)
@@ -165,7 +169,7 @@ def filter_resources(text: str | None, resources: list[dict[str, Any]]) -> list[
         raise _invalid(text, "tagValue needs tagName.")
     if tagged:
         return [
-            {k: v for k, v in r.items() if k != "tags"}
+            r if keep_tags else {k: v for k, v in r.items() if k != "tags"}
             for r in resources
             if _tag_match(r, tag_name, tag_value, tag_prefix)
         ]

@@ -16,7 +16,7 @@ from werkzeug.wrappers import Request, Response
 from ..service import behaviors
 from ..service.backend import ArmBackend
 from ..service.deployments import check_location_unchanged
-from ..service.errors import ArmHttpError, TemplateRejected
+from ..service.errors import ArmHttpError, TemplateRejected, group_not_found
 from ..service.records import (
     DeploymentScope,
     check_deployment_name,
@@ -128,7 +128,7 @@ def patch_group(backend: ArmBackend, request: Request, sub: str, rg: str) -> Res
 
 def delete_group(backend: ArmBackend, request: Request, sub: str, rg: str) -> Response:
     if backend.store.get_resource_group(sub, rg) is None:
-        return empty_response(204)
+        raise group_not_found(rg)  # ARM: 404, where a missing resource's DELETE is a 204
     running = [
         d
         for d in backend.store.list_deployments(DeploymentScope(sub, rg).id)
@@ -148,7 +148,11 @@ def delete_group(backend: ArmBackend, request: Request, sub: str, rg: str) -> Re
 
 
 def list_groups(backend: ArmBackend, request: Request, sub: str) -> Response:
-    return json_response(_page(request, backend.store.list_resource_groups(sub)))
+    """Resource Groups - List: ``$filter`` by ``tagName``/``tagValue`` (az group list --tag)."""
+    groups = filter_resources(
+        request.args.get("$filter"), backend.store.list_resource_groups(sub), keep_tags=True
+    )
+    return json_response(_page(request, groups))
 
 
 # -- generic resources -------------------------------------------------------------------

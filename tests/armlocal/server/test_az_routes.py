@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import requests
+from azure.core.exceptions import HttpResponseError
 from azure.identity import ManagedIdentityCredential
 from azure.mgmt.resource.resources import ResourceManagementClient
 
@@ -401,3 +402,26 @@ def test_azure_identity_managed_identity_credential_works_unchanged(
     )
     client.resource_groups.create_or_update("rg-identity", {"location": "westeurope"})
     assert client.resource_groups.get("rg-identity").location == "westeurope"
+
+
+def test_deleting_a_resource_group_that_does_not_exist_is_not_found(resources: Any) -> None:
+    """ARM answers 404 ResourceGroupNotFound (az: "Resource group 'nope' could not be
+    found."), not the 204 of a missing resource's DELETE."""
+    with pytest.raises(HttpResponseError) as info:
+        resources.resource_groups.begin_delete("nope").result()
+    assert info.value.status_code == 404
+    assert info.value.error.code == "ResourceGroupNotFound"
+    assert info.value.error.message == "Resource group 'nope' could not be found."
+
+
+def test_resource_groups_are_filtered_by_tag(resources: Any) -> None:
+    """Resource Groups - List takes ``$filter=tagName eq 'n' and tagValue eq 'v'`` (what
+    ``az group list --tag n=v`` sends), and the groups keep their tags."""
+    groups = resources.resource_groups
+    groups.create_or_update("rg-tagged", {"location": "westeurope", "tags": {"team": "a"}})
+    groups.create_or_update("rg-other", {"location": "westeurope", "tags": {"team": "b"}})
+    groups.create_or_update("rg-plain", {"location": "westeurope"})
+    found = groups.list(filter="tagName eq 'team' and tagValue eq 'a'")
+    assert [(g.name, g.tags) for g in found] == [("rg-tagged", {"team": "a"})]
+    named = sorted(g.name for g in groups.list(filter="tagName eq 'team'"))
+    assert named == ["rg-other", "rg-tagged"]
