@@ -21,12 +21,21 @@ from bicep_assets.armlocal import FaultPlanSpec, LocalArm, LocalArmConfig
 REPO = Path(__file__).resolve().parents[1]
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: two workers per core. Many tests spend their time waiting on another
+    process (a CLI run, ``dagster dev``, az, a server's poll), so one worker per core leaves
+    cores idle (measured on 2 cores: 4 workers finish the suite in 4 min 20 s, 2 in 4 min 53 s)."""
+    return 2 * (os.cpu_count() or 1)
+
+
 @pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The longest tests first: those that start ``dagster dev``, then the other slow ones, then
-    the rest (each part in pytest-randomly's order). xdist's worksteal gives the first worker the
-    front of the list and the others the quick tests; when they run out they take over what it
-    has not started. So no long test starts last while the other workers sit idle."""
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The long tests first on every worker. xdist's worksteal gives each of N workers one
+    contiguous Nth of the list and lets a worker that runs out take over the end of another's.
+    So the long tests — those that start ``dagster dev``, then the other slow ones — are dealt
+    in turn to the heads of the N parts, and the quick ones fill the parts up (each group in
+    pytest-randomly's order): every worker starts on its share of the long tests, and no long
+    test is left to start last while the others sit idle."""
 
     def rank(item: pytest.Item) -> int:
         if "start_dagster_dev" in item.fixturenames:
@@ -34,6 +43,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return 1 if item.get_closest_marker("slow") else 2
 
     items.sort(key=rank)
+    workers = getattr(config, "workerinput", {}).get("workercount", 1)
+    if workers < 2 or not items:
+        return
+    long_tests = [item for item in items if rank(item) < 2]
+    quick = iter([item for item in items if rank(item) == 2])
+    parts: list[list[pytest.Item]] = [long_tests[w::workers] for w in range(workers)]
+    remaining = len(items)
+    for w, part in enumerate(parts):  # worksteal's split: worker w gets remaining // (N - w)
+        share = remaining // (workers - w)
+        remaining -= share
+        part.extend(next(quick) for _ in range(max(0, share - len(part))))
+    parts[-1].extend(quick)  # when one part's long tests outnumber its share
+    items[:] = [item for part in parts for item in part]
 
 
 @pytest.fixture(scope="session")
