@@ -434,7 +434,6 @@ def operation_result(
     backend: ArmBackend, request: Request, op: str, sub: str | None = None
 ) -> Response:
     operation = backend.get_operation(op)
-    operation.polls += 1
     # an operation that is done answers its result on the first poll: no extra 202
     if operation.error is not None:
         raise operation.error

@@ -42,7 +42,6 @@ class AsyncOperation:
         self.status = "Running"
         self.result: Any = None
         self.error: ArmHttpError | None = None
-        self.polls = 0
 
 
 class ArmBackend:
