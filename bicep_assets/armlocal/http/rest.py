@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -34,11 +35,20 @@ class ArmRequest(Request):
 API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview|-beta|-alpha|-privatepreview)?$")
 
 
+def _status_line(status: int) -> str | int:
+    """``404 Not Found``, as Azure's front door writes reason phrases (Werkzeug's own are in
+    capitals, which clients such as ``az rest`` print: ``NOT FOUND(...)``)."""
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return status
+
+
 def json_response(
     body: Any, status: int = 200, *, headers: dict[str, str] | None = None
 ) -> Response:
     data = b"" if body is None else json.dumps(body).encode("utf-8")
-    response = Response(data, status=status, headers=headers or {})
+    response = Response(data, status=_status_line(status), headers=headers or {})
     if body is not None:
         response.content_type = "application/json; charset=utf-8"
     return response
@@ -49,7 +59,7 @@ def error_response(error: ArmHttpError) -> Response:
 
 
 def empty_response(status: int, *, headers: dict[str, str] | None = None) -> Response:
-    return Response(b"", status=status, headers=headers or {})
+    return Response(b"", status=_status_line(status), headers=headers or {})
 
 
 def read_json(request: Request, *, required: bool = True) -> Any:

@@ -425,3 +425,15 @@ def test_resource_groups_are_filtered_by_tag(resources: Any) -> None:
     assert [(g.name, g.tags) for g in found] == [("rg-tagged", {"team": "a"})]
     named = sorted(g.name for g in groups.list(filter="tagName eq 'team'"))
     assert named == ["rg-other", "rg-tagged"]
+
+
+def test_reason_phrases_are_written_as_azure_writes_them(arm: LocalArm) -> None:
+    """``az rest`` prints the reason phrase of an error (``Not Found(...)``): the standard
+    phrases in their usual case, not Werkzeug's capitals."""
+    assert _get(arm, f"/subscriptions/{SUB}/resourcegroups/nope?api-version=2021-04-01").reason == (
+        "Not Found"
+    )
+    assert _get(arm, f"/subscriptions/{SUB}?api-version=2022-12-01", token=None).reason == (
+        "Unauthorized"
+    )
+    assert _get(arm, f"/subscriptions/{SUB}/resourcegroups?api-version=2021-04-01").reason == "OK"
