@@ -342,7 +342,7 @@ def test_a_site_status_fault_fails_the_probe(arm_site: tuple[LocalArm, str]) -> 
     result = http_probe(url, verify=str(arm.ca_file), retries=1, retry_delay_s=0)
     assert (result.ok, result.detail) == (
         False,
-        "expected 200, got 503 SERVICE UNAVAILABLE after 2 attempts",
+        "expected 200, got 503 Service Unavailable after 2 attempts",
     )
 
 
