@@ -132,74 +132,92 @@ def _group_moved_error(location: Any, existing: Mapping[str, Any] | None) -> dic
     }
 
 
-def _missing_group_errors(
-    resources: list[ExpandedResource], get_resource: GetResource
-) -> list[dict[str, Any]]:
-    """``ResourceGroupNotFound`` for each group a resource is deployed into that neither
-    exists nor is created by the template (a nested deployment aimed at another group)."""
-    declared = {r.id.lower() for r in resources if r.type.lower() == GROUP_TYPE}
-    errors: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for resource in resources:
-        try:
-            parts = parse_resource_id(resource.id)
-        except Exception:
-            continue
-        if not parts.resource_group or resource.type.lower() == GROUP_TYPE:
-            continue
-        group_id = f"/subscriptions/{parts.subscription_id}/resourceGroups/{parts.resource_group}"
-        key = group_id.lower()
-        if key in seen or key in declared:
-            continue
-        seen.add(key)
-        if get_resource(group_id) is None:
-            errors.append(
-                {
-                    "code": "ResourceGroupNotFound",
-                    "message": f"Resource group '{parts.resource_group}' could not be found.",
-                    "target": _target(resource.id),
-                }
-            )
-    return errors
+def _resource_group_of(resource: ExpandedResource) -> tuple[str, str] | None:
+    """The resource group a resource is deployed into: (its id, its name)."""
+    if resource.type.lower() == GROUP_TYPE:
+        return None
+    try:
+        parts = parse_resource_id(resource.id)
+    except Exception:
+        return None
+    if not parts.resource_group:
+        return None
+    group_id = f"/subscriptions/{parts.subscription_id}/resourceGroups/{parts.resource_group}"
+    return group_id, parts.resource_group
 
 
 MANAGEMENT_GROUP_TYPE = "microsoft.management/managementgroups"
 _MG_PREFIX = "/providers/microsoft.management/managementgroups/"
 
 
-def _missing_management_group_errors(
-    resources: list[ExpandedResource], get_resource: GetResource
+def _management_group_of(resource: ExpandedResource) -> tuple[str, str] | None:
+    """The management group something lies in (a nested deployment, a policy definition), or
+    a new group names as its parent: (its id, its name)."""
+    within = (
+        _parent_group_id(resource)
+        if resource.type.lower() == MANAGEMENT_GROUP_TYPE
+        else resource.id
+    )
+    if not within.lower().startswith(_MG_PREFIX):
+        return None
+    name = within[len(_MG_PREFIX) :].split("/", 1)[0]
+    return f"/providers/Microsoft.Management/managementGroups/{name}", name
+
+
+def _missing_container_errors(
+    resources: list[ExpandedResource],
+    get_resource: GetResource,
+    *,
+    container_type: str,
+    container_of: Callable[[ExpandedResource], tuple[str, str] | None],
+    error: Callable[[str], tuple[str, str]],
 ) -> list[dict[str, Any]]:
-    """``ManagementGroupNotFound`` for each management group something is deployed into (a
-    nested deployment, a policy definition), or a new group names as its parent, that
-    neither exists nor is created by the template."""
-    declared = {r.id.lower() for r in resources if r.type.lower() == MANAGEMENT_GROUP_TYPE}
+    """One error per container (resource group, management group) that something is deployed
+    into and that neither exists nor is created by the template: ``error(name)`` gives its
+    code and message, its target the first resource that needs it."""
+    declared = {r.id.lower() for r in resources if r.type.lower() == container_type}
     errors: list[dict[str, Any]] = []
     seen: set[str] = set()
     for resource in resources:
-        # what lies in a group must find it; a new group must find its parent
-        within = (
-            _parent_group_id(resource)
-            if resource.type.lower() == MANAGEMENT_GROUP_TYPE
-            else resource.id
-        )
-        if not within.lower().startswith(_MG_PREFIX):
+        found = container_of(resource)
+        if found is None:
             continue
-        name = within[len(_MG_PREFIX) :].split("/", 1)[0]
-        group_id = f"/providers/Microsoft.Management/managementGroups/{name}"
-        key = group_id.lower()
+        container_id, name = found
+        key = container_id.lower()
         if key in seen or key in declared:
             continue
         seen.add(key)
-        if get_resource(group_id) is None:
-            errors.append(
-                {
-                    "code": "ManagementGroupNotFound",
-                    "message": f"The management group '{name}' cannot be found.",
-                    "target": _target(resource.id),
-                }
-            )
+        if get_resource(container_id) is None:
+            code, message = error(name)
+            errors.append({"code": code, "message": message, "target": _target(resource.id)})
     return errors
+
+
+def _missing_group_errors(
+    resources: list[ExpandedResource], get_resource: GetResource
+) -> list[dict[str, Any]]:
+    """``ResourceGroupNotFound`` for each group a resource is deployed into that neither
+    exists nor is created by the template (a nested deployment aimed at another group), and
+    ``ManagementGroupNotFound`` likewise for management groups."""
+    return _missing_container_errors(
+        resources,
+        get_resource,
+        container_type=GROUP_TYPE,
+        container_of=_resource_group_of,
+        error=lambda name: (
+            "ResourceGroupNotFound",
+            f"Resource group '{name}' could not be found.",
+        ),
+    ) + _missing_container_errors(
+        resources,
+        get_resource,
+        container_type=MANAGEMENT_GROUP_TYPE,
+        container_of=_management_group_of,
+        error=lambda name: (
+            "ManagementGroupNotFound",
+            f"The management group '{name}' cannot be found.",
+        ),
+    )
 
 
 def _parent_group_id(resource: ExpandedResource) -> str:
@@ -290,7 +308,6 @@ def preflight_errors(
     errors: list[dict[str, Any]] = []
     if get_resource is not None:
         errors += _missing_group_errors(resources, get_resource)
-        errors += _missing_management_group_errors(resources, get_resource)
     for resource in resources:
         errors.extend(
             expanded_resource_errors(resource, get_resource, check_locations=check_locations)
