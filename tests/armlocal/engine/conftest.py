@@ -21,6 +21,22 @@ def template(resources: Any = (), *, language: str | None = None, **sections: An
     return body
 
 
+def nested(name: str, template: dict[str, Any], **placement: Any) -> dict[str, Any]:
+    """A nested deployment of ``template`` as Bicep compiles a module (inner scope), placed by
+    ``placement`` (``scope``, ``subscriptionId``, ``resourceGroup``, ``location``)."""
+    return {
+        "type": "Microsoft.Resources/deployments",
+        "apiVersion": "2022-09-01",
+        "name": name,
+        **placement,
+        "properties": {
+            "mode": "Incremental",
+            "expressionEvaluationOptions": {"scope": "inner"},
+            "template": template,
+        },
+    }
+
+
 def rid(rtype: str, *names: str) -> str:
     """A resource id in the default test resource group."""
     namespace, *types = rtype.split("/")

@@ -30,7 +30,7 @@ from bicep_assets.armlocal.engine import (
 from bicep_assets.armlocal.engine.errors import ExpressionError
 from bicep_assets.armlocal.engine.evaluator import EvalContext, TemplateScope, evaluate_expression
 
-from .conftest import DictState
+from .conftest import DictState, nested
 
 SUB = "11111111-1111-1111-1111-111111111111"
 TENANT = "22222222-2222-2222-2222-222222222222"
@@ -313,20 +313,6 @@ def test_a_management_group_created_from_a_management_group_deployment_is_tenant
 
 
 # --- nested deployments across scopes ----------------------------------------------------------
-
-
-def nested(name: str, template: dict[str, Any], **placement: Any) -> dict[str, Any]:
-    return {
-        "type": "Microsoft.Resources/deployments",
-        "apiVersion": "2022-09-01",
-        "name": name,
-        **placement,
-        "properties": {
-            "mode": "Incremental",
-            "expressionEvaluationOptions": {"scope": "inner"},
-            "template": template,
-        },
-    }
 
 
 def names_output(level: str) -> dict[str, Any]:

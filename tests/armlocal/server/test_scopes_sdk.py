@@ -13,6 +13,7 @@ from azure.core.rest import HttpRequest
 
 from bicep_assets.armlocal import LocalArm
 
+from ..engine.conftest import nested
 from .conftest import deploy_body, storage
 
 TENANT = "00000000-0000-0000-0000-000000000001"
@@ -41,20 +42,6 @@ def create_group(groups: Any, name: str, parent: str | None = None, display: str
 def tpl(level: str, resources: Any = (), **sections: Any) -> dict[str, Any]:
     return {"$schema": SCHEMAS[level], "contentVersion": "1.0.0.0", "resources": list(resources),
             **sections}  # fmt: skip
-
-
-def nested(name: str, template: dict[str, Any], **placement: Any) -> dict[str, Any]:
-    return {
-        "type": "Microsoft.Resources/deployments",
-        "apiVersion": "2022-09-01",
-        "name": name,
-        **placement,
-        "properties": {
-            "mode": "Incremental",
-            "expressionEvaluationOptions": {"scope": "inner"},
-            "template": template,
-        },
-    }
 
 
 def scoped_body(template: dict[str, Any], **properties: Any) -> dict[str, Any]:
