@@ -10,6 +10,7 @@ from .audit.definitions import audit_definitions
 from .environments import scan_environments
 from .pipeline.jobs import build_jobs
 from .project import find_project_dir
+from .resources import default_resources
 from .resources.arm import ArmClient
 from .resources.bicep import BicepCli
 from .resources.probes import Probes
@@ -29,8 +30,7 @@ def build_definitions(
     project = project_dir or find_project_dir()
     scan = scan_environments(project)
     environments = scan.environments
-    arm = arm or ArmClient()
-    resources = {"arm": arm, "bicep": bicep or BicepCli(), "probes": probes or Probes()}
+    resources = default_resources(arm=arm, bicep=bicep, probes=probes)
     jobs = build_jobs(environments, resources, broken=scan.broken.values())
     return dg.Definitions.merge(
         dg.Definitions(jobs=jobs, resources=resources),

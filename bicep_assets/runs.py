@@ -177,12 +177,15 @@ def run_job(
     from .triggers.crashed import process_tags
 
     home = prepare_dagster_home(project_dir)
-    from .definitions import build_definitions  # the code location: loads every manifest
+    from .pipeline.jobs import build_jobs
+    from .resources import default_resources
 
-    definitions = build_definitions(project_dir)
+    # the environment's jobs as the code location builds them (same factory, same resources),
+    # without the rest of the code location: the audit assets and the sensors are not needed
+    # to run a job, and importing them (pandas, DuckDB) is a fifth of the command's start-up
     environment = spec.name
     name = job_name(kind, environment)
-    job = definitions.resolve_job_def(name)
+    (job,) = (j for j in build_jobs({environment: spec}, default_resources()) if j.name == name)
     tags = {TRIGGER_TAG: "cli", **process_tags()}
     if git_sha:
         tags[GIT_SHA_TAG] = git_sha
