@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -325,19 +325,27 @@ def one_round(ws: Workspace, point: str, rng: random.Random) -> Round | None:
     )
 
 
-def kill_points(kills: int, rng: random.Random) -> list[str]:
-    """Every point once (shuffled), then random ones, ``kills`` in all."""
-    points = list(POINTS)
+def kill_points(kills: int, rng: random.Random, among: Sequence[str] = POINTS) -> list[str]:
+    """Every point of ``among`` once (shuffled), then random ones, ``kills`` in all."""
+    points = list(among)
     rng.shuffle(points)
-    return (points + [rng.choice(POINTS) for _ in range(kills)])[:kills]
+    return (points + [rng.choice(points) for _ in range(kills)])[:kills]
 
 
-def soak(ws: Workspace, kills: int, seed: int, *, max_rounds: int | None = None) -> list[Round]:
-    """``kills`` rounds that killed something (a point reached too late is tried again)."""
+def soak(
+    ws: Workspace,
+    kills: int,
+    seed: int,
+    *,
+    among: Sequence[str] = POINTS,
+    max_rounds: int | None = None,
+) -> list[Round]:
+    """``kills`` rounds that killed something, at the points ``among`` (a point reached too
+    late is tried again)."""
     rng = random.Random(seed)
     rounds: list[Round] = []
     attempts = 0
-    for point in kill_points(kills, rng):
+    for point in kill_points(kills, rng, among):
         while True:
             attempts += 1
             if attempts > (max_rounds or 3 * kills):

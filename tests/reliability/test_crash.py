@@ -435,18 +435,25 @@ def test_a_starting_local_arm_removes_the_temp_folders_of_gone_processes(
 
 @pytest.mark.slow
 @pytest.mark.timeout(1200)
-def test_kill_9_at_random_points_then_the_next_deploy_succeeds_unaided(tmp_path: Path) -> None:
-    """Ten ``bicep-assets deploy dev`` processes killed with SIGKILL at random points; after
-    each, ``deploy dev --wait-timeout 0`` (which refuses if the environment is still held)
-    succeeds, the killed run is FAILURE with its explanation, no run made two ARM deployments
-    and no local ARM temp folder is left behind."""
+@pytest.mark.parametrize(
+    "among",
+    [("process", "run", "lint", "arm-deployment"), ("plan", "gate", "deploy", "verify")],
+    ids=["before-and-inside-the-arm-deployment", "inside-the-steps"],
+)
+def test_kill_9_at_random_points_then_the_next_deploy_succeeds_unaided(
+    tmp_path: Path, among: tuple[str, ...]
+) -> None:
+    """``bicep-assets deploy dev`` processes killed with SIGKILL at random moments of each
+    point of ``among`` (the two halves of the benchmark's kill points, so that two workers
+    share them); after each, ``deploy dev --wait-timeout 0`` (which refuses if the
+    environment is still held) succeeds, the killed run is FAILURE with its explanation, no
+    run made two ARM deployments and no local ARM temp folder is left behind."""
     kill9 = load_benchmark("kill9")
     seed = int(os.environ.get("KILL9_SEED") or random.randrange(1 << 30))
     ws = kill9.Workspace(tmp_path)
-    rounds = kill9.soak(ws, 10, seed)
+    rounds = kill9.soak(ws, len(among), seed, among=among)
     context = f"(seed {seed}: KILL9_SEED={seed} repeats these kill points)"
-    assert len(rounds) == 10
-    assert {r.kill.point for r in rounds} == set(kill9.POINTS), context
+    assert sorted(r.kill.point for r in rounds) == sorted(among), context
     for r in rounds:
         where = f"round killed at {r.kill.point} +{r.kill.delay_s:.2f} s {context}"
         assert r.deploy.returncode == 0, f"{where}: {r.deploy.stderr[-3000:]}"
@@ -480,8 +487,9 @@ def test_kill_9_at_random_points_then_the_next_deploy_succeeds_unaided(tmp_path:
         assert r.duplicates == [], where
         assert r.leftover == [], where
         assert r.recovered, where
-    # most kill points lie inside a run: the recovery above was not vacuous
-    assert sum(r.left_unfinished for r in rounds) >= 6, context
+    # most kill points lie inside a run (a kill late in verify may find the run ended): the
+    # recovery above was not vacuous
+    assert sum(r.left_unfinished for r in rounds) >= len(among) - 2, context
     assert any(r.victim_arm for r in rounds), context
 
 
