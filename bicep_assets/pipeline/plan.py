@@ -247,5 +247,5 @@ def plan(
         result_plan = plan_from_what_if(spec.name, result, spec.deployment.what_if_ignore)
         return boundary.output(
             result_plan,
-            {**plan_metadata(result_plan), **plan_review(boundary, spec.name, result_plan)},
+            {**plan_review(boundary, spec.name, result_plan), **plan_metadata(result_plan)},
         )
