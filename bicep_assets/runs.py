@@ -171,7 +171,7 @@ def run_job(
     runs bypass the run queue."""
     spec = resolve_environment(environment, project_dir, params)  # before Dagster loads
     from .environments import job_name
-    from .pipeline.jobs import TRIGGER_TAG
+    from .pipeline.jobs import LAUNCHED_BY_UI_TAG, TRIGGER_TAG, cli_launcher
     from .pipeline.plan import plan_markdown
     from .pipeline.provenance import GIT_SHA_TAG
     from .triggers.crashed import process_tags
@@ -186,7 +186,7 @@ def run_job(
     environment = spec.name
     name = job_name(kind, environment)
     (job,) = (j for j in build_jobs({environment: spec}, default_resources()) if j.name == name)
-    tags = {TRIGGER_TAG: "cli", **process_tags()}
+    tags = {TRIGGER_TAG: "cli", LAUNCHED_BY_UI_TAG: cli_launcher(), **process_tags()}
     if git_sha:
         tags[GIT_SHA_TAG] = git_sha
     config = run_config_for(

@@ -10,6 +10,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+import yaml
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -55,3 +56,12 @@ def test_soak_benchmark_counts_faults_retries_and_duplicates() -> None:
         "duplicates: 0 deployment PUTs accepted twice, 0 runs with more than one deployment "
         "(target 0)"
     )
+
+
+def test_ui_latency_benchmark_compares_the_queue_defaults_with_the_repositorys_settings() -> None:
+    bench = load("ui_latency")
+    default = yaml.safe_load(bench.instance_settings("default"))["run_coordinator"]["config"]
+    tuned = yaml.safe_load(bench.instance_settings("tuned"))["run_coordinator"]["config"]
+    assert "dequeue_interval_seconds" not in default and "dequeue_use_threads" not in default
+    assert (tuned["dequeue_interval_seconds"], tuned["dequeue_use_threads"]) == (1, True)
+    assert default["tag_concurrency_limits"] == tuned["tag_concurrency_limits"]

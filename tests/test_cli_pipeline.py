@@ -12,6 +12,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from bicep_assets.pipeline.jobs import cli_launcher
 from tests.cli_helpers import git, project_in_git, run_cli
 
 pytestmark = pytest.mark.slow  # the CLI as a separate process, deploying
@@ -51,6 +52,8 @@ def test_deploy_from_ci_records_the_run_and_leaks_no_secret(project: Path, tmp_p
         (run,) = instance.get_runs()
         assert run.job_name == "deploy_dev"
         assert run.tags["bicep_assets/trigger"] == "cli"
+        assert run.tags["user"] == cli_launcher()  # the UI's run list: "Launched by"
+        assert cli_launcher().startswith("bicep-assets CLI")
         assert run.tags["bicep_assets/git_sha"] == sha
         assert run.tags["bicep_assets/environment"] == "dev"
         assert run.tags["bicep_assets/template_hash"]

@@ -1,19 +1,26 @@
-"""Automatic refresh: after every deploy/plan run ends, a run-status sensor launches the
-``audit_refresh`` job (the audit assets and their checks)."""
+"""Automatic refresh: one sensor, ``audit_refresh``, launches one ``audit_refresh`` run for
+every deploy/plan run that ended since the audit tables' cursor — a batch per interval, not a
+run per deployment (docs/audit.md#refresh)."""
 
 import dagster as dg
 
-from .assets import GROUP
+from .assets import GROUP, stored_cursor
+from .events import finished_run_changes, run_records
 from .records import is_deployment_run
 
 REFRESH_JOB = "audit_refresh"
+REFRESH_SENSOR = "audit_refresh"
 AUDIT_TAG = "bicep_assets/audit"
-AFTER_RUN_TAG = "bicep_assets/audit_after_run"
-WATCHED_STATUSES = (
-    dg.DagsterRunStatus.SUCCESS,
-    dg.DagsterRunStatus.FAILURE,
-    dg.DagsterRunStatus.CANCELED,
-)
+UP_TO_TAG = "bicep_assets/audit_up_to"  # storage id of the newest run end the refresh covers
+RUNS_TAG = "bicep_assets/audit_runs"  # how many deployment runs ended since the last refresh
+# How often the daemon looks for finished deployment runs: every run that ended within one
+# interval is covered by one refresh run, so the run list gets at most one per interval.
+REFRESH_INTERVAL_S = 60
+IN_FLIGHT = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
 
 audit_refresh_job = dg.define_asset_job(
     REFRESH_JOB,
@@ -24,31 +31,47 @@ audit_refresh_job = dg.define_asset_job(
 )
 
 
-def refresh_request(run: dg.DagsterRun) -> dg.RunRequest | dg.SkipReason:
-    """A refresh after a deployment run; nothing after any other run (the audit's own)."""
-    if not is_deployment_run(run):
-        return dg.SkipReason(f"run {run.run_id} of {run.job_name} is not a deploy/plan run")
+def unrefreshed_runs(instance: dg.DagsterInstance) -> tuple[list[str], int | None]:
+    """The deploy/plan runs that ended after the audit tables' cursor (every one when the
+    tables were never refreshed), and the storage id of the newest run end seen."""
+    ended: dict[str, int] = {}
+    newest: int | None = None
+    for storage_id, run_id in finished_run_changes(
+        instance, after_storage_id=stored_cursor(instance)
+    ):
+        ended[run_id] = storage_id
+        newest = storage_id if newest is None else max(newest, storage_id)
+    runs = [r.dagster_run for r in run_records(instance, list(ended))]
+    return sorted(r.run_id for r in runs if is_deployment_run(r)), newest
+
+
+def refresh_request(instance: dg.DagsterInstance) -> dg.RunRequest | dg.SkipReason:
+    """One refresh covering every deploy/plan run that ended since the last refresh; nothing
+    while a refresh is queued or running (the next tick sees what it did not cover) or when
+    only other runs (the audit's own) ended."""
+    in_flight = instance.get_runs_count(dg.RunsFilter(job_name=REFRESH_JOB, statuses=IN_FLIGHT))
+    if in_flight:
+        return dg.SkipReason("an audit_refresh run is queued or in progress")
+    pending, newest = unrefreshed_runs(instance)
+    if not pending or newest is None:
+        return dg.SkipReason("no deploy/plan run ended since the last refresh")
     return dg.RunRequest(
-        run_key=f"audit-after-{run.run_id}",
-        tags={AUDIT_TAG: "refresh", AFTER_RUN_TAG: run.run_id},
+        run_key=f"audit-up-to-{newest}",  # a failed refresh is not repeated every tick
+        tags={AUDIT_TAG: "refresh", UP_TO_TAG: str(newest), RUNS_TAG: str(len(pending))},
     )
 
 
-def _refresh_sensor(status: dg.DagsterRunStatus) -> dg.SensorDefinition:
-    @dg.run_status_sensor(
-        name=f"audit_refresh_after_{status.value.lower()}",
-        run_status=status,
-        request_job=audit_refresh_job,
-        monitor_all_code_locations=True,  # CLI runs (no code location origin) included
-        default_status=dg.DefaultSensorStatus.RUNNING,
-        minimum_interval_seconds=5,
-        description=f"Refresh the audit tables when a deploy/plan run ends ({status.value}).",
-    )
-    def refresh_after_run(context: dg.RunStatusSensorContext) -> dg.RunRequest | dg.SkipReason:
-        """Keep the deployment history current: refresh it when a deployment run ends."""
-        return refresh_request(context.dagster_run)
-
-    return refresh_after_run
+@dg.sensor(
+    name=REFRESH_SENSOR,
+    job=audit_refresh_job,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=REFRESH_INTERVAL_S,
+    description="Refresh the audit tables once per interval when deploy/plan runs (UI, "
+    "schedule, sensor or CLI) ended since the last refresh.",
+)
+def refresh_sensor(context: dg.SensorEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+    """Keep the deployment history current, one refresh run per batch of finished runs."""
+    return refresh_request(context.instance)
 
 
-refresh_sensors = [_refresh_sensor(status) for status in WATCHED_STATUSES]
+refresh_sensors = [refresh_sensor]

@@ -1,5 +1,6 @@
 """deploy: one ARM deployment per run — re-attached, never duplicated, on a retry."""
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -64,6 +65,17 @@ def public_outputs(record: dict[str, Any]) -> dict[str, Any]:
         name: output.get("value")
         for name, output in outputs.items()
         if isinstance(output, dict) and not str(output.get("type", "")).lower().startswith("secure")
+    }
+
+
+def output_entries(outputs: dict[str, Any]) -> dict[str, dg.MetadataValue]:
+    """One text entry per output (``output webHost: app-….azurewebsites.net``): the UI's event
+    list shows each value inline; ``outputs`` (JSON) stays for the audit and the API."""
+    return {
+        f"output {name}": dg.MetadataValue.text(
+            value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+        )
+        for name, value in outputs.items()
     }
 
 
@@ -179,6 +191,7 @@ def deploy(
                 "deployment_id": result.deployment_id,
                 "output_resources": dg.MetadataValue.json(result.output_resources),
                 "outputs": dg.MetadataValue.json(result.outputs),
+                **output_entries(result.outputs),
             },
         )
         return boundary.output(
@@ -191,5 +204,6 @@ def deploy(
                 "duration_s": result.duration_s,
                 "output_resources": dg.MetadataValue.json(result.output_resources),
                 "outputs": dg.MetadataValue.json(result.outputs),
+                **output_entries(result.outputs),
             },
         )

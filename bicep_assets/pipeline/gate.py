@@ -13,6 +13,9 @@ class GateConfig(dg.Config):
     """Run config of the gate step."""
 
     allow_destructive: bool = False
+    # the id of a reviewed plan (the run id of the run that made it); "" = none. Part of the
+    # config schema so that the UI's apply link fills it in (its semantics: the saved plans)
+    approved_plan: str = ""
 
 
 def gate_plan(plan: Plan, *, allow_destructive: bool) -> tuple[Plan, dict[str, object]]:

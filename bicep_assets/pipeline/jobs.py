@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -19,6 +20,19 @@ from .verify import verify
 
 ENVIRONMENT_TAG = "bicep_assets/environment"
 TRIGGER_TAG = "bicep_assets/trigger"
+# The tag the Dagster UI's run list shows in its "Launched by" column (as a user) when no
+# schedule or sensor launched the run: CLI runs carry "bicep-assets CLI (<login>)" there
+# instead of "Manually launched".
+LAUNCHED_BY_UI_TAG = "user"
+
+
+def cli_launcher() -> str:
+    """What the run list shows as the launcher of a run the CLI executes."""
+    try:
+        login = getpass.getuser()
+    except (KeyError, OSError):  # no user name for this uid (a container, say)
+        login = ""
+    return f"bicep-assets CLI ({login})" if login else "bicep-assets CLI"
 
 
 @dg.graph
@@ -41,7 +55,7 @@ def default_run_config(*, with_gate: bool) -> dict[str, Any]:
         "lint": {"config": {"allow_warnings": False, "parameter_overrides": {}}},
     }
     if with_gate:
-        ops["gate"] = {"config": {"allow_destructive": False}}
+        ops["gate"] = {"config": {"allow_destructive": False, "approved_plan": ""}}
     return {"ops": ops}
 
 
@@ -68,7 +82,7 @@ def build_jobs(
             descriptions=(
                 f"Deploy {name} to {where}: lint → plan → gate → deploy → verify. "
                 "Run config: lint.allow_warnings, lint.parameter_overrides, "
-                "gate.allow_destructive.",
+                "gate.allow_destructive, gate.approved_plan (a plan id: apply that plan).",
                 f"Plan {name} ({where}): lint → what-if; changes nothing.",
             ),
             environment=DeploymentEnvironment(name=name, manifest=str(spec.manifest_path)),

@@ -22,6 +22,7 @@ from ..models import CompiledTemplate, Plan, PropertyChange, WhatIfChange
 from ..resources.arm import ArmClient
 from ..resources.environment import DeploymentEnvironment
 from .metadata import table
+from .review import plan_review
 from .secrets import parameters_with_secrets, run_secure_values
 
 # Properties services change on their own: what-if shows them, they are never our change.
@@ -244,4 +245,7 @@ def plan(
         # masked; ids, paths and change types are kept, so what_if_ignore still matches
         result = boundary.scrub(result)
         result_plan = plan_from_what_if(spec.name, result, spec.deployment.what_if_ignore)
-        return boundary.output(result_plan, plan_metadata(result_plan))
+        return boundary.output(
+            result_plan,
+            {**plan_review(boundary, spec.name, result_plan), **plan_metadata(result_plan)},
+        )

@@ -1,5 +1,6 @@
-"""The automatic refresh for real: a ``dagster dev`` daemon sees a CLI deployment end and
-launches ``audit_refresh`` in a run process of its own, which writes the DuckDB file."""
+"""The automatic refresh for real: a ``dagster dev`` daemon's ``audit_refresh`` sensor sees a
+CLI deployment end and launches one ``audit_refresh`` run in a process of its own, which writes
+the DuckDB file."""
 
 from __future__ import annotations
 
@@ -12,11 +13,8 @@ from pathlib import Path
 import duckdb
 import pytest
 from dagster import DagsterInstance, DagsterRun, DagsterRunStatus
-from dagster._core.definitions.run_request import InstigatorType
 
 pytestmark = pytest.mark.slow  # a real `dagster dev`
-
-SENSOR = "audit_refresh_after_success"
 
 
 def wait_for(what: str, probe, timeout_s: float = 120.0):  # type: ignore[no-untyped-def]
@@ -41,13 +39,6 @@ def test_daemon_refreshes_the_audit_after_a_cli_deploy(
     _, home = dagster_dev
     project = home.parent / "project"
 
-    def sensor_started() -> bool | None:  # its first tick only sets the cursor
-        with DagsterInstance.from_config(str(home)) as instance:
-            states = instance.all_instigator_state(instigator_type=InstigatorType.SENSOR)
-        cursors = [s.instigator_data.cursor for s in states if s.instigator_name == SENSOR]
-        return True if any(cursors) else None
-
-    wait_for(f"the first tick of {SENSOR}", sensor_started)
     env = {**os.environ, "DAGSTER_HOME": str(home), "DEV_APP_SECRET": "daemon-test-secret"}
     deploy = subprocess.run(
         [sys.executable, "-m", "bicep_assets.cli", "deploy", "dev", "--git-sha", "d" * 40],
@@ -68,7 +59,9 @@ def test_daemon_refreshes_the_audit_after_a_cli_deploy(
 
     run = wait_for("the audit_refresh run", audit_run, timeout_s=180)
     assert run.status == DagsterRunStatus.SUCCESS
-    assert run.tags["bicep_assets/audit_after_run"] == deployed_run_id(home)
+    assert run.tags["bicep_assets/audit_runs"] == "1"  # the deployment, not the refresh
+    assert run.tags["dagster/sensor_name"] == "audit_refresh"
+    deployed_run_id(home)  # exactly one deploy_dev run
     with duckdb.connect(str(home / "deployment_history.duckdb"), read_only=True) as connection:
         rows = connection.execute(
             "SELECT job, status, trigger, git_sha FROM audit.deployment_runs"

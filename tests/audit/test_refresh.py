@@ -1,5 +1,5 @@
 """Incremental, idempotent refreshes; checks that fail when they should; readers holding the
-DuckDB file open while Dagster writes it; the sensor that refreshes after deployment runs."""
+DuckDB file open while Dagster writes it; the sensor that batches refreshes after deployments."""
 
 from __future__ import annotations
 
@@ -276,43 +276,54 @@ def test_database_path_is_resolved_when_used_and_named_apart_from_the_schema(
         audit_database_path()
 
 
-SENSORS = {s.name: s for s in refresh_sensors}
+def tick(project: Project) -> dg.SensorExecutionData:
+    (sensor,) = refresh_sensors
+    return sensor.evaluate_tick(dg.build_sensor_context(instance=project.instance))
 
 
-@pytest.mark.parametrize(
-    ("sensor", "body"),
-    [
-        ("audit_refresh_after_success", [storage("sensed1")]),
-        ("audit_refresh_after_failure", [storage("[concat('a', nope())]")]),  # a lint error
-    ],
-    ids=["success", "failure"],
-)
-def test_sensor_requests_a_refresh_after_a_deployment_run(
-    local_project: Project, sensor: str, body: list[dict[str, Any]]
-) -> None:
-    project, definition = local_project, SENSORS[sensor]
-    project.write_manifest("dev", template=project.write_template("dev.json", template(body)))
-    started = definition.evaluate_tick(dg.build_sensor_context(instance=project.instance))
-    assert started.run_requests == []  # the first tick only sets the cursor
-    run = project.run("deploy_dev", tags=GIT)
-    ticked = definition.evaluate_tick(
-        dg.build_sensor_context(instance=project.instance, cursor=started.cursor)
-    )
-    (request,) = ticked.run_requests
-    assert (request.run_key, definition.job_name) == (f"audit-after-{run.run_id}", "audit_refresh")
-    assert request.tags["bicep_assets/audit_after_run"] == run.run_id
-
-
-def test_sensor_does_not_refresh_after_its_own_audit_run(
+def test_sensor_requests_one_refresh_for_every_run_ended_since_the_last(
     local_project: Project, tmp_path: Path
 ) -> None:
-    project, definition = local_project, SENSORS["audit_refresh_after_success"]
-    started = definition.evaluate_tick(dg.build_sensor_context(instance=project.instance))
-    audit_run = refresh(project, tmp_path / "history.duckdb")
-    ticked = definition.evaluate_tick(
-        dg.build_sensor_context(instance=project.instance, cursor=started.cursor)
+    """Two runs end (a success and a lint failure): one refresh covers both; after it, and
+    after the refresh's own run ended, nothing is requested until another deployment ends."""
+    project = local_project
+    assert tick(project).skip_message == "no deploy/plan run ended since the last refresh"
+    project.write_manifest(
+        "dev", template=project.write_template("dev.json", template([storage("sensed1")]))
     )
-    assert ticked.run_requests == []
-    assert f"run {audit_run.run_id} of audit_refresh is not a deploy/plan run" in (
-        ticked.skip_message or ""
+    first = project.run("deploy_dev", tags=GIT)
+    project.write_manifest(
+        "dev",
+        template=project.write_template("bad.json", template([storage("[concat('a', nope())]")])),
     )
+    second = project.run("deploy_dev", tags=GIT)
+    assert (first.success, second.success) == (True, False)
+    (request,) = tick(project).run_requests
+    assert request.tags["bicep_assets/audit_runs"] == "2"
+    assert request.run_key == f"audit-up-to-{request.tags['bicep_assets/audit_up_to']}"
+    refreshed = refresh(project, tmp_path / "history.duckdb")
+    assert set(read_tables(tmp_path / "history.duckdb")["deployment_runs"]["run_id"]) == {
+        first.run_id,
+        second.run_id,
+    }
+    assert refreshed.success
+    assert tick(project).skip_message == "no deploy/plan run ended since the last refresh"
+    third = project.run("plan_dev", tags=GIT)
+    (request,) = tick(project).run_requests
+    assert request.tags["bicep_assets/audit_runs"] == "1", third.run_id
+
+
+def test_sensor_waits_while_a_refresh_is_in_progress(local_project: Project) -> None:
+    project = local_project
+    project.write_manifest(
+        "dev", template=project.write_template("dev.json", template([storage("queued1")]))
+    )
+    project.run("plan_dev", tags=GIT)
+    job = audit_definitions(database=str(project.root / "h.duckdb")).resolve_job_def(
+        "audit_refresh"
+    )
+    queued = project.instance.create_run_for_job(job, status=dg.DagsterRunStatus.STARTED)
+    assert tick(project).skip_message == "an audit_refresh run is queued or in progress"
+    project.instance.report_run_canceled(queued)
+    (request,) = tick(project).run_requests
+    assert request.tags["bicep_assets/audit_runs"] == "1"

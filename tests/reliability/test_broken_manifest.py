@@ -88,7 +88,7 @@ def test_a_broken_manifest_keeps_its_jobs_and_fails_at_lint(
     assert {s.name for s in repository.sensor_defs} >= {
         "deployment_failure_alerts",
         "drift_checks",
-        "audit_refresh_after_success",
+        "audit_refresh",
     }
     assert dg.AssetKey(["audit", "deployment_runs"]) in repository.assets_defs_by_key
     described = defs.resolve_job_def("deploy_broken").description or ""
