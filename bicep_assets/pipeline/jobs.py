@@ -41,7 +41,7 @@ def default_run_config(*, with_gate: bool) -> dict[str, Any]:
         "lint": {"config": {"allow_warnings": False, "parameter_overrides": {}}},
     }
     if with_gate:
-        ops["gate"] = {"config": {"allow_destructive": False}}
+        ops["gate"] = {"config": {"allow_destructive": False, "approved_plan": ""}}
     return {"ops": ops}
 
 
@@ -68,7 +68,7 @@ def build_jobs(
             descriptions=(
                 f"Deploy {name} to {where}: lint → plan → gate → deploy → verify. "
                 "Run config: lint.allow_warnings, lint.parameter_overrides, "
-                "gate.allow_destructive.",
+                "gate.allow_destructive, gate.approved_plan (a plan id: apply exactly that plan).",
                 f"Plan {name} ({where}): lint → what-if; changes nothing.",
             ),
             environment=DeploymentEnvironment(name=name, manifest=str(spec.manifest_path)),
