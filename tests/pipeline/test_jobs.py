@@ -48,7 +48,7 @@ def test_shipped_example_deploys_and_verifies(
         for e in result.all_events
         if e.event_type_value == "ASSET_MATERIALIZATION"
     ]
-    assert materialized == [["azure", env]]
+    assert materialized == [["plans", env], ["azure", env]]  # the saved plan, the deployment
     again = project.run(f"plan_{env}")
     assert again.success
     assert metadata_of(again, "plan")["no_change"] == plan["creates"]
