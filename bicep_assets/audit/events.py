@@ -183,7 +183,9 @@ def audit_from_events(
         if kind == DagsterEventType.ASSET_MATERIALIZATION:
             materialization = getattr(data, "materialization", None)
             if materialization is not None and materialization.asset_key.path[:1] == [PLANS_PREFIX]:
-                saved_plan = saved_plan_from_metadata(materialization.metadata) or saved_plan
+                recorded = saved_plan_from_metadata(materialization.metadata)
+                if recorded is not None and recorded.plan_id == run.run_id:  # its id is the run's
+                    saved_plan = recorded
         if kind == DagsterEventType.STEP_OUTPUT and step:
             outputs[step] = _metadata(getattr(data, "metadata", None))
             continue
