@@ -5,7 +5,8 @@ Each change is reduced to what it would do — its change type, and its property
 Modify's deltas (before and after of each changed path), a Create's properties, an
 Unsupported change's reason. A Delete is its resource id: the resource is deleted whatever its
 properties are by then. Noise and ``what_if_ignore`` paths are gone already (the plan step
-drops them), resources are matched by id ignoring case, so the order of changes never counts.
+drops them), resources are matched by id ignoring case, so the order of changes never counts,
+and a resource left alone in both plans (NoChange, Ignore, or not planned) is no difference.
 
 ``deployment().name`` during what-if is the plan's own name (``<env>-plan-<run id prefix>``),
 different in every run: it is replaced by :data:`WHAT_IF_NAME` in what is compared, so a
@@ -22,6 +23,9 @@ from typing import Any
 from ..models import Plan, PropertyChange, SavedChange, SavedPlan, WhatIfChange
 
 WHAT_IF_NAME = "{what-if deployment name}"
+# what-if's verdicts that change nothing: a resource that is one of these in one plan and one
+# of these, or absent, in the other is not a difference
+NOT_A_CHANGE = frozenset({"NoChange", "Ignore"})
 SHOWN_VALUE = 80  # characters of a value quoted in a difference
 
 
@@ -130,6 +134,10 @@ def plan_differences(saved: SavedPlan, fresh: Plan) -> list[str]:
     current = {c.resource_id.lower(): c for c in fresh.changes}
     for key in sorted(set(approved) | set(current)):
         was, now = approved.get(key), current.get(key)
+        if {was.change_type if was else "NoChange", now.change_type if now else "NoChange"} <= (
+            NOT_A_CHANGE
+        ):
+            continue  # left alone in both (a resource added outside the template, say)
         if now is None:
             assert was is not None
             found.append(

@@ -300,6 +300,11 @@ def test_comparison_ignores_order_and_bounds_the_record() -> None:
     )
     reordered = plan.model_copy(update={"changes": [delete, create, modify]})
     assert plan_differences(saved, reordered) == []
+    # a resource added outside the template since (what-if leaves it alone: Ignore)
+    added = change("/x/d", "Ignore")
+    assert (
+        plan_differences(saved, plan.model_copy(update={"changes": [*plan.changes, added]})) == []
+    )
     # a Delete is its resource: its last state may change by itself
     moved = change("/x/c", "Delete", before={"sku": {"name": "Premium_LRS"}})
     assert (
