@@ -142,6 +142,7 @@ def plan_markdown(plan: Plan) -> str:
         "",
         "```diff",
     ]
+    property_lines, left_out = 0, 0
     for change in plan.changes:
         if change.change_type in ("NoChange", "Ignore"):
             continue
@@ -149,14 +150,25 @@ def plan_markdown(plan: Plan) -> str:
         marker = {"+": "+", "-": "-"}.get(symbol, "!")
         reason = f"  ({change.unsupported_reason})" if change.unsupported_reason else ""
         lines.append(f"{marker} {change.change_type:<11} {change.resource_id}{reason}")
+        details = _delta_lines(change.delta, "      ")
         if change.change_type == "Create" and change.after:
-            lines.extend(_property_lines(change.after, "      "))
-        lines.extend(_delta_lines(change.delta, "      "))
+            details = _property_lines(change.after, "      ") + details
+        if property_lines + len(details) > SHOWN_PROPERTY_LINES:
+            left_out += len(details)
+            continue
+        property_lines += len(details)
+        lines.extend(details)
     lines.append("```")
+    if left_out:
+        lines.append(
+            f"{left_out} property lines are left out of this diff (it shows at most "
+            f"{SHOWN_PROPERTY_LINES}); the saved plan (plans/{plan.environment}) has them."
+        )
     return "\n".join(lines)
 
 
 SHOWN_PROPERTIES = 40  # per resource in the diff (the saved plan has them all)
+SHOWN_PROPERTY_LINES = 2000  # in the whole diff: a resource's lines are shown whole or not
 SHOWN_VALUE = 200  # characters of one value in the diff
 
 

@@ -335,6 +335,17 @@ def test_comparison_ignores_order_and_bounds_the_record() -> None:
     assert '+      + sku.name: "Standard_LRS"' in diff.splitlines()
     assert f'+      + big: "{"v" * 198}…' in diff.splitlines()
     assert diff.splitlines()[6:8] == ["!      ~ tags:", '!          ~ env: "old" → "new"']
+    many = Plan(
+        environment="dev",
+        changes=[
+            change(f"/x/{i}", "Create", after={f"p{j}": j for j in range(30)}) for i in range(80)
+        ],
+    )
+    shown = plan_markdown(many).splitlines()
+    assert len(shown) < 2100 and shown[-1] == (
+        "420 property lines are left out of this diff (it shows at most 2000); the saved plan "
+        "(plans/dev) has them."
+    )
 
 
 @pytest.mark.parametrize(
