@@ -59,7 +59,9 @@ def test_export_one_run_as_json(history: History) -> None:
         "cli",
     )
     assert run["ended_at"].endswith("+00:00") and run["deployment_name"] == f"dev-{run_id}"
-    assert [e["event_type"] for e in record["events"]][::12] == ["RUN_START", "RUN_SUCCESS"]
+    events = [e["event_type"] for e in record["events"]]
+    assert (events[0], events[-1], len(events)) == ("RUN_START", "RUN_SUCCESS", 14)
+    assert record["saved_plan"]["plan_id"] == run_id  # the plan its plan step saved
     assert len(record["planned_changes"]) == len(record["deployed_resources"]) == 6
     assert record["outputs"]["webUrl"].startswith("https://")
     assert {c["kind"] for c in record["verify_checks"]} >= {"provisioning_state", "http"}
