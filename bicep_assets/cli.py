@@ -294,6 +294,7 @@ def _add_audit_commands(subparsers: argparse._SubParsersAction) -> None:  # type
     which = export.add_mutually_exclusive_group(required=True)
     which.add_argument("--run", metavar="RUN_ID", help="one run (deploy_<env> or plan_<env>)")
     which.add_argument("--env", metavar="ENV", help="every run of one environment, oldest first")
+    which.add_argument("--plan", metavar="PLAN_ID", help="one saved plan, as recorded (its id)")
     export.add_argument(
         "--limit", type=_positive_int, help="with --env: only the N most recent runs (N ≥ 1)"
     )
@@ -318,7 +319,10 @@ def _audit(args: argparse.Namespace) -> int:
     if args.run and args.limit is not None:
         print("error: --limit applies to --env only (--run exports one run)", file=sys.stderr)
         return 2
-    from .audit.export import export_environment, export_run
+    if args.plan and args.limit is not None:
+        print("error: --limit applies to --env only (--plan exports one plan)", file=sys.stderr)
+        return 2
+    from .audit.export import export_environment, export_plan, export_run
     from .project import find_project_dir
     from .runs import LaunchError, open_instance, prepare_dagster_home, recover_after_crashes
 
@@ -329,8 +333,17 @@ def _audit(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     with instance:
         recover_after_crashes(instance, "audit export", sys.stderr)
-        if args.run:
-            document: Any = export_run(instance, args.run)
+        if args.plan:
+            document: Any = export_plan(instance, args.plan)
+            if document is None:
+                print(
+                    f"error: no saved plan '{args.plan}' in DAGSTER_HOME {home} (a plan id is "
+                    "the run id that `bicep-assets plan ENV` prints)",
+                    file=sys.stderr,
+                )
+                return 2
+        elif args.run:
+            document = export_run(instance, args.run)
             if document is None:
                 print(
                     f"error: no deploy/plan run '{args.run}' in DAGSTER_HOME {home}",

@@ -9,6 +9,7 @@ import dagster as dg
 from .audit.definitions import audit_definitions
 from .environments import scan_environments
 from .pipeline.jobs import build_jobs
+from .pipeline.saved_plans import plan_asset_specs
 from .project import find_project_dir
 from .resources import default_resources
 from .resources.arm import ArmClient
@@ -33,7 +34,7 @@ def build_definitions(
     resources = default_resources(arm=arm, bicep=bicep, probes=probes)
     jobs = build_jobs(environments, resources, broken=scan.broken.values())
     return dg.Definitions.merge(
-        dg.Definitions(jobs=jobs, resources=resources),
+        dg.Definitions(jobs=jobs, resources=resources, assets=plan_asset_specs(environments)),
         trigger_definitions(environments, jobs=jobs, repository=project),
         audit_definitions(project_dir=project),
     )

@@ -48,6 +48,7 @@ __all__ = [
     "SecureParameter",
     "TcpCheck",
     "Triggers",
+    "duration_seconds",
     "job_name",
     "job_suffix",
     "load_environment",
@@ -129,12 +130,42 @@ class Scope(_Strict):
     location: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9 ]*$")]
 
 
+_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+_DURATION_UNITS = (86400, 3600, 60, 1)
+
+
+def duration_seconds(text: str) -> int | None:
+    """``"24h"``, ``"90m"``, ``"1d12h"``, ``"45s"`` in seconds (``None``: not a duration)."""
+    match = _DURATION.fullmatch(text.strip())
+    if not text.strip() or match is None:
+        return None
+    return sum(int(n) * unit for n, unit in zip(match.groups(), _DURATION_UNITS, strict=True) if n)
+
+
 class DeploymentOptions(_Strict):
-    """How ARM deploys: mode, rollback to the last successful deployment, what-if noise."""
+    """How ARM deploys: mode, rollback to the last successful deployment, what-if noise, and
+    whether a deployment must apply a reviewed plan (and how old that plan may be)."""
 
     mode: Literal["Incremental", "Complete"] = "Incremental"
     rollback_on_error: bool = False
     what_if_ignore: list[Annotated[str, Field(pattern=r"^\S+$")]] = Field(default_factory=list)
+    require_approved_plan: bool = False
+    max_plan_age: str = "24h"
+
+    @field_validator("max_plan_age", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        seconds = duration_seconds(value) if isinstance(value, str) else None
+        if not seconds:
+            raise ValueError(
+                f"{value!r} is not a duration: a positive number of days, hours, minutes and "
+                "seconds, largest first, e.g. '24h', '90m', '1d12h', '45s'"
+            )
+        return value.strip()
+
+    @property
+    def max_plan_age_s(self) -> int:
+        return duration_seconds(self.max_plan_age) or 0
 
 
 class RetryOptions(_Strict):

@@ -73,6 +73,10 @@ class WhatIfChange(BaseModel):
     change_type: str  # Create | Delete | Modify | NoChange | Ignore | Deploy | Unsupported
     unsupported_reason: str | None = None
     delta: list[PropertyChange] = Field(default_factory=list)
+    # a Create: the resource as it will be set (what-if's ``after``, without its id and type
+    # and without noise or ignored paths); a Delete: the resource as it is (``before``)
+    after: dict[str, Any] | None = None
+    before: dict[str, Any] | None = None
 
     @property
     def changed_paths(self) -> list[str]:
@@ -85,6 +89,12 @@ class Plan(BaseModel):
     environment: str
     changes: list[WhatIfChange] = Field(default_factory=list)
     approved: bool = False  # set by the gate
+    approved_plan: str | None = None  # set by the gate: the saved plan this one matched
+    # what the plan was made from, set by the plan step (compared with an approved plan)
+    template_hash: str = ""
+    parameters_hash: str = ""
+    what_if_deployment_name: str = ""  # deployment().name during what-if
+    target: str = ""  # local or azure
 
     def count(self, change_type: str) -> int:
         return sum(1 for c in self.changes if c.change_type == change_type)
@@ -92,6 +102,34 @@ class Plan(BaseModel):
     @property
     def deletions(self) -> list[WhatIfChange]:
         return [c for c in self.changes if c.change_type == "Delete"]
+
+
+class SavedChange(WhatIfChange):
+    """One resource of a saved plan: the change, and a fingerprint of what is compared."""
+
+    fingerprint: str  # sha256 (16 hex) of the compared content (see pipeline/plan_review.py)
+    detail_omitted: bool = False  # delta/after/before dropped to bound the record's size
+
+
+class SavedPlan(BaseModel):
+    """A plan as recorded for review (the ``plan`` metadata of a ``plans/<env>``
+    materialization): what a deployment run with ``approved_plan: <plan_id>`` must match."""
+
+    plan_id: str  # the run id of the run whose plan step made it
+    environment: str
+    job: str
+    created_at: str  # ISO 8601, UTC
+    git_sha: str = ""
+    git_dirty: bool = False
+    target: str = ""
+    template_path: str = ""
+    template_hash: str
+    parameters_hash: str
+    what_if_deployment_name: str = ""
+    counts: dict[str, int] = Field(default_factory=dict)
+    changes: list[SavedChange] = Field(default_factory=list)
+    truncated: bool = False  # some changes' details were left out (see ``note``)
+    note: str = ""
 
 
 class DeploymentResult(BaseModel):

@@ -33,7 +33,14 @@ GROUP = "audit"
 KEY_PREFIX = "audit"
 IO_MANAGER_KEY = "audit_io_manager"
 CURSOR_KEY = "cursor"
-RUN_TABLES = ("deployment_runs", "deployment_events", "planned_changes")  # merged by run id
+# merged by run id (the plan tables by plan id, which is the run id of the plan's run)
+RUN_TABLES = {
+    "deployment_runs": "run_id",
+    "deployment_events": "run_id",
+    "planned_changes": "run_id",
+    "plans": "plan_id",
+    "planned_properties": "plan_id",
+}
 # environment_status reads only these columns of its inputs
 STATUS_INPUTS = {
     "deployment_runs": [
@@ -81,7 +88,7 @@ def audit_assets(project_dir: Path | None = None) -> list[dg.AssetsDefinition]:
                 description=TABLES[table].description,
                 metadata={
                     "dagster/column_schema": TABLES[table].column_schema(),
-                    **({MERGE_KEY: "run_id"} if table in RUN_TABLES else {}),
+                    **({MERGE_KEY: RUN_TABLES[table]} if table in RUN_TABLES else {}),
                 },
                 kinds={"duckdb", "pandas"},
             )

@@ -22,6 +22,8 @@ from dagster import DagsterEventType, EventLogEntry, RunRecord
 from dagster._utils.error import SerializableErrorInfo
 
 from ..failures import FailureFacts
+from ..models import SavedPlan
+from ..pipeline.saved_plans import PLANS_PREFIX, saved_plan_from_metadata
 from .records import EventRow, RunAudit, is_deployment_run
 from .summary import RunFacts, StepFailure, failure_line, first_line, summarize_run, utc
 
@@ -165,6 +167,7 @@ def audit_from_events(
     first_ts = end_ts = None
     status = run.status.value.lower()
     attempts: dict[str, FailureFacts] = {}  # step → the record of its latest failed attempt
+    saved_plan: SavedPlan | None = None
     for entry in sorted(entries, key=lambda e: e.timestamp):
         event = entry.dagster_event
         if event is None:
@@ -177,6 +180,12 @@ def audit_from_events(
             continue
         message, failed = entry.message or "", None
         first_ts = entry.timestamp if first_ts is None else first_ts
+        if kind == DagsterEventType.ASSET_MATERIALIZATION:
+            materialization = getattr(data, "materialization", None)
+            if materialization is not None and materialization.asset_key.path[:1] == [PLANS_PREFIX]:
+                recorded = saved_plan_from_metadata(materialization.metadata)
+                if recorded is not None and recorded.plan_id == run.run_id:  # its id is the run's
+                    saved_plan = recorded
         if kind == DagsterEventType.STEP_OUTPUT and step:
             outputs[step] = _metadata(getattr(data, "metadata", None))
             continue
@@ -228,5 +237,6 @@ def audit_from_events(
         started=start_time if start_time is not None else first_ts,
         ended=end_time if end_time is not None else end_ts,
         status=status,
+        saved_plan=saved_plan,
     )
     return summarize_run(run, facts)

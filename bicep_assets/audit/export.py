@@ -12,6 +12,7 @@ from typing import Any
 import dagster as dg
 
 from ..pipeline.jobs import ENVIRONMENT_TAG
+from ..pipeline.saved_plans import load_saved_plan
 from .events import read_run_audit
 from .records import RUN_FIELDS, RunAudit, is_deployment_run
 
@@ -28,7 +29,16 @@ def audit_record(audit: RunAudit) -> dict[str, Any]:
         "lint_diagnostics": audit.diagnostics,
         "verify_checks": audit.checks,
         "outputs": audit.outputs,
+        "saved_plan": None
+        if audit.saved_plan is None
+        else audit.saved_plan.model_dump(mode="json"),
     }
+
+
+def export_plan(instance: Any, plan_id: str) -> dict[str, Any] | None:
+    """The saved plan ``plan_id`` as recorded (None when there is none)."""
+    saved = load_saved_plan(instance, plan_id)
+    return None if saved is None else saved.model_dump(mode="json")
 
 
 def export_run(instance: Any, run_id: str) -> dict[str, Any] | None:

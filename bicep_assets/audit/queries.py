@@ -115,6 +115,29 @@ GROUP BY ALL
 ORDER BY r.ended_at DESC;""",
 )
 
+PLAN_REVIEWS = Query(
+    "plan_reviews",
+    "Saved plans and the deployments that applied them (or were refused)",
+    """\
+SELECT p.created_at, p.environment, p.plan_id, p.job, p.git_sha,
+       p.creates, p.modifies, p.deletes,
+       r.run_id AS deploy_run_id, r.status, r.applied, r.arm_code, r.ended_at
+FROM audit.plans p
+LEFT JOIN audit.deployment_runs r ON r.approved_plan = p.plan_id AND r.kind = 'deploy'
+ORDER BY p.created_at, r.ended_at;""",
+)
+
+PLAN_PROPERTIES = Query(
+    "plan_properties",
+    "What a plan changes, property by property (set the variable plan_id first)",
+    """\
+SELECT resource_id, resource_change_type, path, change_type, before, after
+FROM audit.planned_properties
+WHERE plan_id = getvariable('plan_id')
+ORDER BY resource_id, path;""",
+    ("plan_id",),
+)
+
 QUERIES: dict[str, Query] = {
     q.name: q
     for q in (
@@ -123,6 +146,8 @@ QUERIES: dict[str, Query] = {
         FAILURE_CODES,
         CHANGES_TO_RESOURCE,
         DESTRUCTIVE_DEPLOYMENTS,
+        PLAN_REVIEWS,
+        PLAN_PROPERTIES,
     )
 }
 

@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 
 import dagster as dg
 
+from ..models import SavedPlan
 from ..pipeline.jobs import ENVIRONMENT_TAG
 
 JOB_KINDS = ("deploy", "plan")
@@ -84,15 +85,25 @@ class RunAudit(NamedTuple):
     destructive_approved: bool | None
     allow_destructive_config: str | None
     applied: bool
+    approved_plan: str | None
     events: list[EventRow]
     changes: list[ChangeRow]
     resources: list[ResourceRow]
     diagnostics: list[dict[str, Any]]
     checks: list[dict[str, Any]]
     outputs: dict[str, Any]
+    saved_plan: SavedPlan | None  # the plan its plan step recorded (plans/<env>)
 
 
-DETAIL_FIELDS = ("events", "changes", "resources", "diagnostics", "checks", "outputs")
+DETAIL_FIELDS = (
+    "events",
+    "changes",
+    "resources",
+    "diagnostics",
+    "checks",
+    "outputs",
+    "saved_plan",
+)
 RUN_FIELDS = tuple(f for f in RunAudit._fields if f not in DETAIL_FIELDS)
 
 

@@ -1,4 +1,4 @@
-"""The five audit tables: columns, DuckDB types, descriptions and the pandas dtypes that
+"""The audit tables: columns, DuckDB types, descriptions and the pandas dtypes that
 match them. The IO manager creates each table from its ``dagster/column_schema``."""
 
 from __future__ import annotations
@@ -126,6 +126,7 @@ DEPLOYMENT_RUNS = _table(
     ("destructive_approved", "BOOLEAN", "deletions passed the gate by allow_destructive"),
     ("allow_destructive_config", "VARCHAR", "the run config that allowed deletions"),
     ("applied", "BOOLEAN", "the ARM deployment succeeded in this run"),
+    ("approved_plan", "VARCHAR", "the saved plan the run applied (gate approved_plan)"),
 )
 
 DEPLOYMENT_EVENTS = _table(
@@ -155,6 +156,43 @@ PLANNED_CHANGES = _table(
     ("change_type", "VARCHAR", "Create, Modify, Delete, NoChange, Ignore, Unsupported…"),
     ("changed_paths", "VARCHAR[]", "changed property paths"),
     ("applied", "BOOLEAN", "the run's deployment succeeded (the change happened)"),
+)
+
+_PLAN_ID = ("plan_id", "VARCHAR", "the plan's id: the run id of the run whose plan step made it")
+
+PLANS = _table(
+    "plans",
+    "Every saved plan (plans/<env>): what it would change, from which template, parameters "
+    "and commit, and when it was made.",
+    _PLAN_ID,
+    _ENV,
+    _JOB,
+    ("created_at", "TIMESTAMPTZ", "when the plan was made"),
+    ("git_sha", "VARCHAR", "commit planned"),
+    ("git_dirty", "BOOLEAN", "the checkout had uncommitted changes"),
+    ("target", "VARCHAR", "local or azure"),
+    ("template", "VARCHAR", "template path as written in the manifest"),
+    ("template_hash", "VARCHAR", "ARM template hash"),
+    ("parameters_hash", "VARCHAR", "hash of parameter values and secure references"),
+    ("creates", "BIGINT", "planned creates"),
+    ("modifies", "BIGINT", "planned modifies"),
+    ("deletes", "BIGINT", "planned deletes"),
+    ("no_change", "BIGINT", "resources planned unchanged"),
+    ("truncated", "BOOLEAN", "some changes' details were left out to bound the record"),
+)
+
+PLANNED_PROPERTIES = _table(
+    "planned_properties",
+    "Every property a saved plan changes: a Create's properties, a Modify's changed paths, a "
+    "Delete's last state, with values before and after as JSON.",
+    _PLAN_ID,
+    _ENV,
+    ("resource_id", "VARCHAR", "ARM resource id"),
+    ("resource_change_type", "VARCHAR", "the resource's change: Create, Modify, Delete…"),
+    ("path", "VARCHAR", "property path (properties.siteConfig.alwaysOn, tags.owner, …)"),
+    ("change_type", "VARCHAR", "the property's change: Create, Modify, Delete, Array"),
+    ("before", "VARCHAR", "value before, as JSON (null for a Create)"),
+    ("after", "VARCHAR", "value after, as JSON (null for a Delete)"),
 )
 
 DEPLOYED_RESOURCES = _table(
@@ -205,8 +243,17 @@ TABLES: dict[str, TableSpec] = {
         DEPLOYMENT_RUNS,
         DEPLOYMENT_EVENTS,
         PLANNED_CHANGES,
+        PLANS,
+        PLANNED_PROPERTIES,
         DEPLOYED_RESOURCES,
         ENVIRONMENT_STATUS,
     )
 }
-HISTORY_TABLES = ("deployment_runs", "deployment_events", "planned_changes", "deployed_resources")
+HISTORY_TABLES = (
+    "deployment_runs",
+    "deployment_events",
+    "planned_changes",
+    "plans",
+    "planned_properties",
+    "deployed_resources",
+)

@@ -37,6 +37,7 @@ DEFAULT_FILE_NAME = "deployment_history.duckdb"
 SCHEMA = "audit"
 COLUMN_SCHEMA_KEY = "dagster/column_schema"
 MERGE_KEY = "audit/replace_rows_by"
+MERGE_COLUMNS = ("run_id", "plan_id")  # the columns MERGE_KEY may name
 
 
 class AuditStorageError(RuntimeError):
@@ -188,10 +189,11 @@ def _plain(value: Any) -> Any:
     return value.value if isinstance(value, dg.MetadataValue) else value
 
 
-def delete_rows_of_runs(connection: Any, table: str) -> None:
-    """Delete the rows of the runs in ``audit_frame`` (they are about to be inserted again)."""
+def delete_rows_of_runs(connection: Any, table: str, column: str = "run_id") -> None:
+    """Delete the rows of the runs in ``audit_frame`` (they are about to be inserted again),
+    ``column`` naming the run (``run_id``, or ``plan_id`` in the plan tables)."""
     connection.execute(
-        f"DELETE FROM {table} WHERE run_id IN (SELECT DISTINCT run_id FROM audit_frame)"
+        f'DELETE FROM {table} WHERE "{column}" IN (SELECT DISTINCT "{column}" FROM audit_frame)'
     )
 
 
@@ -199,7 +201,8 @@ class AuditFrameHandler(DuckDBPandasTypeHandler):
     """Stores a DataFrame in a table typed by the asset's ``dagster/column_schema`` (so empty
     tables exist and list columns keep their type).
 
-    A table whose definition metadata has ``audit/replace_rows_by: run_id`` is merged when
+    A table whose definition metadata has ``audit/replace_rows_by: run_id`` (or ``plan_id``) is
+    merged when
     the output's metadata says ``refresh: incremental``: the DataFrame holds the runs read
     since the last refresh, and their rows replace any rows of the same runs (re-reading a
     run never duplicates it). Otherwise the DataFrame replaces the whole table."""
@@ -213,9 +216,11 @@ class AuditFrameHandler(DuckDBPandasTypeHandler):
     ) -> None:
         table = f'{table_slice.schema}."{table_slice.table}"'
         schema = _column_schema(context)
-        merge = (context.definition_metadata or {}).get(MERGE_KEY) == "run_id" and _plain(
-            (context.output_metadata or {}).get("refresh")
-        ) == "incremental"
+        merge_column = (context.definition_metadata or {}).get(MERGE_KEY)
+        merge = (
+            merge_column in MERGE_COLUMNS
+            and _plain((context.output_metadata or {}).get("refresh")) == "incremental"
+        )
         if schema is None:
             columns = ""
         else:
@@ -224,7 +229,7 @@ class AuditFrameHandler(DuckDBPandasTypeHandler):
         try:
             if merge and schema is not None:
                 connection.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
-                delete_rows_of_runs(connection, table)
+                delete_rows_of_runs(connection, table, str(merge_column))
             elif schema is not None:
                 connection.execute(f"CREATE OR REPLACE TABLE {table} ({columns})")
             else:

@@ -12,6 +12,7 @@ import dagster as dg
 from dagster._core.events import RunFailureReason
 
 from ..failures import FailureFacts
+from ..models import SavedPlan
 from ..pipeline.deploy import deployment_name
 from ..pipeline.jobs import ENVIRONMENT_TAG, TRIGGER_TAG
 from ..pipeline.provenance import GIT_SHA_TAG, TARGET_TAG
@@ -43,6 +44,7 @@ class RunFacts(NamedTuple):
     started: float | None
     ended: float | None
     status: str
+    saved_plan: SavedPlan | None = None  # what the plan step recorded (plans/<env>)
 
 
 def utc(timestamp: float | None) -> datetime | None:
@@ -173,6 +175,15 @@ def _destructive(
     )
 
 
+def _approved_plan(run: dg.DagsterRun, gate: Mapping[str, Any]) -> str | None:
+    """The saved plan the run was to apply: what the gate recorded, else (a run that never
+    reached the gate) its run config."""
+    recorded = gate.get("approved_plan")
+    if recorded is None:
+        recorded = _run_config(run, "ops", "gate", "config").get("approved_plan")
+    return str(recorded).strip().lower() or None if recorded else None
+
+
 def summarize_run(run: dg.DagsterRun, facts: RunFacts) -> RunAudit:
     """The audit record of ``run`` from the facts its events gave."""
     tags, outputs = run.tags, facts.outputs
@@ -226,6 +237,7 @@ def summarize_run(run: dg.DagsterRun, facts: RunFacts) -> RunAudit:
         destructive_approved=approved,
         allow_destructive_config=allowed_by,
         applied="deploy" in outputs,
+        approved_plan=_approved_plan(run, gate),
         events=facts.events,
         changes=[
             ChangeRow(
@@ -242,4 +254,5 @@ def summarize_run(run: dg.DagsterRun, facts: RunFacts) -> RunAudit:
         diagnostics=list(lint.get("diagnostics") or []),
         checks=checks,
         outputs=dict(deploy.get("outputs") or {}),
+        saved_plan=facts.saved_plan,
     )

@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..pipeline.saved_plans import property_rows
 from .records import CHANGE_TYPES_THAT_CHANGE, RunAudit
 from .schemas import (
     DEPLOYED_RESOURCES,
@@ -15,6 +16,8 @@ from .schemas import (
     DEPLOYMENT_RUNS,
     ENVIRONMENT_STATUS,
     PLANNED_CHANGES,
+    PLANNED_PROPERTIES,
+    PLANS,
 )
 
 _OBSERVED = ["environment", "resource_id", "resource_type", "run_id", "at"]
@@ -36,6 +39,46 @@ def events_frame(audits: Sequence[RunAudit]) -> pd.DataFrame:
 def changes_frame(audits: Sequence[RunAudit]) -> pd.DataFrame:
     rows = [(a.run_id, a.environment, a.job, *c, a.applied) for a in audits for c in a.changes]
     return PLANNED_CHANGES.frame(rows)
+
+
+def plans_frame(audits: Sequence[RunAudit]) -> pd.DataFrame:
+    rows = []
+    for audit in audits:
+        saved = audit.saved_plan
+        if saved is None:
+            continue
+        counts = saved.counts
+        rows.append(
+            (
+                saved.plan_id,
+                saved.environment,
+                saved.job,
+                pd.Timestamp(saved.created_at),
+                saved.git_sha or None,
+                saved.git_dirty,
+                saved.target or None,
+                saved.template_path or None,
+                saved.template_hash,
+                saved.parameters_hash,
+                counts.get("Create", 0),
+                counts.get("Modify", 0),
+                counts.get("Delete", 0),
+                counts.get("NoChange", 0),
+                saved.truncated,
+            )
+        )
+    return PLANS.frame(rows)
+
+
+def planned_properties_frame(audits: Sequence[RunAudit]) -> pd.DataFrame:
+    columns = PLANNED_PROPERTIES.column_names[2:]
+    rows = [
+        (saved.plan_id, saved.environment, *(row[c] for c in columns))
+        for saved in (a.saved_plan for a in audits)
+        if saved is not None
+        for row in property_rows(saved)
+    ]
+    return PLANNED_PROPERTIES.frame(rows)
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -119,6 +162,8 @@ def history_frames(
         "deployment_runs": runs,
         "deployment_events": events_frame(audits),
         "planned_changes": changes_frame(audits),
+        "plans": plans_frame(audits),
+        "planned_properties": planned_properties_frame(audits),
         "deployed_resources": resources_frame(previous_resources, audits),
     }
 

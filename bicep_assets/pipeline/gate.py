@@ -1,20 +1,29 @@
-"""gate: a plan that deletes anything stops here unless the run allows destruction."""
+"""gate: apply only what was reviewed. With ``approved_plan`` the fresh plan must be exactly
+the saved one (its deletions then count as approved); without it a plan that deletes anything
+stops here unless the run allows destruction, and an environment that requires an approved
+plan stops every deployment."""
+
+from datetime import datetime, timezone
 
 import dagster as dg
 from dagster import OpExecutionContext
 
+from ..environments import EnvironmentSpec
 from ..failures import LogicFailure, failure_boundary
-from ..models import Plan
+from ..models import Plan, SavedPlan
 from ..resources.environment import DeploymentEnvironment
+from .plan_review import plan_differences
+from .saved_plans import is_plan_id, load_saved_plan
 from .secrets import run_secure_values
+
+SHOWN_DIFFERENCES = 25
 
 
 class GateConfig(dg.Config):
     """Run config of the gate step."""
 
     allow_destructive: bool = False
-    # the id of a reviewed plan (the run id of the run that made it); "" = none. Part of the
-    # config schema so that the UI's apply link fills it in (its semantics: the saved plans)
+    # a plan id (the run id of the run whose plan step made it): apply exactly that plan
     approved_plan: str = ""
 
 
@@ -38,6 +47,91 @@ def gate_plan(plan: Plan, *, allow_destructive: bool) -> tuple[Plan, dict[str, o
     return plan.model_copy(update={"approved": True}), metadata
 
 
+def _how_to_plan(env: str) -> str:
+    return (
+        f"make a plan (`bicep-assets plan {env}`, or launch plan_{env}), review it, then apply "
+        f"it by its id (`bicep-assets apply {env} --plan ID`, or launch deploy_{env} with "
+        "ops.gate.config.approved_plan: ID)"
+    )
+
+
+def _age(seconds: float) -> str:
+    whole = int(seconds)
+    days, rest = divmod(whole, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{n}{unit}" for n, unit in ((days, "d"), (hours, "h"), (minutes, "m")) if n]
+    return "".join(parts) + (f"{secs}s" if secs or not parts else "")
+
+
+def check_approved_plan(
+    plan: Plan,
+    saved: SavedPlan | None,
+    *,
+    plan_id: str,
+    spec: EnvironmentSpec,
+    now: datetime,
+    metadata: dict[str, object],
+) -> Plan:
+    """``plan`` approved as the saved plan ``plan_id`` (``saved``: what was recorded under
+    that id), or a logic Failure saying why it cannot be applied."""
+    env, manifest = spec.name, f"parameters/{spec.name}.yaml"
+
+    def refuse(code: str, message: str, short: str) -> LogicFailure:
+        return LogicFailure(message, arm_code=code, arm_message=short, metadata=metadata)
+
+    if not is_plan_id(plan_id):
+        raise refuse(
+            "InvalidPlanId",
+            f"approved_plan: '{plan_id}' is not a plan id — a plan id is the Dagster run id of "
+            "the run that made the plan (36 characters, e.g. "
+            "0f8c2c4e-5b1a-4e8e-9a8e-3c1f2d4b5a6c); " + _how_to_plan(env) + ".",
+            "not a plan id",
+        )
+    if saved is None:
+        raise refuse(
+            "PlanNotFound",
+            f"approved_plan: no saved plan {plan_id} in this Dagster instance (no such run, or "
+            "its plan step did not finish); " + _how_to_plan(env) + ".",
+            f"no saved plan {plan_id}",
+        )
+    metadata["approved_plan_created_at"] = saved.created_at
+    if saved.environment != env:
+        raise refuse(
+            "PlanOfAnotherEnvironment",
+            f"approved_plan: plan {plan_id} is a plan of environment '{saved.environment}', not "
+            f"of '{env}'; " + _how_to_plan(env) + ".",
+            f"plan of environment {saved.environment}",
+        )
+    age = (now - datetime.fromisoformat(saved.created_at)).total_seconds()
+    metadata["approved_plan_age_s"] = round(age, 1)
+    limit = spec.deployment.max_plan_age_s
+    if age > limit:
+        raise refuse(
+            "PlanExpired",
+            f"approved_plan: plan {plan_id} was made {_age(age)} ago ({saved.created_at}), "
+            f"longer ago than deployment.max_plan_age ({spec.deployment.max_plan_age}) of "
+            f"{manifest} allows; " + _how_to_plan(env) + ".",
+            f"plan older than {spec.deployment.max_plan_age}",
+        )
+    differences = plan_differences(saved, plan)
+    if differences:
+        shown = differences[:SHOWN_DIFFERENCES]
+        more = len(differences) - len(shown)
+        metadata["differences"] = dg.MetadataValue.json(differences)
+        raise refuse(
+            "PlanChanged",
+            f"The plan made now differs from the approved plan {plan_id} in "
+            f"{len(differences)} place(s), so it is not applied; "
+            + _how_to_plan(env)
+            + ":\n"
+            + "\n".join(f"  - {line}" for line in shown)
+            + (f"\n  … and {more} more (the gate's metadata lists them all)" if more else ""),
+            f"{len(differences)} difference(s) from the approved plan",
+        )
+    return plan.model_copy(update={"approved": True, "approved_plan": plan_id})
+
+
 @dg.op(out=dg.Out(Plan))
 def gate(
     context: OpExecutionContext,
@@ -45,9 +139,11 @@ def gate(
     plan: Plan,
     environment: DeploymentEnvironment,
 ) -> dg.Output[Plan]:
-    """Stop a plan with deletions unless allow_destructive; report what is not evaluated."""
+    """Apply only a reviewed plan: match it to approved_plan, or stop deletions unless
+    allow_destructive; report what is not evaluated."""
     with failure_boundary(context) as boundary:
-        boundary.add_secrets(run_secure_values(environment.load()))
+        spec = environment.load()
+        boundary.add_secrets(run_secure_values(spec))
         for change in plan.changes:
             if change.change_type == "Unsupported":
                 boundary.log.warning(
@@ -55,7 +151,44 @@ def gate(
                 )
             elif change.change_type == "Ignore":
                 boundary.log.info(f"Left as it is (not in the template): {change.resource_id}")
+        plan_id = config.approved_plan.strip().lower()
+        if plan_id:
+            deleted = [c.resource_id for c in plan.deletions]
+            metadata: dict[str, object] = {
+                "destructive": bool(deleted),
+                "allow_destructive": config.allow_destructive,
+                "deleted_resources": dg.MetadataValue.json(deleted),
+                "approved_plan": plan_id,
+            }
+            saved = load_saved_plan(context.instance, plan_id) if is_plan_id(plan_id) else None
+            approved = check_approved_plan(
+                plan,
+                saved,
+                plan_id=plan_id,
+                spec=spec,
+                now=datetime.now(timezone.utc),
+                metadata=metadata,
+            )
+            boundary.log.info(
+                f"The plan matches the approved plan {plan_id} (made {saved and saved.created_at})"
+                + (f"; its {len(deleted)} deletion(s) were approved with it." if deleted else ".")
+            )
+            return boundary.output(approved, metadata)
+        if spec.deployment.require_approved_plan:
+            raise LogicFailure(
+                f"Environment '{spec.name}' requires an approved plan "
+                f"(deployment.require_approved_plan in parameters/{spec.name}.yaml), and this "
+                f"run names none: {_how_to_plan(spec.name)}.",
+                arm_code="ApprovedPlanRequired",
+                arm_message="an approved plan is required",
+                metadata={
+                    "destructive": bool(plan.deletions),
+                    "allow_destructive": config.allow_destructive,
+                    "approved_plan": "",
+                },
+            )
         approved, metadata = gate_plan(plan, allow_destructive=config.allow_destructive)
+        metadata["approved_plan"] = ""
         if approved.deletions:
             boundary.log.warning(
                 f"Destructive plan approved by run config: {len(approved.deletions)} deletion(s)."

@@ -82,7 +82,7 @@ def build_jobs(
             descriptions=(
                 f"Deploy {name} to {where}: lint → plan → gate → deploy → verify. "
                 "Run config: lint.allow_warnings, lint.parameter_overrides, "
-                "gate.allow_destructive, gate.approved_plan (a plan id: apply that plan).",
+                "gate.allow_destructive, gate.approved_plan (a plan id: apply exactly that plan).",
                 f"Plan {name} ({where}): lint → what-if; changes nothing.",
             ),
             environment=DeploymentEnvironment(name=name, manifest=str(spec.manifest_path)),

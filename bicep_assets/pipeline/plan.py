@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import Iterable
+from datetime import datetime, timezone
 from typing import Any
 
 import dagster as dg
@@ -17,12 +18,15 @@ from ..armlocal import (
 )
 from ..armlocal.engine import DeploymentContext, ResourceGroup, TemplateError, expand
 from ..environments import EnvironmentSpec, subscription_of
-from ..failures import DeploymentFailure, failure_boundary
+from ..failures import DeploymentFailure, FailureBoundary, failure_boundary
 from ..models import CompiledTemplate, Plan, PropertyChange, WhatIfChange
 from ..resources.arm import ArmClient
 from ..resources.environment import DeploymentEnvironment
 from .metadata import table
-from .review import plan_review
+from .plan_review import value_leaves
+from .provenance import GIT_DIRTY_TAG, GIT_SHA_TAG
+from .review_link import APPLY_LINK_KEY, plan_review
+from .saved_plans import plan_asset_key, saved_plan, saved_plan_metadata
 from .secrets import parameters_with_secrets, run_secure_values
 
 # Properties services change on their own: what-if shows them, they are never our change.
@@ -88,9 +92,33 @@ def plan_from_what_if(environment: str, result: dict[str, Any], ignore: Iterable
                 change_type=kind,
                 unsupported_reason=change.get("unsupportedReason"),
                 delta=delta,
+                after=_body(change.get("after"), is_noise) if kind == "Create" else None,
+                before=_body(change.get("before"), is_noise) if kind == "Delete" else None,
             )
         )
     return Plan(environment=environment, changes=changes)
+
+
+def _body(value: Any, is_noise: Any) -> dict[str, Any] | None:
+    """A resource body of what-if (``after`` of a Create, ``before`` of a Delete) without its
+    id and type (the change names them) and without noise or ignored paths."""
+    if not isinstance(value, dict):
+        return None
+    kept = _without_noise({k: v for k, v in value.items() if k not in ("id", "type")}, is_noise)
+    return kept if isinstance(kept, dict) else None
+
+
+def _without_noise(value: Any, is_noise: Any, prefix: str = "") -> Any:
+    if isinstance(value, dict):
+        kept = {}
+        for key, item in value.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if not is_noise(path):
+                kept[key] = _without_noise(item, is_noise, path)
+        return kept
+    if isinstance(value, list):
+        return [_without_noise(item, is_noise, f"{prefix}[{i}]") for i, item in enumerate(value)]
+    return value
 
 
 def _type_from_id(resource_id: str) -> str:
@@ -115,6 +143,7 @@ def plan_markdown(plan: Plan) -> str:
         "",
         "```diff",
     ]
+    property_lines, left_out = 0, 0
     for change in plan.changes:
         if change.change_type in ("NoChange", "Ignore"):
             continue
@@ -122,9 +151,42 @@ def plan_markdown(plan: Plan) -> str:
         marker = {"+": "+", "-": "-"}.get(symbol, "!")
         reason = f"  ({change.unsupported_reason})" if change.unsupported_reason else ""
         lines.append(f"{marker} {change.change_type:<11} {change.resource_id}{reason}")
-        lines.extend(_delta_lines(change.delta, "      "))
+        details = _delta_lines(change.delta, "      ")
+        if change.change_type == "Create" and change.after:
+            details = _property_lines(change.after, "      ") + details
+        if property_lines + len(details) > SHOWN_PROPERTY_LINES:
+            left_out += len(details)
+            continue
+        property_lines += len(details)
+        lines.extend(details)
     lines.append("```")
+    if left_out:
+        lines.append(
+            f"{left_out} property lines are left out of this diff (it shows at most "
+            f"{SHOWN_PROPERTY_LINES}); the saved plan (plans/{plan.environment}) has them."
+        )
     return "\n".join(lines)
+
+
+SHOWN_PROPERTIES = 40  # per resource in the diff (the saved plan has them all)
+SHOWN_PROPERTY_LINES = 2000  # in the whole diff: a resource's lines are shown whole or not
+SHOWN_VALUE = 200  # characters of one value in the diff
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= SHOWN_VALUE else f"{text[: SHOWN_VALUE - 1]}…"
+
+
+def _property_lines(body: dict[str, Any], indent: str) -> list[str]:
+    """A Create's properties, one ``+ path: value`` line each."""
+    leaves = list(value_leaves(body).items())
+    out = [f"+{indent}+ {path}: {_shown(value)}" for path, value in leaves[:SHOWN_PROPERTIES]]
+    if len(leaves) > SHOWN_PROPERTIES:
+        out.append(
+            f"+{indent}  … {len(leaves) - SHOWN_PROPERTIES} more properties (in the saved plan)"
+        )
+    return out
 
 
 def _delta_lines(delta: list[PropertyChange], indent: str) -> list[str]:
@@ -133,13 +195,15 @@ def _delta_lines(delta: list[PropertyChange], indent: str) -> list[str]:
     for item in delta:
         symbol = SYMBOLS.get(item.change_type, "~")
         if item.change_type == "Create":
-            text = f"{item.path}: {json.dumps(item.after)}"
+            text = f"{item.path}: {_shown(item.after)}"
         elif item.change_type == "Delete":
-            text = f"{item.path}: {json.dumps(item.before)}"
+            text = f"{item.path}: {_shown(item.before)}"
         elif item.change_type == "Array":
             text = f"{item.path}: ["
+        elif item.children:
+            text = f"{item.path}:"
         else:
-            text = f"{item.path}: {json.dumps(item.before)} => {json.dumps(item.after)}"
+            text = f"{item.path}: {_shown(item.before)} → {_shown(item.after)}"
         marker = {"+": "+", "-": "-"}.get(symbol, "!")
         out.append(f"{marker}{indent}{symbol} {text}")
         out.extend(_delta_lines(item.children, indent + "    "))
@@ -224,10 +288,11 @@ def plan(
         if arm.resource_group_exists(
             subscription_id=subscription_of(spec), name=scope.resource_group
         ):
+            what_if_name = f"{spec.name}-plan-{context.run_id[:8]}"
             result = arm.what_if(
                 subscription_id=subscription_of(spec),
                 resource_group=scope.resource_group,
-                deployment_name=f"{spec.name}-plan-{context.run_id[:8]}",
+                deployment_name=what_if_name,
                 template=compiled.template,
                 parameters=parameters,
                 mode=spec.deployment.mode,
@@ -237,6 +302,7 @@ def plan(
                 f"Resource group {scope.resource_group} does not exist yet: every resource is "
                 "planned as Create (the group is created by the deploy step)."
             )
+            what_if_name = f"{spec.name}-plan"  # local_what_if's deployment name
             result = local_what_if(
                 spec, compiled, parameters, check_locations=arm.target == "local"
             )
@@ -244,8 +310,46 @@ def plan(
         # what-if echoes what it was sent (a Key Vault secret's value, say): its values are
         # masked; ids, paths and change types are kept, so what_if_ignore still matches
         result = boundary.scrub(result)
-        result_plan = plan_from_what_if(spec.name, result, spec.deployment.what_if_ignore)
-        return boundary.output(
-            result_plan,
-            {**plan_review(boundary, spec.name, result_plan), **plan_metadata(result_plan)},
+        result_plan = plan_from_what_if(
+            spec.name, result, spec.deployment.what_if_ignore
+        ).model_copy(
+            update={
+                "template_hash": compiled.template_hash,
+                "parameters_hash": compiled.parameters_hash,
+                "what_if_deployment_name": what_if_name,
+                "target": arm.target,
+            }
         )
+        review = plan_review(boundary, spec.name, result_plan)  # summary line, apply link
+        record_plan(
+            context, boundary, result_plan, compiled, {APPLY_LINK_KEY: review[APPLY_LINK_KEY]}
+        )
+        return boundary.output(result_plan, {**review, **plan_metadata(result_plan)})
+
+
+def record_plan(
+    context: OpExecutionContext,
+    boundary: FailureBoundary,
+    result_plan: Plan,
+    compiled: CompiledTemplate,
+    links: dict[str, Any],
+) -> None:
+    """Save the plan for review: a materialization of ``plans/<env>`` whose id is the run's
+    (see ``saved_plans.py``), with ``links`` (the apply link) beside its record."""
+    run = context.instance.get_run_by_id(context.run_id)
+    tags = run.tags if run is not None else context.run.tags
+    saved = saved_plan(
+        result_plan,
+        plan_id=context.run_id,
+        job=context.job_name,
+        created_at=datetime.now(timezone.utc),
+        git_sha=tags.get(GIT_SHA_TAG, ""),
+        git_dirty=tags.get(GIT_DIRTY_TAG) == "true",
+        template_path=compiled.template_path,
+    )
+    summary = saved_plan_metadata(saved)["summary"]
+    boundary.materialize(
+        plan_asset_key(result_plan.environment),
+        f"Plan {saved.plan_id} of {result_plan.environment}: {summary}.",
+        {**saved_plan_metadata(saved), **links},
+    )

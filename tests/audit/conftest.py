@@ -48,6 +48,8 @@ ORDER = {
     "deployment_runs": "ended_at, run_id",
     "deployment_events": "run_id, seq",
     "planned_changes": "run_id, resource_id",
+    "plans": "created_at, plan_id",
+    "planned_properties": "plan_id, resource_id, path",
     "deployed_resources": "environment, lower(resource_id)",
     "environment_status": "environment",
 }

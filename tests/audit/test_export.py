@@ -48,6 +48,7 @@ def test_export_one_run_as_json(history: History) -> None:
         "outputs",
         "planned_changes",
         "run",
+        "saved_plan",
         "verify_checks",
     ]
     run = record["run"]
@@ -58,7 +59,9 @@ def test_export_one_run_as_json(history: History) -> None:
         "cli",
     )
     assert run["ended_at"].endswith("+00:00") and run["deployment_name"] == f"dev-{run_id}"
-    assert [e["event_type"] for e in record["events"]][::12] == ["RUN_START", "RUN_SUCCESS"]
+    events = [e["event_type"] for e in record["events"]]
+    assert (events[0], events[-1], len(events)) == ("RUN_START", "RUN_SUCCESS", 14)
+    assert record["saved_plan"]["plan_id"] == run_id  # the plan its plan step saved
     assert len(record["planned_changes"]) == len(record["deployed_resources"]) == 6
     assert record["outputs"]["webUrl"].startswith("https://")
     assert {c["kind"] for c in record["verify_checks"]} >= {"provisioning_state", "http"}
@@ -87,8 +90,13 @@ def test_export_an_environment_oldest_first(history: History) -> None:
     [
         (["--run", "no-such-run"], "no deploy/plan run 'no-such-run' in DAGSTER_HOME"),
         (["--env", "staging"], "no deploy/plan runs of environment 'staging' in DAGSTER_HOME"),
+        (["--plan", "latest"], "no saved plan 'latest' in DAGSTER_HOME"),
+        (
+            ["--plan", "0" * 8 + "-0000-0000-0000-" + "0" * 12, "--limit", "1"],
+            "--limit applies to --env only (--plan exports one plan)",
+        ),
     ],
-    ids=["unknown-run", "unknown-env"],
+    ids=["unknown-run", "unknown-env", "unknown-plan", "plan-with-limit"],
 )
 def test_export_of_nothing_says_so(
     history: History,
@@ -101,4 +109,26 @@ def test_export_of_nothing_says_so(
     code = main(["audit", "export", *args, "--project", str(history.project.root)])
     captured = capsys.readouterr()
     assert (code, captured.out) == (2, "")
-    assert message in captured.err and str(history.home) in captured.err
+    assert message in captured.err
+    assert str(history.home) in captured.err or "--limit" in message
+
+
+def test_export_a_saved_plan(
+    history: History, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DAGSTER_HOME", str(history.home))
+    plan_id = history.run_id("drift")  # a plan_flaky run
+    code = main(["audit", "export", "--plan", plan_id, "--project", str(history.project.root)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    plan = json.loads(captured.out)
+    assert (plan["plan_id"], plan["environment"], plan["job"]) == (plan_id, "flaky", "plan_flaky")
+    assert plan["counts"]["Create"] == 1 and plan["counts"]["Modify"] == 1
+    modify = next(c for c in plan["changes"] if c["change_type"] == "Modify")
+    assert [(d["path"], d["before"], d["after"]) for d in modify["delta"]] == [
+        ("sku.name", "Standard_LRS", "Standard_GRS")
+    ]
+    create = next(c for c in plan["changes"] if c["change_type"] == "Create")
+    assert create["after"]["sku"] == {"name": "Standard_LRS"} and create["resource_id"].endswith(
+        "/flaky2"
+    )

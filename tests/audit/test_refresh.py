@@ -188,7 +188,9 @@ def test_a_refresh_that_failed_half_way_is_completed_without_duplicates(
             instance=project.instance, raise_on_error=False
         )
     # a merge that forgot to delete the re-read run's old rows: the check catches it
-    monkeypatch.setattr(storage_module, "delete_rows_of_runs", lambda connection, table: None)
+    monkeypatch.setattr(
+        storage_module, "delete_rows_of_runs", lambda connection, table, column: None
+    )
     duplicated = refresh(project, database)
     assert checks_by_name(duplicated)[("deployment_runs", "no_duplicated_run_ids")] is False
     assert check_metadata(duplicated, "deployment_runs", "no_duplicated_run_ids")["run_ids"] == [

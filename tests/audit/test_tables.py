@@ -154,14 +154,18 @@ def test_one_row_per_run_ordered_by_end(history: History, tables: dict[str, pd.D
 SUCCESS_STEPS = [
     (step, event)
     for step in ("lint", "plan", "gate", "deploy", "verify")
-    for event in ("STEP_START", "STEP_SUCCESS")
-]
+    for event in (
+        "STEP_START",
+        *(("ASSET_MATERIALIZATION",) if step == "plan" else ()),
+        "STEP_SUCCESS",
+    )
+]  # the plan step saves its plan (plans/<env>)
 TRANSITIONS = {
     "cleanup_create": [
         (None, "RUN_START"),
-        *SUCCESS_STEPS[:7],
+        *SUCCESS_STEPS[:8],
         ("deploy", "ASSET_MATERIALIZATION"),
-        *SUCCESS_STEPS[7:],
+        *SUCCESS_STEPS[8:],
         (None, "RUN_SUCCESS"),
     ],
     "flaky": [
@@ -171,24 +175,24 @@ TRANSITIONS = {
         ("plan", "STEP_RESTARTED"),
         ("plan", "STEP_UP_FOR_RETRY"),
         ("plan", "STEP_RESTARTED"),
-        *SUCCESS_STEPS[3:7],
+        *SUCCESS_STEPS[3:8],
         ("deploy", "ASSET_MATERIALIZATION"),
-        *SUCCESS_STEPS[7:],
+        *SUCCESS_STEPS[8:],
         (None, "RUN_SUCCESS"),
     ],
     "policy": [
         (None, "RUN_START"),
-        *SUCCESS_STEPS[:7],
+        *SUCCESS_STEPS[:8],
         ("deploy", "STEP_FAILURE"),
         (None, "RUN_FAILURE"),
     ],
     "cleanup_blocked": [
         (None, "RUN_START"),
-        *SUCCESS_STEPS[:5],
+        *SUCCESS_STEPS[:6],
         ("gate", "STEP_FAILURE"),
         (None, "RUN_FAILURE"),
     ],
-    "drift": [(None, "RUN_START"), *SUCCESS_STEPS[:4], (None, "RUN_SUCCESS")],
+    "drift": [(None, "RUN_START"), *SUCCESS_STEPS[:5], (None, "RUN_SUCCESS")],
 }
 
 
@@ -326,7 +330,7 @@ def test_no_table_holds_the_canary_secure_value(
         assert not frame.astype(str).apply(lambda col: col.str.contains(CANARY)).any().any(), name
     assert CANARY.encode() not in history.database.read_bytes()
     checks = checks_by_name(history.refreshed)
-    assert len(checks) == 7 and all(checks.values()), checks
+    assert len(checks) == 9 and all(checks.values()), checks
 
 
 def test_tables_are_typed_for_sql(history: History) -> None:

@@ -30,7 +30,11 @@ def test_shipped_example_deploys_and_verifies(
     copy_example(project)
     monkeypatch.setenv("DEV_APP_SECRET", "dev-canary-secret")
     monkeypatch.setenv("PROD_APP_SECRET", "prod-canary-secret")
-    result = project.run(f"deploy_{env}")
+    run_config = None
+    if env == "prod":  # prod requires an approved plan: the plan of a plan_prod run
+        plan_id = project.run("plan_prod").run_id
+        run_config = {"ops": {"gate": {"config": {"approved_plan": plan_id}}}}
+    result = project.run(f"deploy_{env}", run_config=run_config)
     assert result.success, [e.message for e in result.all_events if e.is_failure]
     plan = metadata_of(result, "plan")
     assert plan["creates"] >= 4 and plan["deletes"] == 0
@@ -44,7 +48,7 @@ def test_shipped_example_deploys_and_verifies(
         for e in result.all_events
         if e.event_type_value == "ASSET_MATERIALIZATION"
     ]
-    assert materialized == [["azure", env]]
+    assert materialized == [["plans", env], ["azure", env]]  # the saved plan, the deployment
     again = project.run(f"plan_{env}")
     assert again.success
     assert metadata_of(again, "plan")["no_change"] == plan["creates"]

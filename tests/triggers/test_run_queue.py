@@ -35,11 +35,12 @@ def queue_client(dagster_dev: tuple[int, Path]) -> tuple[DagsterGraphQLClient, P
     return DagsterGraphQLClient("127.0.0.1", port_number=port), home
 
 
-def submit(client: DagsterGraphQLClient, job: str) -> str:
+def submit(client: DagsterGraphQLClient, job: str, **gate: str) -> str:
+    config = {**SLOW_ARM, "ops": {"gate": {"config": gate}}} if gate else SLOW_ARM
     deadline = time.monotonic() + 60
     while True:  # the code location loads in the background
         try:
-            return client.submit_job_execution(job, run_config=SLOW_ARM)
+            return client.submit_job_execution(job, run_config=config)
         except Exception:
             if time.monotonic() > deadline:
                 raise
@@ -58,8 +59,14 @@ def test_runs_of_one_environment_never_overlap_and_other_environments_run_alongs
     queue_client: tuple[DagsterGraphQLClient, Path],
 ) -> None:
     client, home = queue_client
+    # prod deploys reviewed plans only: plan it first (before the runs whose overlap counts)
+    plan_run = submit(client, "plan_prod")
+    deadline = time.monotonic() + 120
+    while client.get_run_status(plan_run) not in DONE and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert client.get_run_status(plan_run) == DagsterRunStatus.SUCCESS
     dev_runs = [submit(client, "deploy_dev") for _ in range(3)]
-    prod_run = submit(client, "deploy_prod")
+    prod_run = submit(client, "deploy_prod", approved_plan=plan_run)
     deadline = time.monotonic() + 360
     status: dict[str, DagsterRunStatus] = {}
     while time.monotonic() < deadline:
