@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 import requests
-import yaml
 
 from bicep_assets.armlocal import FaultPlanSpec, LocalArm, LocalArmConfig
 
@@ -83,18 +82,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def polled_every_second() -> str:
-    """The repository's dagster.yaml, its run queue polled every second instead of every five
-    (Dagster's default): the same queue and limits, without a wait of up to 5 s per queued run."""
-    settings = yaml.safe_load((REPO / "dagster.yaml").read_text(encoding="utf-8"))
-    settings["run_coordinator"]["config"]["dequeue_interval_seconds"] = 1
-    return yaml.safe_dump(settings, sort_keys=False)
-
-
 @pytest.fixture
 def dagster_dev_home(tmp_path: Path) -> Path:
     """A copy of the project at ``tmp_path/project`` and its DAGSTER_HOME (returned), both with
-    the repository's dagster.yaml polled every second; ``dagster dev`` is not started yet."""
+    the repository's dagster.yaml; ``dagster dev`` is not started yet."""
     project = tmp_path / "project"
     for item in ("infra", "parameters"):
         shutil.copytree(REPO / item, project / item)
@@ -102,7 +93,7 @@ def dagster_dev_home(tmp_path: Path) -> Path:
     home = tmp_path / "home"
     home.mkdir()
     for folder in (project, home):  # the CLI copies the project's file into DAGSTER_HOME
-        (folder / "dagster.yaml").write_text(polled_every_second(), encoding="utf-8")
+        shutil.copyfile(REPO / "dagster.yaml", folder / "dagster.yaml")
     return home
 
 

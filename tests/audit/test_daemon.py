@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -34,9 +35,11 @@ def deployed_run_id(home: Path) -> str:
 
 @pytest.mark.timeout(300)
 def test_daemon_refreshes_the_audit_after_a_cli_deploy(
-    dagster_dev: tuple[int, Path],
+    dagster_dev_home: Path, start_dagster_dev: Callable[[], int]
 ) -> None:
-    _, home = dagster_dev
+    """The deployment ends before ``dagster dev`` starts, so the sensor's first tick finds it
+    (rather than one a minute later): the daemon catches up on what ended while it was down."""
+    home = dagster_dev_home
     project = home.parent / "project"
 
     env = {**os.environ, "DAGSTER_HOME": str(home), "DEV_APP_SECRET": "daemon-test-secret"}
@@ -50,6 +53,7 @@ def test_daemon_refreshes_the_audit_after_a_cli_deploy(
         check=False,
     )
     assert deploy.returncode == 0, deploy.stderr[-3000:]
+    start_dagster_dev()
 
     def audit_run() -> DagsterRun | None:
         with DagsterInstance.from_config(str(home)) as instance:
