@@ -6,6 +6,7 @@ from dagster import OpExecutionContext
 from ..failures import LogicFailure, failure_boundary
 from ..models import Plan
 from ..resources.environment import DeploymentEnvironment
+from .confirmation import confirm_deletions
 from .secrets import run_secure_values
 
 
@@ -13,6 +14,9 @@ class GateConfig(dg.Config):
     """Run config of the gate step."""
 
     allow_destructive: bool = False
+    # the plan id (run id) the run must apply; its semantics are part A's (issue 12), the
+    # field is here so that `bicep-assets apply --plan ID` has run config to pass
+    approved_plan: str = ""
 
 
 def gate_plan(plan: Plan, *, allow_destructive: bool) -> tuple[Plan, dict[str, object]]:
@@ -52,9 +56,10 @@ def gate(
                 )
             elif change.change_type == "Ignore":
                 boundary.log.info(f"Left as it is (not in the template): {change.resource_id}")
-        approved, metadata = gate_plan(plan, allow_destructive=config.allow_destructive)
+        allowed, by = confirm_deletions(plan, allow_destructive=config.allow_destructive)
+        approved, metadata = gate_plan(plan, allow_destructive=allowed)
         if approved.deletions:
             boundary.log.warning(
-                f"Destructive plan approved by run config: {len(approved.deletions)} deletion(s)."
+                f"Destructive plan approved {by}: {len(approved.deletions)} deletion(s)."
             )
         return boundary.output(approved, metadata)
