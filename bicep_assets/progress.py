@@ -53,6 +53,7 @@ class Progress:
     plan_printed: bool = False
     started: float = field(default_factory=time.monotonic)
     _outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _attempts: dict[str, FailureFacts] = field(default_factory=dict)
 
     def line(self, step: str | None, text: str) -> None:
         prefix = f"{step:<{STEP_WIDTH}} " if step else ""
@@ -79,11 +80,19 @@ class Progress:
             self.line(step, f"ok in {seconds:.1f} s" + (f": {summary}" if summary else ""))
             if step == "plan":
                 self.print_plan(self._outputs.get("plan", {}))
-        elif kind == dg.DagsterEventType.STEP_UP_FOR_RETRY:
-            wait = event.step_retry_data.seconds_to_wait
-            error = event.step_retry_data.error
-            cause = error.message.strip().splitlines()[0] if error and error.message else ""
-            self.line(step, f"retrying in {wait or 0:.0f} s: {cause}".rstrip(": "))
+        elif kind == dg.DagsterEventType.ENGINE_EVENT and step:
+            # a failed attempt's record (see failures/): what the retry below is about
+            metadata = getattr(event.engine_event_data, "metadata", None)
+            facts = FailureFacts.from_metadata(metadata)
+            if facts is not None:
+                self._attempts[step] = facts
+        elif kind == dg.DagsterEventType.STEP_UP_FOR_RETRY and step:
+            wait = event.step_retry_data.seconds_to_wait or 0
+            facts = self._attempts.pop(step, None)
+            cause = f": {facts.headline()}" if facts else ""
+            self.line(step, f"retrying in {wait:.1f} s{cause}")
+        elif kind == dg.DagsterEventType.STEP_RESTARTED:
+            self.line(step, "started again")
         elif kind == dg.DagsterEventType.STEP_FAILURE and step:
             self.failures.append(_failure(step, event))
             self.line(step, failure_report(self.failures[-1])[0].split(" ", 1)[1])

@@ -177,3 +177,49 @@ def test_a_failed_run_prints_the_cause_first_and_no_traceback(
     assert code == 1
     assert "Stack Trace:" in traced  # --debug: Dagster's own log and the step's traces
     assert 'File "' in traced and "bicep_assets/pipeline/lint.py" in traced
+
+
+BAD_INPUT = [
+    (["deploy", "staging"], {}, "error: no environment 'staging' (environments: dev, prod)\n"),
+    (["deploy", "../dev"], {}, "error: no environment '../dev' (environments: dev, prod)\n"),
+    (
+        ["plan", "dev", "--param", "nope=1"],
+        {},
+        "error: --param: 'nope' is not a parameter of the template (its parameters: appSecret, "
+        "appServiceSku, environmentName, location, storageSku).\n",
+    ),
+    (
+        ["plan", "dev", "--param", "appServiceSku=Huge"],
+        {},
+        "error: --param: Parameter 'appServiceSku' (string) does not",
+    ),
+    (
+        ["deploy", "dev", "--param", f"appSecret={SECRET}"],
+        {},
+        "error: --param: Parameter 'appSecret' is secure (securestring) and cannot be",
+    ),
+    (["deploy", "dev"], {"DEV_APP_SECRET": None}, "error: parameters/dev.yaml: secure_"),
+    (["deploy", "dev"], {"DEV_APP_SECRET": "short"}, "error: Secure parameter 'appSecret'"),
+    (["apply", "dev", "--plan", "latest"], {}, "error: --plan 'latest' is not a plan id"),
+]
+
+
+@pytest.mark.parametrize(("args", "env", "error"), BAD_INPUT, ids=lambda v: str(v)[:30])
+def test_bad_input_is_refused_before_any_run_exists(
+    project: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    env: dict[str, str | None],
+    error: str,
+) -> None:
+    for name, value in env.items():
+        if value is None:
+            monkeypatch.delenv(name)
+        else:
+            monkeypatch.setenv(name, value)
+    code, out, both = run(project, *args)
+    assert (code, out) == (2, "")
+    assert both.startswith(error) and "Traceback" not in both, both
+    assert len(both.splitlines()) == 1 and SECRET not in both
+    assert not (tmp_path / "home").exists()  # no instance: no run
