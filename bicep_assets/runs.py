@@ -16,9 +16,11 @@ import contextlib
 import os
 import re
 import shutil
+import signal
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -301,16 +303,40 @@ def run_job(
 
 def confirm_at_terminal(plan: Any, answers: TextIO, prompt: TextIO) -> bool:
     """Ask whether to deploy a plan that deletes resources; only "y" or "yes" approves (an
-    empty answer, end of input or anything else is no)."""
+    empty answer, end of input, Ctrl-C or anything else is no)."""
     deletions = plan.deletions
     print(f"\nThe plan deletes {len(deletions)} resource(s):", file=prompt)
     for change in deletions:
         print(f"  - {change.resource_id}", file=prompt)
     print("Deploy it, deleting them? Only 'y' deploys. [y/N] ", end="", file=prompt, flush=True)
-    answer = answers.readline()
+    try:
+        with _interruptible():
+            answer = answers.readline()
+    except KeyboardInterrupt:
+        answer = ""
     if not answer.endswith("\n"):
-        print(file=prompt, flush=True)  # end of input: the cursor is still on the question
+        print(file=prompt, flush=True)  # no answer: the cursor is still on the question
     return answer.strip().lower() in ("y", "yes")
+
+
+@contextlib.contextmanager
+def _interruptible() -> Iterator[None]:
+    """Ctrl-C raises at once while this block waits for input: Dagster's own handler only
+    notes an interrupt while a step runs (to stop between steps), and would leave the
+    question waiting."""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGINT, interrupt)
+    except ValueError:  # not the main thread: signals cannot be handled here
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def run_ui(project_dir: Path, port: int) -> int:
