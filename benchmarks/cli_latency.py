@@ -11,10 +11,13 @@ once), and times from the start of the process to
   an older bicep-assets that printed Dagster's console log, its first line of a step
   (``… - lint - …`` or ``… - plan - …``).
 
-Prints the median and the range of each. ``--python`` runs the command with another
-interpreter (another checkout's venv: its own ``bicep_assets``), to compare before and after:
+Prints the median and the range of each. To compare with an older version, run the command
+with its code: another checkout's venv (``--python /other/.venv/bin/python``), or its
+``bicep_assets`` exported to a folder put first on ``PYTHONPATH``:
 
     .venv/bin/python benchmarks/cli_latency.py [--runs 5] [--python /other/.venv/bin/python]
+    git archive OLD bicep_assets | tar -x -C /tmp/old
+    PYTHONPATH=/tmp/old .venv/bin/python benchmarks/cli_latency.py
 """
 
 from __future__ import annotations
