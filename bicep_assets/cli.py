@@ -1,5 +1,9 @@
 """The ``bicep-assets`` command.
 
+``bicep-assets deploy|plan|apply ENV`` executes the environment's job in this process
+(``runs.py``); on a terminal its first line comes at once, before the local ARM and Dagster
+are imported (both are imported inside the commands that need them).
+
 ``bicep-assets expand -f TEMPLATE.json [-p PARAMS] [-g RG] [-l LOCATION]`` expands an ARM
 template offline with the local ARM's template engine and prints the resources in deployment
 order (JSON or a table) — a quick rehearsal that needs no Azure account.

@@ -1,9 +1,13 @@
-"""Running the jobs from a shell (``bicep-assets deploy|plan|ui``), against DAGSTER_HOME.
+"""Running the jobs from a shell (``bicep-assets deploy|plan|apply|ui``), against DAGSTER_HOME.
 
 CI pipelines call ``bicep-assets deploy dev --git-sha $SHA``: the same job the UI launches,
 executed in this process against the same instance, so the run shows up in the UI and the
-audit history. It prints progress while it runs, then the plan and the outcome, and exits
-non-zero when the run fails.
+audit history. It prints progress on stderr as the run's events are stored (``progress.py``),
+the plan on stdout as soon as the plan step ends, then the outcome — or, when the run fails,
+each failed step's cause first — and exits non-zero when the run fails. ``plan`` ends with the
+plan's id (its run id); ``apply --plan ID`` runs ``deploy_<env>`` with
+``ops.gate.config.approved_plan``. On a terminal the gate asks before deleting anything
+(``pipeline/confirmation.py``).
 
 Every command that opens the instance first marks failed the runs whose bicep-assets process
 is gone (killed, crashed: see ``triggers/crashed.py``) and removes the local ARM temporary
