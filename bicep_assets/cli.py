@@ -1,5 +1,9 @@
 """The ``bicep-assets`` command.
 
+``bicep-assets deploy|plan|apply ENV`` executes the environment's job in this process
+(``runs.py``); on a terminal its first line comes at once, before the local ARM and Dagster
+are imported (both are imported inside the commands that need them).
+
 ``bicep-assets expand -f TEMPLATE.json [-p PARAMS] [-g RG] [-l LOCATION]`` expands an ARM
 template offline with the local ARM's template engine and prints the resources in deployment
 order (JSON or a table) — a quick rehearsal that needs no Azure account.
@@ -12,30 +16,19 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
-from .armlocal import (
-    ParameterArgumentError,
-    add_arm_commands,
-    add_emulator_commands,
-    parse_parameter_args,
-    run_arm,
-    run_emulator,
-)
-from .armlocal.engine import (
-    DeploymentContext,
-    Expansion,
-    JsonInputError,
-    ResourceGroup,
-    TemplateError,
-    context_for_level,
-    deployment_scope,
-    expand,
-    read_json_file,
-)
+if TYPE_CHECKING:
+    from .armlocal.engine import Expansion
+
+# The local ARM (armlocal) is imported inside the functions that need it, like Dagster: the
+# deploy, plan and apply commands print their first line before either is loaded.
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .armlocal import add_arm_commands, add_emulator_commands
+    from .armlocal.engine import DeploymentContext
+
     parser = argparse.ArgumentParser(
         prog="bicep-assets", description="Dagster-native orchestration of Bicep/ARM deployments."
     )
@@ -71,10 +64,18 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("-o", "--output", choices=["json", "table"], default="table")
     for kind, text in (
         ("deploy", "run deploy_<env>: lint, plan, gate, deploy, verify"),
-        ("plan", "run plan_<env>: lint and what-if, changing nothing"),
+        ("plan", "run plan_<env>: lint and what-if, changing nothing; prints the plan id"),
+        ("apply", "run deploy_<env> applying a plan made before (bicep-assets plan)"),
     ):
         job = commands.add_parser(kind, help=text)
         job.add_argument("environment", help="the manifest parameters/<environment>.yaml")
+        if kind == "apply":
+            job.add_argument(
+                "--plan",
+                required=True,
+                metavar="PLAN_ID",
+                help="the plan to apply: the run id `bicep-assets plan <env>` printed",
+            )
         job.add_argument(
             "--param",
             action="append",
@@ -90,11 +91,15 @@ def build_parser() -> argparse.ArgumentParser:
             help="ARM target (default: the resource's, i.e. local)",
         )
         job.add_argument("--project", type=Path, help="project folder (default: found from cwd)")
-        if kind == "deploy":
+        if kind != "plan":
             job.add_argument(
                 "--allow-destructive",
+                "--yes",
+                "-y",
+                dest="allow_destructive",
                 action="store_true",
-                help="apply a plan that deletes resources",
+                help="apply a plan that deletes resources without asking (CI); on a terminal "
+                "without it, the gate asks",
             )
             job.add_argument(
                 "--wait-timeout",
@@ -132,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command; the exit code (see the table in docs/operations.md): 0 success, 1 it
     ran and failed, 2 what it was given is wrong, 3 a bug in bicep-assets, 130 interrupted.
     Without ``--debug`` nothing prints a traceback."""
+    announce_run(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     try:
         return _run(args)
@@ -158,15 +164,40 @@ EXIT_BUG = 3  # an unexpected error: a bug in bicep-assets
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
 
 
+JOB_STEPS = {
+    "deploy": "lint → plan → gate → deploy → verify",
+    "apply": "lint → plan → gate (the plan given) → deploy → verify",
+    "plan": "lint → plan",
+}
+
+
+def announce_run(argv: list[str], stream: TextIO | None = None) -> None:
+    """``bicep-assets deploy|plan|apply ENV …`` on a terminal: say at once what is starting,
+    before argparse, the local ARM and Dagster are loaded (which takes a second or two). Only
+    for a person watching: in a pipe or a CI log the output starts with the run's own line,
+    and a mistake in what was given is the error alone."""
+    stream = sys.stderr if stream is None else stream
+    if not stream.isatty():
+        return
+    words = [word for word in argv if word != "--debug"]
+    if len(words) < 2 or words[0] not in JOB_STEPS or {"-h", "--help"} & set(words):
+        return
+    environment = words[1]
+    if environment.startswith("-") or not environment.isprintable():
+        return
+    print(f"bicep-assets {words[0]} {environment}: {JOB_STEPS[words[0]]}", file=stream)
+    stream.flush()
+
+
 def _run(args: argparse.Namespace) -> int:
     project = getattr(args, "project", None)
     if project is not None and not project.is_dir():
         return _fail(f"--project {project}: no such folder")
     if args.command == "expand":
         return _expand(args)
-    if args.command in ("deploy", "plan"):
+    if args.command in JOB_STEPS:
         from .project import find_project_dir
-        from .runs import LaunchError, parse_params, run_job
+        from .runs import LaunchError, check_plan_id, parse_params, run_job
 
         try:
             return run_job(
@@ -179,6 +210,8 @@ def _run(args: argparse.Namespace) -> int:
                 allow_warnings=args.allow_warnings,
                 target=args.target,
                 wait_timeout_s=getattr(args, "wait_timeout", 0.0),
+                approved_plan=check_plan_id(args.plan) if args.command == "apply" else "",
+                debug=args.debug,
             )
         except LaunchError as exc:
             return _fail(str(exc))
@@ -191,8 +224,12 @@ def _run(args: argparse.Namespace) -> int:
         except LaunchError as exc:
             return _fail(str(exc))
     if args.command == "emulator":
+        from .armlocal import run_emulator
+
         return run_emulator(args)
     if args.command == "arm":
+        from .armlocal import run_arm
+
         return run_arm(args)
     if args.command == "audit":
         return _audit(args)
@@ -205,6 +242,18 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _expand(args: argparse.Namespace) -> int:
+    from .armlocal import ParameterArgumentError, parse_parameter_args
+    from .armlocal.engine import (
+        DeploymentContext,
+        JsonInputError,
+        ResourceGroup,
+        TemplateError,
+        context_for_level,
+        deployment_scope,
+        expand,
+        read_json_file,
+    )
+
     try:
         template = read_json_file(args.template_file, "template file")
         parameters = parse_parameter_args(args.parameters)

@@ -1,9 +1,13 @@
-"""Running the jobs from a shell (``bicep-assets deploy|plan|ui``), against DAGSTER_HOME.
+"""Running the jobs from a shell (``bicep-assets deploy|plan|apply|ui``), against DAGSTER_HOME.
 
 CI pipelines call ``bicep-assets deploy dev --git-sha $SHA``: the same job the UI launches,
 executed in this process against the same instance, so the run shows up in the UI and the
-audit history. It prints progress while it runs, then the plan and the outcome, and exits
-non-zero when the run fails.
+audit history. It prints progress on stderr as the run's events are stored (``progress.py``),
+the plan on stdout as soon as the plan step ends, then the outcome — or, when the run fails,
+each failed step's cause first — and exits non-zero when the run fails. ``plan`` ends with the
+plan's id (its run id); ``apply --plan ID`` runs ``deploy_<env>`` with
+``ops.gate.config.approved_plan``. On a terminal the gate asks before deleting anything
+(``pipeline/confirmation.py``).
 
 Every command that opens the instance first marks failed the runs whose bicep-assets process
 is gone (killed, crashed: see ``triggers/crashed.py``) and removes the local ARM temporary
@@ -14,8 +18,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
+import signal
 import sys
+import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -82,13 +91,22 @@ def run_config_for(
     allow_destructive: bool,
     allow_warnings: bool,
     target: str | None,
+    approved_plan: str = "",
+    debug: bool = False,
 ) -> dict[str, Any]:
+    """The run config of a CLI run. ``apply`` runs ``deploy_<env>`` with the plan to apply.
+    Dagster's console logger is kept to errors: the command prints progress of its own
+    (:mod:`.progress`); with ``debug`` it logs everything as well."""
     ops: dict[str, Any] = {
         "lint": {"config": {"allow_warnings": allow_warnings, "parameter_overrides": params}},
     }
-    if kind == "deploy":
-        ops["gate"] = {"config": {"allow_destructive": allow_destructive}}
-    config: dict[str, Any] = {"ops": ops, "loggers": {"console": {"config": {"log_level": "INFO"}}}}
+    if kind in ("deploy", "apply"):
+        gate: dict[str, Any] = {"allow_destructive": allow_destructive}
+        if approved_plan:
+            gate["approved_plan"] = approved_plan
+        ops["gate"] = {"config": gate}
+    level = "DEBUG" if debug else "CRITICAL"
+    config: dict[str, Any] = {"ops": ops, "loggers": {"console": {"config": {"log_level": level}}}}
     if target:
         config["resources"] = {"arm": {"config": {"target": target}}}
     return config
@@ -151,6 +169,21 @@ def resolve_environment(
     return spec
 
 
+PLAN_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def check_plan_id(text: str) -> str:
+    """``--plan ID``: a plan id is the run id of the run that planned it (36 characters,
+    lower case); else :class:`LaunchError`."""
+    plan_id = text.strip().lower()
+    if not PLAN_ID.fullmatch(plan_id):
+        raise LaunchError(
+            f"--plan '{text}' is not a plan id: a plan id is the run id of the plan run "
+            "(36 characters, as `bicep-assets plan <env>` prints it)"
+        )
+    return plan_id
+
+
 def run_job(
     kind: str,
     environment: str,
@@ -162,18 +195,26 @@ def run_job(
     allow_warnings: bool = False,
     target: str | None = None,
     wait_timeout_s: float = 1800.0,
+    approved_plan: str = "",
+    interactive: bool | None = None,
+    debug: bool = False,
 ) -> int:
-    """Execute ``deploy_<env>``/``plan_<env>`` in process; 0 on success, 1 on failure.
+    """Execute ``deploy_<env>``/``plan_<env>`` in process (``apply``: ``deploy_<env>`` with
+    ``approved_plan``); 0 on success, 1 on failure.
 
     Mistakes in what was given (see :func:`resolve_environment`) raise :class:`LaunchError`
     before DAGSTER_HOME is touched. A deploy first waits (up to ``wait_timeout_s``; 0 refuses
     at once) while another run of the environment is in progress on the instance: in-process
-    runs bypass the run queue."""
+    runs bypass the run queue. ``interactive`` (default: stdin is a terminal) lets the gate
+    ask before a plan deletes anything (:mod:`.pipeline.confirmation`)."""
+    if approved_plan:
+        approved_plan = check_plan_id(approved_plan)
     spec = resolve_environment(environment, project_dir, params)  # before Dagster loads
     from .environments import job_name
+    from .pipeline.confirmation import asking
     from .pipeline.jobs import LAUNCHED_BY_UI_TAG, TRIGGER_TAG, cli_launcher
-    from .pipeline.plan import plan_markdown
     from .pipeline.provenance import GIT_SHA_TAG
+    from .progress import Progress, failure_report
     from .triggers.crashed import process_tags
 
     home = prepare_dagster_home(project_dir)
@@ -184,7 +225,7 @@ def run_job(
     # without the rest of the code location: the audit assets and the sensors are not needed
     # to run a job, and importing them (pandas, DuckDB) is a fifth of the command's start-up
     environment = spec.name
-    name = job_name(kind, environment)
+    name = job_name("plan" if kind == "plan" else "deploy", environment)
     (job,) = (j for j in build_jobs({environment: spec}, default_resources()) if j.name == name)
     tags = {TRIGGER_TAG: "cli", LAUNCHED_BY_UI_TAG: cli_launcher(), **process_tags()}
     if git_sha:
@@ -195,47 +236,134 @@ def run_job(
         allow_destructive=allow_destructive,
         allow_warnings=allow_warnings,
         target=target,
+        approved_plan=approved_plan,
+        debug=debug,
     )
     from .triggers.exclusive import EnvironmentBusy, exclusive_environment
 
+    if interactive is None:
+        interactive = sys.stdin.isatty()
+    progress = Progress()
+    ask = (
+        asking(lambda plan: confirm_at_terminal(plan, sys.stdin, sys.stderr))
+        if interactive and kind != "plan" and not allow_destructive
+        else contextlib.nullcontext()
+    )
     with open_instance(home) as instance:
-        recover_after_crashes(instance, f"{kind} {environment}")
+        recover_after_crashes(instance, f"{kind} {environment}", sys.stderr)
+        if approved_plan:  # a plan that cannot be applied, whatever the fresh plan says
+            check_saved_plan(instance, approved_plan, spec)
         guard = (
             exclusive_environment(
                 instance,
                 environment,
                 timeout_s=wait_timeout_s,
-                report=lambda line: print(line, flush=True),
+                report=lambda line: print(line, file=sys.stderr, flush=True),
             )
-            if kind == "deploy"
+            if kind != "plan"
             else contextlib.nullcontext()
         )
+        run_id = str(uuid.uuid4())
+        instance.add_event_listener(run_id, progress.on_event)
         try:
-            with guard:
+            with guard, ask:
+                print(f"run {run_id} ({name}), DAGSTER_HOME {home}", file=sys.stderr, flush=True)
                 result = job.execute_in_process(
-                    run_config=config, instance=instance, tags=tags, raise_on_error=False
+                    run_config=config,
+                    instance=instance,
+                    tags=tags,
+                    run_id=run_id,
+                    raise_on_error=False,
                 )
         except EnvironmentBusy as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
-        print()
-        if result.is_node_success("plan"):
-            print(plan_markdown(result.output_for_node("plan")))
-            print()
+        elapsed = time.monotonic() - progress.started
         if result.success:
-            print(f"{name} succeeded (run {result.run_id}).")
-            if kind == "deploy":
+            print(f"\n{name} succeeded in {elapsed:.1f} s (run {result.run_id}).")
+            if kind == "plan":
+                print(f"Plan id: {result.run_id}")
+                print(
+                    "To apply exactly this plan: "
+                    f"bicep-assets apply {environment} --plan {result.run_id}"
+                )
+            else:
                 outcome = result.output_for_node("deploy")
                 for key, value in outcome.outputs.items():
                     print(f"  output {key} = {value}")
             return 0
-        for event in result.all_events:
-            if event.is_step_failure and event.step_failure_data is not None:
-                error = event.step_failure_data.user_failure_data
-                description = error.description if error else event.step_failure_data.error
-                print(f"{event.step_key} failed: {description}", file=sys.stderr)
-        print(f"{name} failed (run {result.run_id}).", file=sys.stderr)
+        print(file=sys.stderr)
+        for failure in progress.failures:
+            first, *rest = failure_report(failure)
+            print(f"error: {first}", *rest, sep="\n", file=sys.stderr)
+            if debug and failure.error is not None:  # the stack traces, causes included
+                print(failure.error.to_string(), file=sys.stderr)
+        if not progress.failures:  # the run failed outside a step (Dagster's own error)
+            print(f"error: {name} failed outside its steps", file=sys.stderr)
+        print(
+            f"{name} failed after {elapsed:.1f} s (run {result.run_id}; the run's events: "
+            f"the UI, or bicep-assets audit export --run {result.run_id}).",
+            file=sys.stderr,
+        )
         return 1
+
+
+def check_saved_plan(instance: Any, plan_id: str, spec: EnvironmentSpec) -> None:
+    """:class:`LaunchError` (before any run exists) when the saved plan ``plan_id`` is not in
+    the instance, is another environment's or is older than the manifest allows — what the
+    gate would refuse anyway, told without a failed run."""
+    from datetime import datetime, timezone
+
+    from .pipeline.gate import saved_plan_refusal
+    from .pipeline.saved_plans import load_saved_plan
+
+    refusal = saved_plan_refusal(
+        load_saved_plan(instance, plan_id),
+        plan_id=plan_id,
+        spec=spec,
+        now=datetime.now(timezone.utc),
+    )
+    if refusal is not None:
+        _code, message, _short = refusal
+        raise LaunchError("--plan: " + message.removeprefix("approved_plan: "))
+
+
+def confirm_at_terminal(plan: Any, answers: TextIO, prompt: TextIO) -> bool:
+    """Ask whether to deploy a plan that deletes resources; only "y" or "yes" approves (an
+    empty answer, end of input, Ctrl-C or anything else is no)."""
+    deletions = plan.deletions
+    print(f"\nThe plan deletes {len(deletions)} resource(s):", file=prompt)
+    for change in deletions:
+        print(f"  - {change.resource_id}", file=prompt)
+    print("Deploy it, deleting them? Only 'y' deploys. [y/N] ", end="", file=prompt, flush=True)
+    try:
+        with _interruptible():
+            answer = answers.readline()
+    except KeyboardInterrupt:
+        answer = ""
+    if not answer.endswith("\n"):
+        print(file=prompt, flush=True)  # no answer: the cursor is still on the question
+    return answer.strip().lower() in ("y", "yes")
+
+
+@contextlib.contextmanager
+def _interruptible() -> Iterator[None]:
+    """Ctrl-C raises at once while this block waits for input: Dagster's own handler only
+    notes an interrupt while a step runs (to stop between steps), and would leave the
+    question waiting."""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGINT, interrupt)
+    except ValueError:  # not the main thread: signals cannot be handled here
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def run_ui(project_dir: Path, port: int) -> int:

@@ -65,3 +65,14 @@ def test_ui_latency_benchmark_compares_the_queue_defaults_with_the_repositorys_s
     assert "dequeue_interval_seconds" not in default and "dequeue_use_threads" not in default
     assert (tuned["dequeue_interval_seconds"], tuned["dequeue_use_threads"]) == (1, True)
     assert default["tag_concurrency_limits"] == tuned["tag_concurrency_limits"]
+
+
+def test_cli_latency_recognises_a_step_line_before_and_after_issue_12() -> None:
+    bench = load("cli_latency")
+    assert bench.STEP_LINE.search("bicep-assets plan dev: lint → plan\nlint    started\n")
+    assert not bench.STEP_LINE.search("bicep-assets plan dev: lint → plan\n")
+    coloured = (
+        "\x1b[32m2026-12-07 05:17:53 +0000\x1b[0m - dagster - \x1b[34mINFO\x1b[0m - plan_dev - "
+        "27756b21-e027-44d0-98ac-c31a59e7b9ab - plan - Resource group rg-webapp-dev …\n"
+    )
+    assert bench.STEP_LINE.search(bench.ANSI.sub("", coloured))

@@ -32,6 +32,7 @@ ROOMS = [
     "triggers",
     "audit",
     "definitions",
+    "progress",
     "runs",
     "cli",
 ]

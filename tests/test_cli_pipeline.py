@@ -110,7 +110,9 @@ def test_failures_exit_non_zero_and_say_why(project: Path, tmp_path: Path) -> No
     )
     failed = cli(project, home, "plan", "lint")
     assert failed.returncode == 1  # the run exists, and failed at lint
-    assert "lint failed: lint found 1 error(s): arm-undefined-parameter" in failed.stderr
+    assert "error: lint failed: logic failure, arm-undefined-parameter: " in failed.stderr, (
+        failed.stderr
+    )
     with dg.DagsterInstance.from_config(str(home)) as instance:
         (run,) = instance.get_runs()
         assert (run.job_name, run.status) == ("plan_lint", dg.DagsterRunStatus.FAILURE)

@@ -19,7 +19,9 @@ package builds a ``dg.Failure`` (a boundary test holds that). Two ways in:
 
 An op runs its body inside :func:`failure_boundary`: any other exception leaves it through
 ``from_error``; every failure leaves it stamped with the attempt's ``retry_number`` and with
-the run's secure values (registered with ``add_secrets``) masked, its cause then dropped.
+the run's secure values (registered with ``add_secrets``) masked, its cause then dropped, and
+its description starting with the cause in one line (``FailureFacts.headline()``: kind, ARM
+code, message), which the UI shows first and ``bicep-assets`` prints first.
 The boundary is also the op's way out for everything else: its log lines (``boundary.log``),
 its output and metadata (``boundary.output``) and materializations (``boundary.materialize``)
 pass the same mask (:mod:`.scrubbing`), so no value leaves an op unscrubbed.

@@ -43,6 +43,33 @@ class FailureFacts:
     def metadata(self) -> dict[str, Any]:
         return {key: getattr(self, key) for key in self.KEYS}
 
+    def headline(self) -> str:
+        """The cause in one line, for a person: ``Logic failure, DestructiveChange: 2
+        resource(s) would be deleted`` — the first line of the failure's description, and
+        what ``bicep-assets`` prints first when a run fails."""
+        message = _first_line(self.arm_message)
+        what = ": ".join(part for part in (self.arm_code, message) if part)
+        return f"{self.failure_kind.capitalize()} failure" + (f", {what}" if what else "")
+
+    def advice(self, step: str | None = None) -> str:
+        """What to do about it, in one sentence."""
+        if self.arm_code in ADVICE:
+            return ADVICE[self.arm_code]
+        if self.failure_kind == FailureKind.ENVIRONMENTAL.value:
+            return (
+                "it is about the moment and was retried while retries remained: check Azure "
+                "service health, quota and capacity, or wait for the other operation, then run "
+                "again"
+            )
+        if step == "lint":
+            return "fix what lint found in the template or the parameters, then run again"
+        if self.arm_code or self.http_status is not None:
+            return (
+                "fix the template, the parameters, the permissions or the policy it names, "
+                "then run again"
+            )
+        return "fix the cause below, then run again (--debug shows the stack trace)"
+
     @classmethod
     def from_metadata(cls, metadata: Mapping[str, Any] | None) -> FailureFacts | None:
         """The facts in a ``STEP_FAILURE``'s or an attempt record's metadata (``MetadataValue``
@@ -58,6 +85,34 @@ class FailureFacts:
             http_status=_int(values.get("http_status")),
             retry_number=_int(values.get("retry_number")) or 0,
         )
+
+
+ADVICE = {
+    "DestructiveChange": (
+        "review the deletions; to apply them, answer y at the terminal, or run again with "
+        "--allow-destructive (--yes), or set gate.allow_destructive in the launchpad"
+    ),
+    "DestructiveChangeDeclined": (
+        "nothing was deployed; change the template so that it keeps these resources, or run "
+        "again and answer y"
+    ),
+    "HealthCheckFailed": (
+        "the deployment is in place but a check failed: fix the resource or the check listed "
+        "below, then run again"
+    ),
+    "DeploymentCanceled": "someone canceled the deployment in ARM: launch a new run to deploy",
+}
+"""What to do, for the codes bicep_assets raises itself (others get their kind's advice)."""
+
+HEADLINE_MESSAGE_LIMIT = 240
+
+
+def _first_line(text: str | None) -> str:
+    lines = (text or "").strip().splitlines()
+    line = lines[0].strip() if lines else ""
+    if len(line) > HEADLINE_MESSAGE_LIMIT:
+        line = line[: HEADLINE_MESSAGE_LIMIT - 1].rstrip() + "…"
+    return line
 
 
 def _text(value: Any) -> str | None:
@@ -132,6 +187,21 @@ class DeploymentFailure(dg.Failure):
         }
         description = fields.pop("description")
         return type(self)(description, **fields)
+
+    def headed(self) -> DeploymentFailure:
+        """This failure with its description starting with :meth:`FailureFacts.headline` (the
+        cause in one line, which the UI shows first). Without an ARM message, the headline
+        leads the description's first line; without a code either, the description is the
+        cause itself and stays as it is."""
+        facts = self.facts
+        headline = facts.headline()
+        description = self.description or ""
+        if description.startswith(headline) or not (facts.arm_code or facts.arm_message):
+            return self
+        if facts.arm_message:
+            return self._replace(description=f"{headline}\n{description}".rstrip("\n"))
+        first, newline, rest = description.partition("\n")
+        return self._replace(description=f"{headline}: {first}{newline}{rest}")
 
     def for_attempt(self, retry_number: int) -> DeploymentFailure:
         """This failure, of the attempt ``retry_number`` (0 for the first)."""
@@ -248,7 +318,7 @@ class FailureBoundary:
         """``failure`` as the op raises it: of this attempt, masked; an environmental one
         is first logged as the attempt record."""
         context = self.context
-        failure = failure.for_attempt(context.retry_number).masked(self.mask)
+        failure = failure.for_attempt(context.retry_number).masked(self.mask).headed()
         if failure.kind is FailureKind.ENVIRONMENTAL:
             step_context = context.get_step_execution_context()
             message, data = attempt_record(failure, step_context.step.key)

@@ -79,13 +79,23 @@ def output_entries(outputs: dict[str, Any]) -> dict[str, dg.MetadataValue]:
     }
 
 
-def _describe(operation: dict[str, Any]) -> str:
+def describe_operation(operation: dict[str, Any], planned: dict[str, str]) -> str:
+    """One deployment operation as a log line, led by the plan's change type for its resource
+    (``planned``: lower-cased resource id → change type), so that a resource the plan found
+    unchanged is not reported as created: ARM applies every resource of the template again and
+    calls each of those operations ``Create``. A resource the plan did not list (what-if could
+    not see it) is led by ARM's operation and says so."""
     props = operation.get("properties") or {}
     target = props.get("targetResource") or {}
     what = f"{target.get('resourceType', '?')}/{target.get('resourceName', '?')}"
-    line = (
-        f"{props.get('provisioningOperation', 'Create')} {what}: {props.get('provisioningState')}"
-    )
+    state = props.get("provisioningState")
+    change = planned.get(str(target.get("id", "")).lower())
+    if change is None:
+        line = f"{props.get('provisioningOperation', 'Create')} {what}: {state} (not in the plan)"
+    elif change == "NoChange":
+        line = f"NoChange {what}: {state} (applied again, the plan found nothing to change)"
+    else:
+        line = f"{change} {what}: {state}"
     error = (
         (props.get("statusMessage") or {}).get("error")
         if isinstance(props.get("statusMessage"), dict)
@@ -156,11 +166,12 @@ def deploy(
             boundary.log.info(f"Re-attaching to ARM deployment {name} ({state}).")
         del parameters
         interval = arm.polling_interval_s or (0.2 if arm.target == "local" else 5.0)
+        planned = {c.resource_id.lower(): c.change_type for c in plan.changes}
         record = watch_deployment(
             arm,
             name=name,
             interval_s=interval,
-            on_operation=lambda op: boundary.log.info(_describe(op)),
+            on_operation=lambda op: boundary.log.info(describe_operation(op, planned)),
             **where,
         )
         props = record["properties"]

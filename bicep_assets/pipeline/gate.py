@@ -12,6 +12,7 @@ from ..environments import EnvironmentSpec
 from ..failures import LogicFailure, failure_boundary
 from ..models import Plan, SavedPlan
 from ..resources.environment import DeploymentEnvironment
+from .confirmation import confirm_deletions
 from .plan_review import plan_differences
 from .saved_plans import is_plan_id, load_saved_plan
 from .secrets import run_secure_values
@@ -64,6 +65,57 @@ def _age(seconds: float) -> str:
     return "".join(parts) + (f"{secs}s" if secs or not parts else "")
 
 
+def saved_plan_refusal(
+    saved: SavedPlan | None,
+    *,
+    plan_id: str,
+    spec: EnvironmentSpec,
+    now: datetime,
+    metadata: dict[str, object] | None = None,
+) -> tuple[str, str, str] | None:
+    """Why the saved plan ``plan_id`` (``saved``: what was recorded under that id) cannot be
+    applied to ``spec``'s environment at ``now`` whatever the fresh plan says — (ARM-style
+    code, message, short message) — or None. The gate refuses on it, and ``bicep-assets
+    apply`` before it creates a run. ``metadata`` receives the plan's creation time and age."""
+    env, manifest = spec.name, f"parameters/{spec.name}.yaml"
+    if not is_plan_id(plan_id):
+        return (
+            "InvalidPlanId",
+            f"approved_plan: '{plan_id}' is not a plan id — a plan id is the Dagster run id of "
+            "the run that made the plan (36 characters, e.g. "
+            "0f8c2c4e-5b1a-4e8e-9a8e-3c1f2d4b5a6c); " + _how_to_plan(env) + ".",
+            "not a plan id",
+        )
+    if saved is None:
+        return (
+            "PlanNotFound",
+            f"approved_plan: no saved plan {plan_id} in this Dagster instance (no such run, or "
+            "its plan step did not finish); " + _how_to_plan(env) + ".",
+            f"no saved plan {plan_id}",
+        )
+    metadata = {} if metadata is None else metadata
+    metadata["approved_plan_created_at"] = saved.created_at
+    if saved.environment != env:
+        return (
+            "PlanOfAnotherEnvironment",
+            f"approved_plan: plan {plan_id} is a plan of environment '{saved.environment}', not "
+            f"of '{env}'; " + _how_to_plan(env) + ".",
+            f"plan of environment {saved.environment}",
+        )
+    age = (now - datetime.fromisoformat(saved.created_at)).total_seconds()
+    metadata["approved_plan_age_s"] = round(age, 1)
+    limit = spec.deployment.max_plan_age_s
+    if age > limit:
+        return (
+            "PlanExpired",
+            f"approved_plan: plan {plan_id} was made {_age(age)} ago ({saved.created_at}), "
+            f"longer ago than deployment.max_plan_age ({spec.deployment.max_plan_age}) of "
+            f"{manifest} allows; " + _how_to_plan(env) + ".",
+            f"plan older than {spec.deployment.max_plan_age}",
+        )
+    return None
+
+
 def check_approved_plan(
     plan: Plan,
     saved: SavedPlan | None,
@@ -75,45 +127,15 @@ def check_approved_plan(
 ) -> Plan:
     """``plan`` approved as the saved plan ``plan_id`` (``saved``: what was recorded under
     that id), or a logic Failure saying why it cannot be applied."""
-    env, manifest = spec.name, f"parameters/{spec.name}.yaml"
+    env = spec.name
 
     def refuse(code: str, message: str, short: str) -> LogicFailure:
         return LogicFailure(message, arm_code=code, arm_message=short, metadata=metadata)
 
-    if not is_plan_id(plan_id):
-        raise refuse(
-            "InvalidPlanId",
-            f"approved_plan: '{plan_id}' is not a plan id — a plan id is the Dagster run id of "
-            "the run that made the plan (36 characters, e.g. "
-            "0f8c2c4e-5b1a-4e8e-9a8e-3c1f2d4b5a6c); " + _how_to_plan(env) + ".",
-            "not a plan id",
-        )
-    if saved is None:
-        raise refuse(
-            "PlanNotFound",
-            f"approved_plan: no saved plan {plan_id} in this Dagster instance (no such run, or "
-            "its plan step did not finish); " + _how_to_plan(env) + ".",
-            f"no saved plan {plan_id}",
-        )
-    metadata["approved_plan_created_at"] = saved.created_at
-    if saved.environment != env:
-        raise refuse(
-            "PlanOfAnotherEnvironment",
-            f"approved_plan: plan {plan_id} is a plan of environment '{saved.environment}', not "
-            f"of '{env}'; " + _how_to_plan(env) + ".",
-            f"plan of environment {saved.environment}",
-        )
-    age = (now - datetime.fromisoformat(saved.created_at)).total_seconds()
-    metadata["approved_plan_age_s"] = round(age, 1)
-    limit = spec.deployment.max_plan_age_s
-    if age > limit:
-        raise refuse(
-            "PlanExpired",
-            f"approved_plan: plan {plan_id} was made {_age(age)} ago ({saved.created_at}), "
-            f"longer ago than deployment.max_plan_age ({spec.deployment.max_plan_age}) of "
-            f"{manifest} allows; " + _how_to_plan(env) + ".",
-            f"plan older than {spec.deployment.max_plan_age}",
-        )
+    refusal = saved_plan_refusal(saved, plan_id=plan_id, spec=spec, now=now, metadata=metadata)
+    if refusal is not None:
+        raise refuse(*refusal)
+    assert saved is not None  # saved_plan_refusal refuses a missing plan
     differences = plan_differences(saved, plan)
     if differences:
         shown = differences[:SHOWN_DIFFERENCES]
@@ -187,10 +209,11 @@ def gate(
                     "approved_plan": "",
                 },
             )
-        approved, metadata = gate_plan(plan, allow_destructive=config.allow_destructive)
+        allowed, by = confirm_deletions(plan, allow_destructive=config.allow_destructive)
+        approved, metadata = gate_plan(plan, allow_destructive=allowed)
         metadata["approved_plan"] = ""
         if approved.deletions:
             boundary.log.warning(
-                f"Destructive plan approved by run config: {len(approved.deletions)} deletion(s)."
+                f"Destructive plan approved {by}: {len(approved.deletions)} deletion(s)."
             )
         return boundary.output(approved, metadata)

@@ -224,7 +224,9 @@ def test_failures_and_retries_carry_their_kind_and_arm_code(
         ("policy", "deploy", "STEP_FAILURE", "logic", "RequestDisallowedByPolicy", None),
     ]
     (policy,) = marked[marked["run_id"] == history.run_id("policy")]["message"]
-    assert policy.startswith('Execution of step "deploy" failed. Logic failure (not retried): ')
+    assert policy.startswith(  # the failure's description starts with its cause
+        'Execution of step "deploy" failed. Logic failure, RequestDisallowedByPolicy: '
+    )
     assert "RequestDisallowedByPolicy: Resource 'denied1' was disallowed by policy." in policy
 
 

@@ -1084,3 +1084,33 @@ def test_environmental_failure_then_success_through_the_local_arm(local_arm: Loc
         429,
         0,
     )
+
+
+def test_the_description_starts_with_the_cause_in_one_line() -> None:
+    """What the boundary raises: the UI shows the cause first, as the CLI prints it."""
+    with_message = LogicFailure(
+        "The plan deletes 2 resource(s); rerun with allow_destructive: true …",
+        arm_code="DestructiveChange",
+        arm_message="2 resource(s) would be deleted",
+    )
+    assert with_message.facts.headline() == (
+        "Logic failure, DestructiveChange: 2 resource(s) would be deleted"
+    )
+    headed = with_message.headed()
+    assert headed.description == (
+        "Logic failure, DestructiveChange: 2 resource(s) would be deleted\n"
+        "The plan deletes 2 resource(s); rerun with allow_destructive: true …"
+    )
+    assert headed.headed() is headed  # once only
+    assert headed.metadata == with_message.metadata
+    code_only = LogicFailure("Secure parameter 'x' is 5 characters long.", arm_code="TooShort")
+    assert code_only.headed().description == (
+        "Logic failure, TooShort: Secure parameter 'x' is 5 characters long."
+    )
+    neither = LogicFailure("parameters/dev.yaml: deployment.modee: unknown key")
+    assert neither.headed() is neither  # the description is the cause itself
+    long = EnvironmentalFailure("x", arm_code="Throttled", arm_message="y" * 500 + "\nsecond")
+    assert long.facts.headline() == "Environmental failure, Throttled: " + "y" * 239 + "…"
+    assert long.facts.advice().startswith("it is about the moment and was retried")
+    assert with_message.facts.advice().startswith("review the deletions; to apply them")
+    assert code_only.facts.advice("lint").startswith("fix what lint found")

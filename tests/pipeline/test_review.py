@@ -37,6 +37,15 @@ def approving(plan_id: str, **gate: Any) -> dict[str, Any]:
     return {"ops": {"gate": {"config": {"approved_plan": plan_id, **gate}}}}
 
 
+def message_of(failure: Any) -> str:
+    """A step failure's message below its headline (``Logic failure, CODE: short message``,
+    which the failure boundary puts first for the UI and the CLI)."""
+    headline, _, message = failure.description.partition("\n")
+    code = failure.metadata["arm_code"].text
+    assert headline.startswith(f"Logic failure, {code}: "), headline
+    return message
+
+
 def gate_failure(result: dg.ExecuteInProcessResult) -> Any:
     (event,) = step_events(result, "gate", "STEP_FAILURE")
     return event.step_failure_data.user_failure_data
@@ -129,7 +138,7 @@ def test_prod_refuses_a_deployment_without_an_approved_plan(prod: Project) -> No
     result = prod.run("deploy_prod")
     failure = gate_failure(result)
     assert failure.metadata["arm_code"].text == "ApprovedPlanRequired"
-    assert failure.description.startswith(
+    assert message_of(failure).startswith(
         "Environment 'prod' requires an approved plan (deployment.require_approved_plan in "
         f"parameters/prod.yaml), and this run names none: {HOW}."
     )
@@ -147,7 +156,7 @@ def test_a_parameter_changed_after_the_review_is_refused_with_the_difference(
     result = prod.run("deploy_prod", run_config=approving(plan_id))
     failure = gate_failure(result)
     assert failure.metadata["arm_code"].text == "PlanChanged"
-    lines = failure.description.splitlines()
+    lines = message_of(failure).splitlines()
     assert lines[0].startswith(f"The plan made now differs from the approved plan {plan_id} in ")
     assert any(line.startswith("  - parameters: hash ") for line in lines)
     storage_id = next(
@@ -211,7 +220,7 @@ def test_a_plan_of_another_environment_an_unknown_id_and_a_bad_id_are_refused(
     other = project.run("deploy_dev", run_config=approving(test_plan))
     failure = gate_failure(other)
     assert failure.metadata["arm_code"].text == "PlanOfAnotherEnvironment"
-    assert failure.description.startswith(
+    assert message_of(failure).startswith(
         f"approved_plan: plan {test_plan} is a plan of environment 'test', not of 'dev'; "
     )
     unknown = project.run(
@@ -219,7 +228,7 @@ def test_a_plan_of_another_environment_an_unknown_id_and_a_bad_id_are_refused(
     )
     assert gate_failure(unknown).metadata["arm_code"].text == "PlanNotFound"
     bad = project.run("deploy_dev", run_config=approving("latest"))
-    assert gate_failure(bad).description.startswith(
+    assert message_of(gate_failure(bad)).startswith(
         "approved_plan: 'latest' is not a plan id — a plan id is the Dagster run id of the run "
         "that made the plan (36 characters"
     )

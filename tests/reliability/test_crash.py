@@ -457,7 +457,7 @@ def test_kill_9_at_random_points_then_the_next_deploy_succeeds_unaided(
     for r in rounds:
         where = f"round killed at {r.kill.point} +{r.kill.delay_s:.2f} s {context}"
         assert r.deploy.returncode == 0, f"{where}: {r.deploy.stderr[-3000:]}"
-        assert "waiting:" not in r.deploy.stdout, where
+        assert "waiting:" not in r.deploy.stderr, where
         assert "deploy_dev succeeded" in r.deploy.stdout, where
         if r.left_unfinished:
             assert r.victim_status == "FAILURE", where
@@ -465,7 +465,7 @@ def test_kill_9_at_random_points_then_the_next_deploy_succeeds_unaided(
                 f"recovered: run {r.kill.run_id} (deploy_dev) marked FAILURE: its process "
                 f"(pid {r.kill.pid} on {HOST}) is gone"
             )
-            assert recovered in r.deploy.stdout.splitlines(), where
+            assert recovered in r.deploy.stderr.splitlines(), where  # progress: on stderr
             assert r.victim_failure is not None, where
             assert re.fullmatch(
                 rf"The process running this run \(pid {r.kill.pid} on {re.escape(HOST)}\) is "

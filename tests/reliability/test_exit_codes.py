@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from tests.conftest import free_port
@@ -164,12 +165,12 @@ def _interrupted(s: Setup) -> subprocess.CompletedProcess[str]:
             stderr=subprocess.PIPE,
             text=True,
         )
-        assert process.stdout is not None
-        line = process.stdout.readline()  # it says that it waits
+        assert process.stderr is not None
+        line = process.stderr.readline()  # it says that it waits (progress: on stderr)
         assert line == "waiting: another bicep-assets deploy of dev is running\n", line
         process.send_signal(signal.SIGINT)
         stdout, stderr = process.communicate(timeout=60)
-        return subprocess.CompletedProcess(process.args, process.returncode, line + stdout, stderr)
+        return subprocess.CompletedProcess(process.args, process.returncode, stdout, line + stderr)
     finally:
         os.close(fd)
 
@@ -226,6 +227,11 @@ SCENARIOS: dict[str, Callable[[Setup], subprocess.CompletedProcess[str]]] = {
     ),
     "an unexpected error — a bug in bicep-assets: one line says so and suggests `--debug`": _bug,
     "interrupted (Ctrl-C)": _interrupted,
+    "`apply --plan` given something that is not a plan id (a run id: 36 characters), or a "
+    "plan the environment cannot apply: not saved in `DAGSTER_HOME`, another environment's, "
+    "older than `max_plan_age`": (
+        lambda s: s.run("apply", "dev", "--plan", "0f8c2c4e-5b1a-4e8e-9a8e-3c1f2d4b5a6c")
+    ),
 }
 
 
@@ -235,10 +241,14 @@ def test_every_row_has_a_scenario() -> None:
 
 @pytest.mark.parametrize(("code", "when"), exit_code_rows(), ids=lambda v: str(v)[:40])
 def test_the_documented_exit_code(code: int, when: str, tmp_path: Path) -> None:
-    done = SCENARIOS[when](Setup(tmp_path))
+    setup = Setup(tmp_path)
+    done = SCENARIOS[when](setup)
     assert done.returncode == code, done.stderr[-3000:]
     assert "Traceback" not in done.stderr
     if code in (2, 3):  # mistakes and bugs: one line, nothing on stdout
         assert done.stdout == "" and done.stderr.startswith(("error: ", "usage: "))
+        if setup.home.exists():  # refused before any run was created
+            with dg.DagsterInstance.from_config(str(setup.home)) as instance:
+                assert instance.get_runs() == []
     if code == 130:
         assert done.stderr.endswith("interrupted\n")

@@ -236,7 +236,10 @@ def test_cli_gate_refusal_leaves_no_trace(cli_project: Path, tmp_path: Path) -> 
     edit_manifest(cli_project, deployment={"mode": "Complete", "what_if_ignore": ignore})
     refused = cli(cli_project, home, "deploy", "dev")
     assert refused.returncode == 1
-    assert "gate failed: The plan deletes 1 resource(s)" in refused.stderr
+    assert (
+        "error: gate failed: logic failure, DestructiveChange: 1 resource(s) would be deleted\n"
+        in refused.stderr
+    )
     assert "storageAccounts/stcanaryextra1" in refused.stderr
     assert_no_trace(home, cli_project, texts=outputs(refused))
 
@@ -451,6 +454,7 @@ def test_a_run_config_override_of_a_secure_parameter_goes_no_further(stage: Stag
     assert not result.success
     failure = failure_of(result, "lint")
     assert failure.description == (
+        "Logic failure, SecureParameterInRunConfig: "
         "run config parameter_overrides: 'appSecret' is a secure parameter and cannot be given "
         "in run config, which Dagster stores in clear text in its run storage — this run's "
         "config now holds the value: delete the run and rotate the secret. Give it through the "
@@ -494,6 +498,7 @@ def test_a_secret_too_short_to_mask_fails_lint_first_thing(
     result = stage.project.run("deploy_dev")
     failure = failure_of(result, "lint")
     assert failure.description == (
+        "Logic failure, SecureValueTooShort: "
         "Secure parameter 'appSecret' ({env: DEV_APP_SECRET}) is 5 characters long: secure "
         "values shorter than 8 characters are refused, because they cannot be masked reliably "
         "in logs, errors and outputs (any run of 8 or more characters of a secure value is "
