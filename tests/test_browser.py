@@ -87,6 +87,10 @@ def review_and_apply(base: str, home: Path, context: Any, page: Any) -> None:
     """The review path, from plan_prod's launchpad to a successful deploy_prod."""
     from playwright.sync_api import expect
 
+    # expect() has a timeout of its own (5 s), not the context's: on a loaded machine the
+    # launchpad's config check alone can take longer before the button is enabled
+    expect.set_options(timeout=120_000)
+
     def shot(name: str, on: Any = None) -> None:
         (on or page).screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
