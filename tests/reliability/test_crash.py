@@ -437,17 +437,20 @@ def test_a_starting_local_arm_removes_the_temp_folders_of_gone_processes(
 @pytest.mark.timeout(1200)
 @pytest.mark.parametrize(
     "among",
-    [("process", "run", "lint", "arm-deployment"), ("plan", "gate", "deploy", "verify")],
-    ids=["before-and-inside-the-arm-deployment", "inside-the-steps"],
+    [("process", "run", "plan"), ("deploy", "arm-deployment", "verify")],
+    ids=["before-any-arm-write", "around-the-arm-deployment"],
 )
 def test_kill_9_at_random_points_then_the_next_deploy_succeeds_unaided(
     tmp_path: Path, among: tuple[str, ...]
 ) -> None:
-    """``bicep-assets deploy dev`` processes killed with SIGKILL at random moments of each
-    point of ``among`` (the two halves of the benchmark's kill points, so that two workers
-    share them); after each, ``deploy dev --wait-timeout 0`` (which refuses if the
+    """``bicep-assets deploy dev`` processes killed with SIGKILL at a random moment of each
+    point of ``among``; after each, ``deploy dev --wait-timeout 0`` (which refuses if the
     environment is still held) succeeds, the killed run is FAILURE with its explanation, no
-    run made two ARM deployments and no local ARM temp folder is left behind."""
+    run made two ARM deployments and no local ARM temp folder is left behind. The six points
+    are the distinct situations — before the run exists, the run started with no step, a step
+    before ARM is written to (plan: what-if), the deploy step around its PUT, inside the ARM
+    deployment, after it (verify) — in two tests that two workers run at once; lint and gate
+    are like plan, and ``benchmarks/kill9.py`` kills at every point."""
     kill9 = load_benchmark("kill9")
     seed = int(os.environ.get("KILL9_SEED") or random.randrange(1 << 30))
     ws = kill9.Workspace(tmp_path)
@@ -487,10 +490,11 @@ def test_kill_9_at_random_points_then_the_next_deploy_succeeds_unaided(
         assert r.duplicates == [], where
         assert r.leftover == [], where
         assert r.recovered, where
-    # most kill points lie inside a run (a kill late in verify may find the run ended): the
-    # recovery above was not vacuous
-    assert sum(r.left_unfinished for r in rounds) >= len(among) - 2, context
-    assert any(r.victim_arm for r in rounds), context
+    # the kill points lie inside a run, except "process" (it may come before the run exists)
+    # and "verify" (the run may have ended): the recovery above was not vacuous
+    assert sum(r.left_unfinished for r in rounds) >= len(among) - 1, context
+    if "arm-deployment" in among:  # a victim killed inside its ARM deployment left one
+        assert any(r.victim_arm for r in rounds), context
 
 
 @pytest.mark.slow
