@@ -179,7 +179,6 @@ def test_a_failed_run_prints_the_cause_first_and_no_traceback(
     assert 'File "' in traced and "bicep_assets/pipeline/lint.py" in traced
 
 
-
 def test_a_plan_that_cannot_be_applied_is_refused_before_any_run(
     project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -206,6 +205,7 @@ def test_a_plan_that_cannot_be_applied_is_refused_before_any_run(
         f"error: --plan: plan {planned.run_id} is a plan of environment 'dev', not of 'prod'; "
     ), both
     assert [r.job_name for r in runs(home)] == ["plan_dev"]
+
 
 BAD_INPUT = [
     (["deploy", "staging"], {}, "error: no environment 'staging' (environments: dev, prod)\n"),
