@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import signal
@@ -32,12 +33,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """The long tests first on every worker. xdist's worksteal gives each of N workers one
     contiguous Nth of the list and lets a worker that runs out take over the end of another's.
     So the long tests — those that start ``dagster dev``, then the other slow ones — are dealt
-    in turn to the heads of the N parts, and the quick ones fill the parts up (each group in
+    in turn to the heads of the N parts (the tests of a module sharing one ``dagster dev``
+    together), and the quick ones fill the parts up (each group in
     pytest-randomly's order): every worker starts on its share of the long tests, and no long
     test is left to start last while the others sit idle."""
 
     def rank(item: pytest.Item) -> int:
-        if "start_dagster_dev" in item.fixturenames:
+        if {"start_dagster_dev", "module_dagster_dev"} & set(item.fixturenames):
             return 0
         return 1 if item.get_closest_marker("slow") else 2
 
@@ -45,14 +47,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     workers = getattr(config, "workerinput", {}).get("workercount", 1)
     if workers < 2 or not items:
         return
-    long_tests = [item for item in items if rank(item) < 2]
+    # the tests sharing a module's dagster dev go to one worker together (one start)
+    units: dict[object, list[pytest.Item]] = {}
+    for item in (item for item in items if rank(item) < 2):
+        shared = "module_dagster_dev" in item.fixturenames
+        units.setdefault(item.module if shared else item, []).append(item)
+    dealt = list(units.values())
     quick = iter([item for item in items if rank(item) == 2])
-    parts: list[list[pytest.Item]] = [long_tests[w::workers] for w in range(workers)]
+    parts: list[list[pytest.Item]] = [
+        [item for unit in dealt[w::workers] for item in unit] for w in range(workers)
+    ]
     remaining = len(items)
     for w, part in enumerate(parts):  # worksteal's split: worker w gets remaining // (N - w)
         share = remaining // (workers - w)
         remaining -= share
-        part.extend(next(quick) for _ in range(max(0, share - len(part))))
+        part.extend(itertools.islice(quick, max(0, share - len(part))))  # fewer when few
     parts[-1].extend(quick)  # when one part's long tests outnumber its share
     items[:] = [item for part in parts for item in part]
 
@@ -82,46 +91,47 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def dagster_dev_home(tmp_path: Path) -> Path:
-    """A copy of the project at ``tmp_path/project`` and its DAGSTER_HOME (returned), both with
-    the repository's dagster.yaml; ``dagster dev`` is not started yet."""
-    project = tmp_path / "project"
+def copy_for_dagster_dev(root: Path) -> Path:
+    """A copy of the project at ``root/project`` and its DAGSTER_HOME ``root/home``
+    (returned), both with the repository's dagster.yaml."""
+    project = root / "project"
     for item in ("infra", "parameters"):
         shutil.copytree(REPO / item, project / item)
     shutil.copyfile(REPO / "workspace.yaml", project / "workspace.yaml")
-    home = tmp_path / "home"
+    home = root / "home"
     home.mkdir()
     for folder in (project, home):  # the CLI copies the project's file into DAGSTER_HOME
         shutil.copyfile(REPO / "dagster.yaml", folder / "dagster.yaml")
     return home
 
 
-@pytest.fixture
-def start_dagster_dev(tmp_path: Path, dagster_dev_home: Path) -> Iterator[Callable[[], int]]:
-    """Starts a real ``dagster dev`` on ``dagster_dev_home`` when called (so a test can first
-    put runs in its instance); returns its port, and stops it when the test ends."""
-    processes: list[subprocess.Popen[bytes]] = []
-    log = (tmp_path / "dagster-dev.log").open("wb")
+class DagsterDev:
+    """Real ``dagster dev`` processes on a copy made by :func:`copy_for_dagster_dev`."""
 
-    def start() -> int:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self.log = (root / "dagster-dev.log").open("wb")
+
+    def start(self) -> int:
+        """Start ``dagster dev``; its port once the webserver answers."""
         port = free_port()
         env = {
             **os.environ,
-            "DAGSTER_HOME": str(dagster_dev_home),
+            "DAGSTER_HOME": str(self.root / "home"),
             "DEV_APP_SECRET": "dagster-dev-secret",
             "PROD_APP_SECRET": "dagster-dev-prod-secret",
         }
         dagster = str(Path(sys.executable).with_name("dagster"))
         process = subprocess.Popen(
             [dagster, "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-            cwd=tmp_path / "project",
+            cwd=self.root / "project",
             env=env,
-            stdout=log,
+            stdout=self.log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        processes.append(process)
+        self.processes.append(process)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
@@ -134,16 +144,32 @@ def start_dagster_dev(tmp_path: Path, dagster_dev_home: Path) -> Iterator[Callab
             time.sleep(0.5)
         else:
             pytest.fail("dagster dev did not start in 120 s")
-        assert process.poll() is None, (tmp_path / "dagster-dev.log").read_text()[-3000:]
+        assert process.poll() is None, (self.root / "dagster-dev.log").read_text()[-3000:]
         return port
 
-    try:
-        yield start
-    finally:
-        for process in processes:  # no test looks at its shutdown, which takes ~6 s: kill it
+    def stop(self) -> None:
+        for process in self.processes:  # no test looks at its shutdown, which takes ~6 s
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=30)
-        log.close()
+        self.log.close()
+
+
+@pytest.fixture
+def dagster_dev_home(tmp_path: Path) -> Path:
+    """A copy of the project at ``tmp_path/project`` and its DAGSTER_HOME (returned), both with
+    the repository's dagster.yaml; ``dagster dev`` is not started yet."""
+    return copy_for_dagster_dev(tmp_path)
+
+
+@pytest.fixture
+def start_dagster_dev(tmp_path: Path, dagster_dev_home: Path) -> Iterator[Callable[[], int]]:
+    """Starts a real ``dagster dev`` on ``dagster_dev_home`` when called (so a test can first
+    put runs in its instance); returns its port, and stops it when the test ends."""
+    dev = DagsterDev(tmp_path)
+    try:
+        yield dev.start
+    finally:
+        dev.stop()
 
 
 @pytest.fixture
@@ -151,3 +177,16 @@ def dagster_dev(  # a real `dagster dev` on a copy of the project: (port, DAGSTE
     start_dagster_dev: Callable[[], int], dagster_dev_home: Path
 ) -> tuple[int, Path]:
     return start_dagster_dev(), dagster_dev_home
+
+
+@pytest.fixture(scope="module")
+def module_dagster_dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
+    """One real ``dagster dev`` for the tests of a module, which use environments of their
+    own (a start costs ~18 s of CPU): (port, DAGSTER_HOME)."""
+    root = tmp_path_factory.mktemp("dagster-dev")
+    home = copy_for_dagster_dev(root)
+    dev = DagsterDev(root)
+    try:
+        yield dev.start(), home
+    finally:
+        dev.stop()
