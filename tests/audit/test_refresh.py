@@ -218,7 +218,7 @@ while True:
         errors.append(repr(error))
     if last:
         break
-    time.sleep(0.005)
+    time.sleep(0.02)  # ~50 reads a second: many during each refresh
 print(json.dumps({"seen": seen, "errors": errors}), flush=True)
 """
 
