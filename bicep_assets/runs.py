@@ -210,6 +210,13 @@ def run_job(
     if approved_plan:
         approved_plan = check_plan_id(approved_plan)
     spec = resolve_environment(environment, project_dir, params)  # before Dagster loads
+    if kind == "deploy" and spec.deployment.require_approved_plan:  # the gate would refuse
+        raise LaunchError(
+            f"environment '{spec.name}' requires an approved plan "
+            f"(deployment.require_approved_plan in parameters/{spec.manifest_path.name}): make "
+            f"a plan with `bicep-assets plan {spec.name}`, review it, then apply it with "
+            f"`bicep-assets apply {spec.name} --plan ID`"
+        )
     from .environments import job_name
     from .pipeline.confirmation import asking
     from .pipeline.jobs import LAUNCHED_BY_UI_TAG, TRIGGER_TAG, cli_launcher
@@ -293,6 +300,14 @@ def run_job(
                     print(f"  output {key} = {value}")
             return 0
         print(file=sys.stderr)
+        if was_interrupted(result, progress):
+            print(
+                f"interrupted (Ctrl-C): {name} stopped after {elapsed:.1f} s and was not "
+                f"retried (run {result.run_id}; an ARM deployment that had started goes on in "
+                "ARM).",
+                file=sys.stderr,
+            )
+            return EXIT_INTERRUPTED
         for failure in progress.failures:
             first, *rest = failure_report(failure)
             print(f"error: {first}", *rest, sep="\n", file=sys.stderr)
@@ -326,6 +341,22 @@ def check_saved_plan(instance: Any, plan_id: str, spec: EnvironmentSpec) -> None
     if refusal is not None:
         _code, message, _short = refusal
         raise LaunchError("--plan: " + message.removeprefix("approved_plan: "))
+
+
+EXIT_INTERRUPTED = 130  # as cli.py: 128 + SIGINT
+
+
+def was_interrupted(result: Any, progress: Any) -> bool:
+    """Whether Ctrl-C stopped the run: a step failed as interrupted (the failure boundary),
+    or Dagster stopped the run between steps."""
+    from .failures import INTERRUPTED
+
+    if any(f.facts is not None and f.facts.arm_code == INTERRUPTED for f in progress.failures):
+        return True
+    return any(
+        event.event_type_value == "RUN_FAILURE" and "interrupt" in (event.message or "").lower()
+        for event in result.all_events
+    )
 
 
 def confirm_at_terminal(plan: Any, answers: TextIO, prompt: TextIO) -> bool:

@@ -229,6 +229,13 @@ BAD_INPUT = [
     (["deploy", "dev"], {"DEV_APP_SECRET": None}, "error: parameters/dev.yaml: secure_"),
     (["deploy", "dev"], {"DEV_APP_SECRET": "short"}, "error: Secure parameter 'appSecret'"),
     (["apply", "dev", "--plan", "latest"], {}, "error: --plan 'latest' is not a plan id"),
+    (
+        ["deploy", "prod"],
+        {"PROD_APP_SECRET": SECRET},
+        "error: environment 'prod' requires an approved plan (deployment.require_approved_plan "
+        "in parameters/prod.yaml): make a plan with `bicep-assets plan prod`, review it, then "
+        "apply it with `bicep-assets apply prod --plan ID`\n",
+    ),
 ]
 
 

@@ -15,7 +15,8 @@ package builds a ``dg.Failure`` (a boundary test holds that). Two ways in:
   in :mod:`.codes`) decides the subclass; its verdict becomes the description and the
   structure;
 - ``LogicFailure(message, arm_code=..., ...)`` — for what bicep_assets judges itself (a lint
-  error, a destructive plan, a failed health check, a bad manifest).
+  error, a destructive plan, a failed health check, a bad manifest), and for a step stopped
+  by Ctrl-C (``arm_code`` :data:`INTERRUPTED`: never retried).
 
 An op runs its body inside :func:`failure_boundary`: any other exception leaves it through
 ``from_error``; every failure leaves it stamped with the attempt's ``retry_number`` and with
@@ -38,6 +39,7 @@ What the event log holds (the vocabulary the audit and the alerts read, never me
 
 from .classification import Classification, FailureInput, FailureKind, classify_failure
 from .hierarchy import (
+    INTERRUPTED,
     DeploymentFailure,
     EnvironmentalFailure,
     FailureBoundary,
@@ -48,6 +50,7 @@ from .hierarchy import (
 )
 
 __all__ = [
+    "INTERRUPTED",
     "Classification",
     "DeploymentFailure",
     "EnvironmentalFailure",

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
 import dagster as dg
+from dagster._core.errors import DagsterExecutionInterruptedError
 from dagster._core.events import DagsterEvent, EngineEventData
 
 from ..armlocal.engine import SecretMask
@@ -101,6 +102,19 @@ ADVICE = {
         "below, then run again"
     ),
     "DeploymentCanceled": "someone canceled the deployment in ARM: launch a new run to deploy",
+    "Interrupted": "the run was stopped on purpose: run it again when you want it to go on",
+    "ApprovedPlanRequired": (
+        "make a plan (bicep-assets plan <env>), review it, then apply it: bicep-assets apply "
+        "<env> --plan ID"
+    ),
+    "PlanChanged": (
+        "what would be deployed is not what was reviewed: make a new plan, review it, then "
+        "apply it by its id"
+    ),
+    "PlanExpired": "the plan is too old to trust: make a new plan, review it, then apply it",
+    "PlanNotFound": "use the plan id that bicep-assets plan printed (or the plan run's id)",
+    "PlanOfAnotherEnvironment": "use a plan of this environment, or apply this one to its own",
+    "InvalidPlanId": "use the plan id that bicep-assets plan printed (or the plan run's id)",
 }
 """What to do, for the codes bicep_assets raises itself (others get their kind's advice)."""
 
@@ -326,6 +340,20 @@ class FailureBoundary:
         return failure
 
 
+INTERRUPTED = "Interrupted"
+
+
+def interrupted(step: str) -> LogicFailure:
+    """The failure of a step stopped by Ctrl-C: never retried (a person asked to stop)."""
+    return LogicFailure(
+        f"Interrupted (Ctrl-C) while step '{step}' was running: the run stops here and is not "
+        "retried. An ARM deployment that had started goes on in ARM (the local ARM embedded "
+        "in the command ends it as interrupted when the command exits).",
+        arm_code=INTERRUPTED,
+        arm_message=f"interrupted while {step} was running",
+    )
+
+
 @contextmanager
 def failure_boundary(context: dg.OpExecutionContext) -> Iterator[FailureBoundary]:
     """Run an op's body: whatever fails in it leaves as a :class:`DeploymentFailure` (see
@@ -336,6 +364,10 @@ def failure_boundary(context: dg.OpExecutionContext) -> Iterator[FailureBoundary
         yield boundary
     except dg.RetryRequested:
         raise
+    except (KeyboardInterrupt, DagsterExecutionInterruptedError):
+        # Ctrl-C (Dagster raises its own error for it inside a step): a person stopped the
+        # run, which no retry may undo — the step fails as interrupted, the rest is skipped
+        raise boundary.finish(interrupted(context.get_step_execution_context().step.key)) from None
     except DeploymentFailure as failure:
         raised = boundary.finish(failure)
         if raised is failure and not boundary.mask:

@@ -229,7 +229,7 @@ SCENARIOS: dict[str, Callable[[Setup], subprocess.CompletedProcess[str]]] = {
     "interrupted (Ctrl-C)": _interrupted,
     "`apply --plan` given something that is not a plan id (a run id: 36 characters), or a "
     "plan the environment cannot apply: not saved in `DAGSTER_HOME`, another environment's, "
-    "older than `max_plan_age`": (
+    "older than `max_plan_age`; `deploy` of an environment that requires an approved plan": (
         lambda s: s.run("apply", "dev", "--plan", "0f8c2c4e-5b1a-4e8e-9a8e-3c1f2d4b5a6c")
     ),
 }
