@@ -95,6 +95,7 @@ class Plan(BaseModel):
     parameters_hash: str = ""
     what_if_deployment_name: str = ""  # deployment().name during what-if
     target: str = ""  # local or azure
+    parameters: dict[str, Any] = Field(default_factory=dict)  # name → value, non-secure only
 
     def count(self, change_type: str) -> int:
         return sum(1 for c in self.changes if c.change_type == change_type)
@@ -126,6 +127,8 @@ class SavedPlan(BaseModel):
     template_hash: str
     parameters_hash: str
     what_if_deployment_name: str = ""
+    # the non-secure parameter values the plan was made with (a change is named, not hashed)
+    parameters: dict[str, Any] = Field(default_factory=dict)
     counts: dict[str, int] = Field(default_factory=dict)
     changes: list[SavedChange] = Field(default_factory=list)
     truncated: bool = False  # some changes' details were left out (see ``note``)

@@ -141,10 +141,17 @@ def check_approved_plan(
         shown = differences[:SHOWN_DIFFERENCES]
         more = len(differences) - len(shown)
         metadata["differences"] = dg.MetadataValue.json(differences)
+        applied = all(line.endswith(" in the approved plan, NoChange now") for line in differences)
+        why = (  # every change it planned is in place: what was reviewed has happened
+            f"Plan {plan_id} looks applied already: each of its {len(differences)} change(s) "
+            "is in place now, so there is nothing of it left to apply"
+            if applied
+            else f"The plan made now differs from the approved plan {plan_id} in "
+            f"{len(differences)} place(s), so it is not applied"
+        )
         raise refuse(
             "PlanChanged",
-            f"The plan made now differs from the approved plan {plan_id} in "
-            f"{len(differences)} place(s), so it is not applied; "
+            f"{why}; "
             + _how_to_plan(env)
             + ":\n"
             + "\n".join(f"  - {line}" for line in shown)

@@ -318,6 +318,10 @@ def plan(
                 "parameters_hash": compiled.parameters_hash,
                 "what_if_deployment_name": what_if_name,
                 "target": arm.target,
+                "parameters": {  # non-secure ones only: secure values travel as references
+                    name: entry.get("value") if isinstance(entry, dict) else entry
+                    for name, entry in compiled.parameters.items()
+                },
             }
         )
         review = plan_review(boundary, spec.name, result_plan)  # summary line, apply link

@@ -115,6 +115,18 @@ def _property_differences(
     return found or [f"{fresh.resource_id}: the change differs from the approved one"]
 
 
+def _parameter_differences(approved: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    """``parameters.NAME: approved X, now Y`` for each non-secure parameter that differs."""
+    found = []
+    for name in sorted(set(approved) | set(now)):
+        if name in approved and name in now and approved[name] == now[name]:
+            continue
+        was = _shown(approved[name]) if name in approved else "not given"
+        is_ = _shown(now[name]) if name in now else "not given"
+        found.append(f"parameters.{name}: approved {was}, now {is_}")
+    return found
+
+
 def plan_differences(saved: SavedPlan, fresh: Plan) -> list[str]:
     """What differs between the approved plan ``saved`` and the ``fresh`` one, one line each
     (empty: the fresh plan is exactly the approved one)."""
@@ -124,10 +136,11 @@ def plan_differences(saved: SavedPlan, fresh: Plan) -> list[str]:
             f"template: hash {saved.template_hash} in the approved plan, {fresh.template_hash} now"
         )
     if saved.parameters_hash != fresh.parameters_hash:
-        found.append(
+        named = _parameter_differences(saved.parameters, fresh.parameters)
+        found += named or [  # only a secure parameter's reference changed (or an old record)
             f"parameters: hash {saved.parameters_hash} in the approved plan, "
             f"{fresh.parameters_hash} now"
-        )
+        ]
     if saved.target and fresh.target and saved.target != fresh.target:
         found.append(f"target: {saved.target} in the approved plan, {fresh.target} now")
     approved = {c.resource_id.lower(): c for c in saved.changes}

@@ -102,6 +102,7 @@ def saved_plan(
         template_hash=plan.template_hash,
         parameters_hash=plan.parameters_hash,
         what_if_deployment_name=plan.what_if_deployment_name,
+        parameters=plan.parameters,
         counts=counts,
         changes=changes,
         truncated=bool(omitted),
