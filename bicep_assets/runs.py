@@ -250,13 +250,16 @@ def run_job(
 
     if interactive is None:
         interactive = sys.stdin.isatty()
-    progress = Progress()
-    ask = (
-        asking(lambda plan: confirm_at_terminal(plan, sys.stdin, sys.stderr))
-        if interactive and kind != "plan" and not allow_destructive
-        else contextlib.nullcontext()
-    )
-    with open_instance(home) as instance:
+    # progress, the plan and the question go to the command's stdout and stderr as they are
+    # now: while a step runs, Dagster captures the process's stdout and stderr through two
+    # pipes that are forwarded apart, which would reorder them
+    with _direct(sys.stdout) as out, _direct(sys.stderr) as err, open_instance(home) as instance:
+        progress = Progress(out=out, err=err)
+        ask = (
+            asking(lambda plan: confirm_at_terminal(plan, sys.stdin, err))
+            if interactive and kind != "plan" and not allow_destructive
+            else contextlib.nullcontext()
+        )
         recover_after_crashes(instance, f"{kind} {environment}", sys.stderr)
         if approved_plan:  # a plan that cannot be applied, whatever the fresh plan says
             check_saved_plan(instance, approved_plan, spec)
@@ -321,6 +324,22 @@ def run_job(
             file=sys.stderr,
         )
         return 1
+
+
+@contextlib.contextmanager
+def _direct(stream: TextIO) -> Iterator[TextIO]:
+    """``stream`` written straight to a duplicate of its file descriptor (line-buffered), or
+    ``stream`` itself when it has none (a test's StringIO)."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        yield stream
+        return
+    stream.flush()
+    with open(
+        os.dup(fd), "w", buffering=1, encoding=stream.encoding or "utf-8", errors="replace"
+    ) as direct:
+        yield direct
 
 
 def check_saved_plan(instance: Any, plan_id: str, spec: EnvironmentSpec) -> None:
