@@ -17,22 +17,11 @@ import pytest
 
 from bicep_assets.cli import main
 from tests.cli_helpers import project_in_git
+from tests.pipeline.conftest import SCHEMA, storage
 
-SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
 CLI = str(Path(sys.executable).with_name("bicep-assets"))
 GROUP = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-shrink"
 QUESTION = "Deploy it, deleting them? Only 'y' deploys. [y/N] "
-
-
-def storage(name: str) -> dict[str, object]:
-    return {
-        "type": "Microsoft.Storage/storageAccounts",
-        "apiVersion": "2023-01-01",
-        "name": name,
-        "location": "[resourceGroup().location]",
-        "sku": {"name": "Standard_LRS"},
-        "kind": "StorageV2",
-    }
 
 
 @pytest.fixture

@@ -284,20 +284,15 @@ def change(rid: str, kind: str, **fields: Any) -> WhatIfChange:
     )
 
 
+def tag_change(resource_id: str, before: str, after: str) -> WhatIfChange:
+    """A Modify of the resource's ``tags.env`` from ``before`` to ``after``."""
+    env = PropertyChange(path="env", change_type="Modify", before=before, after=after)
+    tags = PropertyChange(path="tags", change_type="Modify", children=[env])
+    return change(resource_id, "Modify", delta=[tags])
+
+
 def test_comparison_ignores_order_and_bounds_the_record() -> None:
-    modify = change(
-        "/x/a",
-        "Modify",
-        delta=[
-            PropertyChange(
-                path="tags",
-                change_type="Modify",
-                children=[
-                    PropertyChange(path="env", change_type="Modify", before="old", after="new")
-                ],
-            )
-        ],
-    )
+    modify = tag_change("/x/a", "old", "new")
     create = change("/x/b", "Create", after={"sku": {"name": "Standard_LRS"}, "big": "v" * 5000})
     delete = change("/x/c", "Delete", before={"sku": {"name": "Standard_LRS"}})
     plan = Plan(
@@ -324,19 +319,7 @@ def test_comparison_ignores_order_and_bounds_the_record() -> None:
         plan_differences(saved, plan.model_copy(update={"changes": [modify, create, moved]})) == []
     )
     bigger = change("/x/b", "Create", after={"sku": {"name": "Standard_LRS"}, "big": "w"})
-    retagged = change(
-        "/x/a",
-        "Modify",
-        delta=[
-            PropertyChange(
-                path="tags",
-                change_type="Modify",
-                children=[
-                    PropertyChange(path="env", change_type="Modify", before="old", after="newer")
-                ],
-            )
-        ],
-    )
+    retagged = tag_change("/x/a", "old", "newer")
     assert plan_differences(
         saved, plan.model_copy(update={"changes": [retagged, bigger, delete]})
     ) == [
