@@ -24,7 +24,8 @@ REPO = Path(__file__).resolve().parents[1]
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """``-n auto``: two workers per core. Many tests spend their time waiting on another
     process (a CLI run, ``dagster dev``, az, a server's poll), so one worker per core leaves
-    cores idle (measured on 2 cores: 4 workers finish the suite in 4 min 20 s, 2 in 4 min 53 s)."""
+    cores idle (measured on 2 cores: 4 workers finish the suite in 4 min 34 s, 3 in 4 min 38 s,
+    2 in 4 min 53 s an issue earlier)."""
     return 2 * (os.cpu_count() or 1)
 
 
