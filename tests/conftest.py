@@ -35,24 +35,29 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     contiguous Nth of the list and lets a worker that runs out take over the end of another's.
     So the long tests — those that start ``dagster dev``, then the other slow ones — are dealt
     in turn to the heads of the N parts (the tests of a module sharing one ``dagster dev``
-    together), and the quick ones fill the parts up (each group in
-    pytest-randomly's order): every worker starts on its share of the long tests, and no long
-    test is left to start last while the others sit idle."""
+    together, and those reading the audit history that each worker builds once), and the
+    quick ones fill the parts up (each group in pytest-randomly's order): every worker starts
+    on its share of the long tests, and no long test is left to start last while the others
+    sit idle."""
 
     def rank(item: pytest.Item) -> int:
         if {"start_dagster_dev", "module_dagster_dev"} & set(item.fixturenames):
             return 0
-        return 1 if item.get_closest_marker("slow") else 2
+        return 1 if item.get_closest_marker("slow") or "history" in item.fixturenames else 2
 
     items.sort(key=rank)
     workers = getattr(config, "workerinput", {}).get("workercount", 1)
     if workers < 2 or not items:
         return
-    # the tests sharing a module's dagster dev go to one worker together (one start)
+    # the tests sharing a module's dagster dev go to one worker together (one start), and so
+    # do the tests reading the audit history (tests/audit: built once per worker, ~6 s)
     units: dict[object, list[pytest.Item]] = {}
     for item in (item for item in items if rank(item) < 2):
-        shared = "module_dagster_dev" in item.fixturenames
-        units.setdefault(item.module if shared else item, []).append(item)
+        if "module_dagster_dev" in item.fixturenames:
+            key: object = item.module
+        else:
+            key = "history" if "history" in item.fixturenames else item
+        units.setdefault(key, []).append(item)
     dealt = list(units.values())
     quick = iter([item for item in items if rank(item) == 2])
     parts: list[list[pytest.Item]] = [
