@@ -165,7 +165,7 @@ class _Collector:
 
     def _strings(self, found: Iterator[tuple[Path, Any]] | list[tuple[Path, Any]]) -> None:
         for _, value in found:
-            for text in _texts(value):
+            for text in texts(value):
                 if len(text) >= MIN_TAINTED_TEXT:
                     self.values.add(text)
 
@@ -188,15 +188,16 @@ def _differing(real: Any, shadow: Any, path: Path) -> Iterator[tuple[Path, Any]]
         yield path, real
 
 
-def _texts(value: Any) -> Iterator[str]:
+def texts(value: Any) -> Iterator[str]:
+    """Every string in a JSON value (object values and array items, depth first)."""
     if isinstance(value, str):
         yield value
     elif isinstance(value, dict):
         for item in value.values():
-            yield from _texts(item)
+            yield from texts(item)
     elif isinstance(value, list):
         for item in value:
-            yield from _texts(item)
+            yield from texts(item)
 
 
 def mask_at(value: Any, paths: list[Path], replacement: str) -> Any:

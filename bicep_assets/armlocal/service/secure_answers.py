@@ -15,8 +15,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..engine import MASK, Expansion, SecretMask
+from ..engine.expressions import is_expression
 from ..engine.parameters import secure_parameter_names
-from ..engine.secret_taint import WHOLE, Path, mask_at
+from ..engine.secret_taint import WHOLE, Path, mask_at, texts
 from .records import deployment_mask
 
 
@@ -109,21 +110,11 @@ def _secure_defaults(template: Any) -> Any:
             for name in secure:
                 declaration = parameters.get(name)
                 if isinstance(declaration, dict):
-                    yield from _texts(declaration.get("defaultValue"))
+                    # an expression's text is not a value (and is in the template anyway)
+                    default = declaration.get("defaultValue")
+                    yield from (t for t in texts(default) if not is_expression(t))
         for value in template.values():
             yield from _secure_defaults(value)
     elif isinstance(template, list):
         for value in template:
             yield from _secure_defaults(value)
-
-
-def _texts(value: Any) -> Any:
-    if isinstance(value, str):
-        if not (value.startswith("[") and value.endswith("]") and not value.startswith("[[")):
-            yield value  # an expression's text is not a value (and is in the template anyway)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _texts(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _texts(item)
