@@ -20,7 +20,7 @@ import pytest
 
 from bicep_assets.armlocal.engine import DeploymentContext, ResourceGroup, TemplateError, expand
 
-from .conftest import RG_ID, SUB, rid, template
+from .conftest import RG_ID, SUB, nested, rid, template
 
 SA = "Microsoft.Storage/storageAccounts"
 SUB_SCHEMA = (
@@ -158,20 +158,6 @@ INNER = template(
 )
 
 
-def nested(template_value: Any, **where: Any) -> dict[str, Any]:
-    return {
-        "type": "Microsoft.Resources/deployments",
-        "apiVersion": "2022-09-01",
-        "name": "inner",
-        **where,
-        "properties": {
-            "mode": "Incremental",
-            "expressionEvaluationOptions": {"scope": "inner"},
-            "template": template_value,
-        },
-    }
-
-
 OTHER_SUB = "11111111-1111-1111-1111-111111111111"
 
 
@@ -203,7 +189,7 @@ OTHER_SUB = "11111111-1111-1111-1111-111111111111"
 def test_nested_deployment_empty_scope_means_the_current_one(
     where: dict[str, Any], group_id: str
 ) -> None:
-    (deployment,) = expand(template([nested(INNER, **where)])).resources
+    (deployment,) = expand(template([nested("inner", INNER, **where)])).resources
     assert deployment.id == f"{group_id}/providers/Microsoft.Resources/deployments/inner"
     assert deployment.nested is not None
     (inner,) = deployment.nested.resources
@@ -223,7 +209,7 @@ def test_nested_deployment_resource_group_empty_at_subscription_scope_deploys_to
     outer = {
         "$schema": SUB_SCHEMA,
         "contentVersion": "1.0.0.0",
-        "resources": [nested(inner, resourceGroup="", location="westeurope")],
+        "resources": [nested("inner", inner, resourceGroup="", location="westeurope")],
     }
     context = DeploymentContext(resource_group=None, location="westeurope")
     (deployment,) = expand(outer, {}, context).resources
@@ -262,7 +248,7 @@ def test_nested_template_given_as_an_expression_is_evaluated(
     template_value: str, sections: dict[str, Any]
 ) -> None:
     context = DeploymentContext(resource_group=ResourceGroup("rg", "northeurope"))
-    outer = template([nested(template_value)], **sections)
+    outer = template([nested("inner", template_value)], **sections)
     (deployment,) = expand(outer, {}, context).resources
     assert deployment.nested is not None, deployment.nested_deferred_reason
     (inner,) = deployment.nested.resources
@@ -279,7 +265,7 @@ def test_nested_template_expression_keeps_its_own_expressions_for_its_parameters
         parameters={"name": {"type": "string"}},
         outputs={"id": {"type": "string", "value": f"[[resourceId('{SA}', parameters('name'))]"}},
     )
-    deployment = nested("[variables('inner')]")
+    deployment = nested("inner", "[variables('inner')]")
     deployment["properties"]["expressionEvaluationOptions"] = {"scope": "Outer"}
     deployment["properties"]["parameters"] = {"name": {"value": "[parameters('given')]"}}
     outer = template(
@@ -301,7 +287,7 @@ def test_nested_template_expression_keeps_its_own_expressions_for_its_parameters
 )
 def test_nested_template_expression_must_give_an_object(template_value: str, kind: str) -> None:
     with pytest.raises(TemplateError) as info:
-        expand(template([nested(template_value)]))
+        expand(template([nested("inner", template_value)]))
     assert info.value.code == "InvalidTemplate"
     assert info.value.message.endswith(
         "resources[0].properties.template: The template of a nested deployment must be an "

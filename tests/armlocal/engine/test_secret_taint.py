@@ -16,7 +16,7 @@ from bicep_assets.armlocal.engine.secret_taint import (
     secret_taint,
 )
 
-from .conftest import rid, template
+from .conftest import nested, rid, template
 
 SA = "Microsoft.Storage/storageAccounts"
 SECRET = "S3cret-value-{json}"
@@ -85,20 +85,10 @@ def test_a_secure_default_and_a_nested_plain_parameter_are_tainted() -> None:
         [storage("sa2", {"p": "[parameters('plain')]"})],
         parameters={"plain": {"type": "string"}},
     )
+    deployment = nested("inner", inner)
+    deployment["properties"]["parameters"] = {"plain": {"value": "[toUpper(parameters('pw'))]"}}
     tpl = template(
-        [
-            {
-                "type": "Microsoft.Resources/deployments",
-                "apiVersion": "2022-09-01",
-                "name": "inner",
-                "properties": {
-                    "mode": "Incremental",
-                    "expressionEvaluationOptions": {"scope": "inner"},
-                    "parameters": {"plain": {"value": "[toUpper(parameters('pw'))]"}},
-                    "template": inner,
-                },
-            }
-        ],
+        [deployment],
         parameters={"pw": {"type": "securestring", "defaultValue": "default-secret"}},
     )
     taint = taint_of(tpl, {})
