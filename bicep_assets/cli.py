@@ -18,6 +18,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from .runs import EXIT_INTERRUPTED  # runs.py imports only the standard library at its top
+
 if TYPE_CHECKING:
     from .armlocal.engine import Expansion
 
@@ -161,7 +163,6 @@ def main(argv: list[str] | None = None) -> int:
 # the commands themselves
 EXIT_INPUT = 2  # what it was given is wrong; nothing was created
 EXIT_BUG = 3  # an unexpected error: a bug in bicep-assets
-EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
 
 
 JOB_STEPS = {
@@ -197,7 +198,7 @@ def _run(args: argparse.Namespace) -> int:
         return _expand(args)
     if args.command in JOB_STEPS:
         from .project import find_project_dir
-        from .runs import LaunchError, check_plan_id, parse_params, run_job
+        from .runs import LaunchError, parse_params, run_job
 
         try:
             return run_job(
@@ -210,7 +211,7 @@ def _run(args: argparse.Namespace) -> int:
                 allow_warnings=args.allow_warnings,
                 target=args.target,
                 wait_timeout_s=getattr(args, "wait_timeout", 0.0),
-                approved_plan=check_plan_id(args.plan) if args.command == "apply" else "",
+                approved_plan=args.plan if args.command == "apply" else "",  # run_job checks it
                 debug=args.debug,
             )
         except LaunchError as exc:

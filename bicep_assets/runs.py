@@ -362,7 +362,7 @@ def check_saved_plan(instance: Any, plan_id: str, spec: EnvironmentSpec) -> None
         raise LaunchError("--plan: " + message.removeprefix("approved_plan: "))
 
 
-EXIT_INTERRUPTED = 130  # as cli.py: 128 + SIGINT
+EXIT_INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, as shells report it (cli.py uses it too)
 
 
 def was_interrupted(result: Any, progress: Any) -> bool:
