@@ -367,13 +367,19 @@ EXIT_INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, as shells report it (cli.py uses
 
 def was_interrupted(result: Any, progress: Any) -> bool:
     """Whether Ctrl-C stopped the run: a step failed as interrupted (the failure boundary),
-    or Dagster stopped the run between steps."""
+    or Dagster stopped the run between steps (its run failure's reason: an unexpected
+    termination, which for a run executed in this process is the interrupt)."""
+    from dagster import DagsterEventType
+    from dagster._core.events import RunFailureReason
+
     from .failures import INTERRUPTED
 
     if any(f.facts is not None and f.facts.arm_code == INTERRUPTED for f in progress.failures):
         return True
     return any(
-        event.event_type_value == "RUN_FAILURE" and "interrupt" in (event.message or "").lower()
+        event.event_type == DagsterEventType.RUN_FAILURE  # its value says PIPELINE_FAILURE
+        and getattr(event.event_specific_data, "failure_reason", None)
+        == RunFailureReason.UNEXPECTED_TERMINATION
         for event in result.all_events
     )
 

@@ -73,3 +73,31 @@ def test_ctrl_c_during_the_deployment_stops_the_run_and_is_not_retried(project: 
         "deploy failed: logic failure, Interrupted: interrupted while deploy was running"
     )
     assert was_interrupted(result, progress)
+
+
+def test_ctrl_c_between_steps_stops_the_run_too(project: Project) -> None:
+    """SIGINT as the plan step ends (Dagster's own event, outside the op's body): the run
+    stops before the deployment, and the command sees it as interrupted."""
+    path = project.write_template("main.json", template([storage("ctrlc2")]))
+    project.write_manifest("dev", template=path)
+    progress = Progress(out=io.StringIO(), err=io.StringIO())
+    run_id = str(uuid.uuid4())
+
+    def on_event(entry: Any) -> None:
+        progress.on_event(entry)
+        event = entry.dagster_event
+        if (
+            event is not None
+            and event.event_type_value == "STEP_SUCCESS"
+            and entry.step_key == "plan"
+        ):
+            os.kill(os.getpid(), signal.SIGINT)
+
+    project.instance.add_event_listener(run_id, on_event)
+    result = project.job("deploy_dev").execute_in_process(
+        instance=project.instance, run_id=run_id, raise_on_error=False
+    )
+    assert not result.success
+    started = [e.step_key for e in result.all_events if e.event_type_value == "STEP_START"]
+    assert "deploy" not in started, started
+    assert was_interrupted(result, progress)
