@@ -4,12 +4,15 @@ process in a pseudo-terminal — is in tests/test_cli_confirm.py."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from bicep_assets.failures import LogicFailure
 from bicep_assets.models import Plan, WhatIfChange
 from bicep_assets.pipeline.confirmation import asking, confirm_deletions
 from bicep_assets.pipeline.deploy import describe_operation
+from bicep_assets.runs import confirm_at_terminal
 
 GROUP = "/subscriptions/s/resourceGroups/rg/providers"
 KEEP = f"{GROUP}/Microsoft.Storage/storageAccounts/keep"
@@ -79,3 +82,48 @@ def test_operations_are_led_by_the_plans_change_type() -> None:
     assert describe_operation(operation(other), planned) == (
         "Create Microsoft.Storage/storageAccounts/other: Succeeded (not in the plan)"
     )
+
+
+class _CtrlC(io.StringIO):
+    def readline(self, size: int | None = -1) -> str:  # type: ignore[override]
+        raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize(
+    ("answers", "approved"),
+    [("y\n", True), ("  YES \n", True), ("n\n", False), ("\n", False), ("", False)],
+    ids=["y", "yes", "n", "empty", "end-of-input"],
+)
+def test_only_y_or_yes_at_the_terminal_approves(answers: str, approved: bool) -> None:
+    prompt = io.StringIO()
+    plan = Plan(
+        environment="dev",
+        changes=[
+            WhatIfChange(
+                resource_id="/x/st1",
+                resource_type="Microsoft.Storage/storageAccounts",
+                change_type="Delete",
+            )
+        ],
+    )
+    assert confirm_at_terminal(plan, io.StringIO(answers), prompt) is approved
+    shown = prompt.getvalue()
+    assert "The plan deletes 1 resource(s):\n  - /x/st1\n" in shown
+    # a typed answer ends with the Enter the terminal echoes; without one the cursor is moved
+    assert shown.endswith("[y/N] " if answers else "[y/N] \n")
+
+
+def test_ctrl_c_at_the_question_is_no() -> None:
+    prompt = io.StringIO()
+    plan = Plan(
+        environment="dev",
+        changes=[
+            WhatIfChange(
+                resource_id="/x/st1",
+                resource_type="Microsoft.Storage/storageAccounts",
+                change_type="Delete",
+            )
+        ],
+    )
+    assert confirm_at_terminal(plan, _CtrlC(), prompt) is False
+    assert prompt.getvalue().endswith("[y/N] \n")
