@@ -17,6 +17,8 @@ import pytest
 import requests
 
 from bicep_assets.armlocal import FaultPlanSpec, LocalArm, LocalArmConfig
+from bicep_assets.cli import main as cli_main
+from bicep_assets.resources.arm import stop_embedded_local_arms
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -34,14 +36,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """The long tests first on every worker. xdist's worksteal gives each of N workers one
     contiguous Nth of the list and lets a worker that runs out take over the end of another's.
     So the long tests — those that start ``dagster dev``, then the other slow ones — are dealt
-    in turn to the heads of the N parts (the tests of a module sharing one ``dagster dev``
+    in turn to the heads of the N parts (the tests sharing one ``dagster dev``
     together, and those reading the audit history that each worker builds once), and the
     quick ones fill the parts up (each group in pytest-randomly's order): every worker starts
     on its share of the long tests, and no long test is left to start last while the others
     sit idle."""
 
     def rank(item: pytest.Item) -> int:
-        if {"start_dagster_dev", "module_dagster_dev"} & set(item.fixturenames):
+        if {"start_dagster_dev", "shared_dagster_dev"} & set(item.fixturenames):
             return 0
         return 1 if item.get_closest_marker("slow") or "history" in item.fixturenames else 2
 
@@ -53,8 +55,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # do the tests reading the audit history (tests/audit: built once per worker, ~6 s)
     units: dict[object, list[pytest.Item]] = {}
     for item in (item for item in items if rank(item) < 2):
-        if "module_dagster_dev" in item.fixturenames:
-            key: object = item.module
+        if "shared_dagster_dev" in item.fixturenames:
+            key: object = "shared_dagster_dev"
         else:
             key = "history" if "history" in item.fixturenames else item
         units.setdefault(key, []).append(item)
@@ -89,6 +91,48 @@ def fresh_arm(arm: LocalArm) -> LocalArm:
     arm.config.resource_delay_s = 0.0
     arm.app.requests.clear()
     return arm
+
+
+CliRun = Callable[..., "subprocess.CompletedProcess[str]"]
+
+
+@pytest.fixture
+def cli_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> Iterator[CliRun]:
+    """``cli_here(cwd, *args, home=None, env=None)``: ``bicep-assets ARGS`` through its entry
+    point in this process, as a process started in ``cwd`` would run it — DAGSTER_HOME set to
+    ``home`` (unset when None: the project's default), the variables of ``env`` set (None
+    unsets one), stdout and stderr captured at their file descriptors. What a subprocess would
+    do at a quarter of the CPU (Dagster is imported already): the tests of a process's own
+    behaviour (signals, exit status, several processes at once) start real ones instead. The
+    embedded local ARMs the commands started are stopped when the test ends."""
+
+    def run(
+        cwd: Path, *args: str, home: Path | None = None, env: dict[str, str | None] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        monkeypatch.chdir(cwd)
+        if home is None:
+            monkeypatch.delenv("DAGSTER_HOME", raising=False)
+        else:
+            monkeypatch.setenv("DAGSTER_HOME", str(home))
+        for name, value in (env or {}).items():
+            if value is None:
+                monkeypatch.delenv(name, raising=False)
+            else:
+                monkeypatch.setenv(name, value)
+        capfd.readouterr()
+        try:
+            code = cli_main(list(args))
+        except SystemExit as exit_:  # argparse's usage errors and --help, as a process ends
+            code = exit_.code if isinstance(exit_.code, int) else 1
+        out, err = capfd.readouterr()
+        return subprocess.CompletedProcess(["bicep-assets", *args], code, out, err)
+
+    try:
+        yield run
+    finally:
+        stop_embedded_local_arms(tmp_path)
 
 
 def free_port() -> int:
@@ -185,10 +229,11 @@ def dagster_dev(  # a real `dagster dev` on a copy of the project: (port, DAGSTE
     return start_dagster_dev(), dagster_dev_home
 
 
-@pytest.fixture(scope="module")
-def module_dagster_dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
-    """One real ``dagster dev`` for the tests of a module, which use environments of their
-    own (a start costs ~18 s of CPU): (port, DAGSTER_HOME)."""
+@pytest.fixture(scope="session")
+def shared_dagster_dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
+    """One real ``dagster dev`` on a copy of the project for the tests that launch runs over
+    its webserver and look only at their own runs (a start costs ~18 s of CPU): (port,
+    DAGSTER_HOME). The collection hook deals them to one worker together."""
     root = tmp_path_factory.mktemp("dagster-dev")
     home = copy_for_dagster_dev(root)
     dev = DagsterDev(root)

@@ -1,21 +1,19 @@
-"""``bicep-assets deploy|plan`` as CI runs them: a real process, a real git repository, a real
-DAGSTER_HOME — and a canary secure value that must appear nowhere."""
+"""``bicep-assets deploy|plan`` as CI runs them: a real process (its entry point in this
+process for the failures), a real git repository, a real DAGSTER_HOME — and a canary secure
+value that must appear nowhere."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pytest
 
 from bicep_assets.pipeline.jobs import cli_launcher
 from tests.cli_helpers import git, project_in_git, run_cli
-
-pytestmark = pytest.mark.slow  # the CLI as a separate process, deploying
 
 REPO = Path(__file__).resolve().parents[1]
 CANARY = "canary-Secure-Value-7f3a9"
@@ -37,6 +35,7 @@ def files_containing(root: Path, needle: str) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file() and data in p.read_bytes()]
 
 
+@pytest.mark.slow  # the CLI as a separate process, deploying
 def test_deploy_from_ci_records_the_run_and_leaks_no_secret(project: Path, tmp_path: Path) -> None:
     home = tmp_path / "home"
     sha = git(project, "rev-parse", "HEAD")
@@ -67,27 +66,18 @@ def test_deploy_from_ci_records_the_run_and_leaks_no_secret(project: Path, tmp_p
     assert files_containing(home, CANARY) == []
 
 
-def test_failures_exit_non_zero_and_say_why(project: Path, tmp_path: Path) -> None:
+def test_failures_exit_non_zero_and_say_why(project: Path, tmp_path: Path, cli_here: Any) -> None:
+    """The same command through its entry point in this process (the test above runs the
+    process): what it was given is refused before a run exists; a run that fails is exit 1."""
     home = tmp_path / "home"
-    unknown = cli(project, home, "deploy", "staging")
+    secrets = {"DEV_APP_SECRET": CANARY}
+    unknown = cli_here(project, "deploy", "staging", home=home, env=secrets)
     assert unknown.returncode == 2
     assert unknown.stderr == "error: no environment 'staging' (environments: dev, prod)\n"
-    bad = cli(project, home, "plan", "dev", "--param", "appServiceSku=Huge")
+    bad = cli_here(project, "plan", "dev", "--param", "appServiceSku=Huge", home=home, env=secrets)
     assert bad.returncode == 2  # refused before a run exists
     assert bad.stderr.startswith("error: --param: Parameter 'appServiceSku' (string) does not")
-    missing = subprocess.run(
-        [sys.executable, "-m", "bicep_assets.cli", "deploy", "dev"],
-        cwd=project,
-        env={
-            k: v
-            for k, v in {**os.environ, "DAGSTER_HOME": str(home)}.items()
-            if k != "DEV_APP_SECRET"
-        },
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    missing = cli_here(project, "deploy", "dev", home=home, env={"DEV_APP_SECRET": None})
     assert missing.returncode == 2
     assert "environment variable DEV_APP_SECRET is not set" in missing.stderr
     assert not home.exists()  # nothing was written
@@ -108,7 +98,7 @@ def test_failures_exit_non_zero_and_say_why(project: Path, tmp_path: Path) -> No
         "template: ../infra/lint.json\nscope: {resource_group: rg-lint, location: westeurope}\n",
         encoding="utf-8",
     )
-    failed = cli(project, home, "plan", "lint")
+    failed = cli_here(project, "plan", "lint", home=home, env=secrets)
     assert failed.returncode == 1  # the run exists, and failed at lint
     assert "error: lint failed: logic failure, arm-undefined-parameter: " in failed.stderr, (
         failed.stderr

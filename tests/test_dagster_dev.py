@@ -79,11 +79,11 @@ def finished_run(home: Path, run_id: str, timeout_s: float = 180.0) -> DagsterRu
 
 
 @pytest.mark.timeout(420)
-def test_review_a_plan_then_apply_it_from_the_ui(module_dagster_dev: tuple[int, Path]) -> None:
+def test_review_a_plan_then_apply_it_from_the_ui(shared_dagster_dev: tuple[int, Path]) -> None:
     from playwright.sync_api import sync_playwright
 
     chromium = installed_chromium()
-    port, home = module_dagster_dev
+    port, home = shared_dagster_dev
     base = f"http://127.0.0.1:{port}"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     print(f"\nscreenshots: {ARTIFACTS}")
@@ -161,11 +161,11 @@ def review_and_apply(base: str, home: Path, context: Any, page: Any) -> None:
 
 @pytest.mark.timeout(300)
 def test_dagster_dev_loads_and_runs_deploy_dev_over_graphql(
-    module_dagster_dev: tuple[int, Path],
+    shared_dagster_dev: tuple[int, Path],
 ) -> None:
     """The code location loads, and deploy_dev launched over GraphQL (the quickstart's
     environment, no approved plan needed) succeeds in a run process of the daemon's."""
-    port, home = module_dagster_dev
+    port, home = shared_dagster_dev
     client = DagsterGraphQLClient("127.0.0.1", port_number=port)
     deadline = time.monotonic() + 60
     while True:  # the code location loads in the background

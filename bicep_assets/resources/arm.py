@@ -58,6 +58,19 @@ def embedded_local_arm(
         return arm.connection
 
 
+def stop_embedded_local_arms(under: Path) -> int:
+    """Stop the local ARMs this process runs over state files under the folder ``under``
+    (a process that deploys one project after another frees each when it is done with it;
+    the CLI's process simply exits); how many were stopped."""
+    folder = under.resolve()
+    with _LOCAL_LOCK:
+        keys = [key for key in _LOCAL_SERVERS if Path(key).is_relative_to(folder)]
+        stopping = [_LOCAL_SERVERS.pop(key) for key in keys]
+    for arm in stopping:
+        arm.stop()
+    return len(stopping)
+
+
 class ArmClient(dg.ConfigurableResource):
     """Azure Resource Manager for the pipeline (see the module docstring)."""
 

@@ -11,6 +11,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
@@ -18,7 +19,6 @@ import pytest
 import requests
 
 from bicep_assets.armlocal import LocalArm, LocalArmConfig
-from bicep_assets.cli import main
 from tests.conftest import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,11 +40,28 @@ def project(tmp_path: Path) -> Path:
     return root
 
 
-def run(
+Run = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def run(cli_here: Run) -> Run:
+    """``run(cwd, *args, home=None, **env)``: :func:`run_process`'s command through the entry
+    point in this process (see ``cli_here``)."""
+
+    def in_this_process(
+        cwd: Path, *args: str, home: Path | None = None, **env: str | None
+    ) -> subprocess.CompletedProcess[str]:
+        return cli_here(cwd, *args, home=home, env={"DEV_APP_SECRET": SECRET, **env})
+
+    return in_this_process
+
+
+def run_process(
     cwd: Path, *args: str, home: Path | None = None, **env: str | None
 ) -> subprocess.CompletedProcess[str]:
-    """``bicep-assets ARGS`` in ``cwd``; DAGSTER_HOME unset unless given (the default is then
-    ``.dagster_home`` in the project); ``env`` adds variables (None removes one)."""
+    """``bicep-assets ARGS`` as a process in ``cwd``; DAGSTER_HOME unset unless given (the
+    default is then ``.dagster_home`` in the project); ``env`` adds variables (None removes
+    one)."""
     environ = {k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", "DEV_APP_SECRET")}
     environ["DEV_APP_SECRET"] = SECRET
     if home is not None:
@@ -283,18 +300,6 @@ IN_A_PROCESS = {
 }
 
 
-def run_in_this_process(
-    cwd: Path, *args: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> subprocess.CompletedProcess[str]:
-    """``bicep-assets ARGS`` through its entry point, in this process, from ``cwd``."""
-    monkeypatch.chdir(cwd)
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    capsys.readouterr()
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return subprocess.CompletedProcess(["bicep-assets", *args], code, out, err)
-
-
 @pytest.mark.parametrize(
     ("case", "text", "error"),
     [pytest.param(*row, id=row[0]) for row in MANIFEST_MISTAKES],
@@ -304,22 +309,21 @@ def test_a_manifest_mistake_exits_2_before_anything_is_written(
     case: str,
     text: str | bytes,
     error: str,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    run: Run,
 ) -> None:
     path = project / "parameters" / "bad.yaml"
     path.write_bytes(text if isinstance(text, bytes) else text.encode())
     if case in IN_A_PROCESS:
-        done = run(project, "plan", "bad")
+        done = run_process(project, "plan", "bad")
     else:
-        done = run_in_this_process(project, "plan", "bad", monkeypatch=monkeypatch, capsys=capsys)
+        done = run(project, "plan", "bad")
     expected = error.format(project=project.resolve(), outside=project.parent.resolve())
     separator = "" if expected.startswith(":") else ": "  # file:line:column for YAML syntax
     assert_input_error(done, f"parameters/bad.yaml{separator}{expected}")
     assert not (project / ".dagster_home").exists()
 
 
-def test_manifests_that_are_not_files(project: Path) -> None:
+def test_manifests_that_are_not_files(project: Path, run: Run) -> None:
     (project / "parameters" / "folder.yaml").mkdir()
     assert_input_error(
         run(project, "deploy", "folder"),
@@ -343,7 +347,7 @@ def test_manifests_that_are_not_files(project: Path) -> None:
     assert not (project / ".dagster_home").exists()
 
 
-def test_a_broken_manifest_does_not_stop_the_others(project: Path) -> None:
+def test_a_broken_manifest_does_not_stop_the_others(project: Path, run: Run) -> None:
     (project / "parameters" / "broken.yaml").write_text(MINIMAL + "colour: red\n", "utf-8")
     done = run(project, "plan", "dev")
     assert done.returncode == 0, done.stderr[-3000:]
@@ -352,7 +356,7 @@ def test_a_broken_manifest_does_not_stop_the_others(project: Path) -> None:
 
 
 def test_what_a_deploy_is_given_is_checked_before_a_run_exists(
-    project: Path, tmp_path: Path
+    project: Path, tmp_path: Path, run: Run
 ) -> None:
     home = tmp_path / "home"
     with dg.DagsterInstance.from_config(str(_prepared(home))) as instance:
@@ -418,7 +422,7 @@ def _prepared(home: Path) -> Path:
     return home
 
 
-def test_unusable_folders_and_instances(project: Path, tmp_path: Path) -> None:
+def test_unusable_folders_and_instances(project: Path, tmp_path: Path, run: Run) -> None:
     assert_input_error(
         run(project, "deploy", "dev", "--project", str(tmp_path / "nowhere")),
         f"--project {tmp_path / 'nowhere'}: no such folder",
@@ -448,7 +452,7 @@ def test_unusable_folders_and_instances(project: Path, tmp_path: Path) -> None:
     )
 
 
-def test_local_arm_commands_given_what_they_cannot_use(tmp_path: Path) -> None:
+def test_local_arm_commands_given_what_they_cannot_use(tmp_path: Path, run: Run) -> None:
     text = tmp_path / "notes.txt"
     text.write_text("not a database", encoding="utf-8")
     other = tmp_path / "other.db"
@@ -525,7 +529,7 @@ def test_local_arm_commands_given_what_they_cannot_use(tmp_path: Path) -> None:
     assert tables == [("t",)]
 
 
-def test_an_unreachable_local_arm_is_environmental_exit_1(tmp_path: Path) -> None:
+def test_an_unreachable_local_arm_is_environmental_exit_1(tmp_path: Path, run: Run) -> None:
     port = free_port()  # nothing listens there
     ca = tmp_path / "ca.pem"
     ca.write_text("", encoding="utf-8")

@@ -1,8 +1,9 @@
 """One secrets boundary: a canary secure value traced through every store, on every path.
 
 The canary is 32 random characters. Each scenario runs the real pipeline — ``bicep-assets
-deploy|plan`` as a subprocess against a copy of the project and a temporary DAGSTER_HOME where
-the path needs no injected fault, the jobs in process against the real local ARM (through the
+deploy|plan`` (a process as CI runs it, or its entry point in this process with stdout and
+stderr read at the file descriptors) against a copy of the project and a temporary DAGSTER_HOME
+where the path needs no injected fault, the jobs in process against the real local ARM (through the
 official SDK, over HTTPS) where it does — and then looks for any run of 8 characters of the
 canary (the scrubber's minimum, see ``armlocal/engine/masking.py``) in: stdout and stderr, run
 storage (runs and their config), every event record's JSON, every file under DAGSTER_HOME
@@ -16,7 +17,7 @@ import random
 import secrets
 import string
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -178,10 +179,19 @@ def cli_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return project_in_git(tmp_path / "deployments")
 
 
-def cli(
-    project: Path, home: Path, *args: str, secret: str = CANARY
-) -> subprocess.CompletedProcess[str]:
-    return run_cli(project, home, *args, secrets={"DEV_APP_SECRET": secret})
+Cli = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def cli(cli_here: Cli) -> Cli:
+    """``cli(project, home, *args, secret=CANARY)``: the command through its entry point in
+    this process, stdout and stderr read at the file descriptors (the first test below runs
+    each command as a process of its own, as CI does)."""
+
+    def run(project: Path, home: Path, *args: str, secret: str = CANARY) -> Any:
+        return cli_here(project, *args, home=home, env={"DEV_APP_SECRET": secret})
+
+    return run
 
 
 def outputs(*runs: subprocess.CompletedProcess[str]) -> dict[str, str]:
@@ -200,18 +210,20 @@ def edit_manifest(project: Path, **changes: Any) -> None:
 
 
 def test_cli_success_then_plan_leave_no_trace(cli_project: Path, tmp_path: Path) -> None:
+    """As CI runs it: each command a process of its own."""
     home = tmp_path / "home"
-    deployed = cli(cli_project, home, "deploy", "dev")
+    secret = {"DEV_APP_SECRET": CANARY}
+    deployed = run_cli(cli_project, home, "deploy", "dev", secrets=secret)
     assert deployed.returncode == 0, deployed.stderr[-3000:]
-    planned = cli(cli_project, home, "plan", "dev")
+    planned = run_cli(cli_project, home, "plan", "dev", secrets=secret)
     assert planned.returncode == 0, planned.stderr[-3000:]
     assert "0 to create, 0 to modify, 0 to delete, 6 unchanged" in planned.stdout
-    exported = cli(cli_project, home, "audit", "export", "--env", "dev")
+    exported = run_cli(cli_project, home, "audit", "export", "--env", "dev", secrets=secret)
     assert exported.returncode == 0, exported.stderr
     assert_no_trace(home, cli_project, texts=outputs(deployed, planned, exported))
 
 
-def test_cli_lint_failure_leaves_no_trace(cli_project: Path, tmp_path: Path) -> None:
+def test_cli_lint_failure_leaves_no_trace(cli_project: Path, tmp_path: Path, cli: Cli) -> None:
     home = tmp_path / "home"
     template_path = cli_project / "infra" / "main.json"
     body = json.loads(template_path.read_text(encoding="utf-8"))
@@ -223,7 +235,7 @@ def test_cli_lint_failure_leaves_no_trace(cli_project: Path, tmp_path: Path) -> 
     assert_no_trace(home, cli_project, texts=outputs(failed))
 
 
-def test_cli_gate_refusal_leaves_no_trace(cli_project: Path, tmp_path: Path) -> None:
+def test_cli_gate_refusal_leaves_no_trace(cli_project: Path, tmp_path: Path, cli: Cli) -> None:
     home = tmp_path / "home"
     template_path = cli_project / "infra" / "main.json"
     shipped = template_path.read_text(encoding="utf-8")
@@ -244,7 +256,7 @@ def test_cli_gate_refusal_leaves_no_trace(cli_project: Path, tmp_path: Path) -> 
     assert_no_trace(home, cli_project, texts=outputs(refused))
 
 
-def test_cli_verify_failure_leaves_no_trace(cli_project: Path, tmp_path: Path) -> None:
+def test_cli_verify_failure_leaves_no_trace(cli_project: Path, tmp_path: Path, cli: Cli) -> None:
     home = tmp_path / "home"
     checks = {"provisioning_state": True, "resource_health": True}
     checks["http"] = [{"url": "https://{outputs.webHost}/", "expected_status": 418, "retries": 0}]
@@ -258,7 +270,7 @@ def test_cli_verify_failure_leaves_no_trace(cli_project: Path, tmp_path: Path) -
 
 @pytest.mark.parametrize("spelling", ["appSecret", "APPSECRET"])
 def test_cli_refuses_a_secure_param_before_the_run_exists(
-    cli_project: Path, tmp_path: Path, spelling: str
+    cli_project: Path, tmp_path: Path, spelling: str, cli: Cli
 ) -> None:
     home = tmp_path / "home"
     given = random_secret()
@@ -317,7 +329,7 @@ def test_a_param_the_manifest_declares_secure_is_refused_before_the_run(tmp_path
 
 @pytest.mark.parametrize(("value", "size"), [("s", "1 character"), ("seven77", "7 characters")])
 def test_cli_refuses_a_secret_too_short_to_mask_before_the_run_exists(
-    cli_project: Path, tmp_path: Path, value: str, size: str
+    cli_project: Path, tmp_path: Path, value: str, size: str, cli: Cli
 ) -> None:
     home = tmp_path / "home"
     refused = cli(cli_project, home, "deploy", "dev", secret=value)
