@@ -22,6 +22,13 @@ from bicep_assets.resources.arm import stop_embedded_local_arms
 
 REPO = Path(__file__).resolve().parents[1]
 
+# Compiled modules are cached in __pycache__ (ignored by git) even where the environment sets
+# PYTHONDONTWRITEBYTECODE: on a fresh checkout every xdist worker and every process a test
+# starts (a CLI, dagster dev and its children, the run processes) would otherwise compile the
+# project's modules, and pytest would rewrite the test modules' asserts, again and again.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
+
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """``-n auto``: two workers per core. Many tests spend their time waiting on another

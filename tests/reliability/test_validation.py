@@ -680,16 +680,18 @@ CLI_VALUES = [
 @pytest.mark.parametrize(
     ("args", "message"), CLI_VALUES, ids=[" ".join(a[-2:]) for a, _ in CLI_VALUES]
 )
-def test_a_cli_value_out_of_range_exits_2_naming_the_option(args: list[str], message: str) -> None:
-    done = run_cli(*args)
+def test_a_cli_value_out_of_range_exits_2_naming_the_option(
+    args: list[str], message: str, cli_here: Any, tmp_path: Path
+) -> None:
+    done = cli_here(tmp_path, *args)  # the entry point in this process (argparse's exit 2)
     assert done.returncode == 2
     assert done.stderr.rstrip().endswith(f"error: argument {message}")
     assert "Traceback" not in done.stderr
     assert done.stdout == ""
 
 
-def test_audit_export_limit_applies_to_env_only(tmp_path: Path) -> None:
-    done = run_cli("audit", "export", "--run", "abc", "--limit", "3", "--project", str(tmp_path))
+def test_audit_export_limit_applies_to_env_only(tmp_path: Path, cli_here: Any) -> None:
+    done = cli_here(tmp_path, "audit", "export", "--run", "abc", "--limit", "3")
     assert (done.returncode, done.stderr) == (
         2,
         "error: --limit applies to --env only (--run exports one run)\n",
