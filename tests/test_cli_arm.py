@@ -1,19 +1,19 @@
 """``bicep-assets arm ...`` mirroring az, against an embedded local ARM over a state file and
-against a running ``bicep-assets emulator serve``."""
+against a running ``bicep-assets emulator serve`` (the commands as processes there, through the
+entry point in this process over a state file)."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from .armlocal.server.test_standalone_crash import serve
-
-pytestmark = pytest.mark.slow  # the CLI as separate processes
 
 TEMPLATE = {
     "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
@@ -35,7 +35,17 @@ TEMPLATE = {
 }
 
 
+Cli = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def here(cli_here: Cli, tmp_path: Path) -> Cli:
+    """``bicep-assets ARGS`` through its entry point in this process (see ``cli_here``)."""
+    return lambda *args: cli_here(tmp_path, *args)
+
+
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """``bicep-assets ARGS`` as a process of its own."""
     return subprocess.run(
         [sys.executable, "-m", "bicep_assets.cli", *args],
         capture_output=True,
@@ -45,30 +55,30 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_arm_commands_over_a_state_file(tmp_path: Path) -> None:
+def test_arm_commands_over_a_state_file(tmp_path: Path, here: Cli) -> None:
     state = tmp_path / "arm.sqlite"
     tpl = tmp_path / "main.json"
     tpl.write_text(json.dumps(TEMPLATE), encoding="utf-8")
     base = ["arm", "--state", str(state)]
 
-    created = cli(*base, "group", "create", "-n", "rg-cli", "-l", "westeurope")
+    created = here(*base, "group", "create", "-n", "rg-cli", "-l", "westeurope")
     assert created.returncode == 0, created.stderr
     assert json.loads(created.stdout)["name"] == "rg-cli"
 
     params = ["-p", "name=stcli", "-p", "pw=canary-pw-42"]
-    whatif = cli(*base, "deployment", "group", "what-if", "-g", "rg-cli", "-f", str(tpl), *params)
+    whatif = here(*base, "deployment", "group", "what-if", "-g", "rg-cli", "-f", str(tpl), *params)
     assert whatif.returncode == 0, whatif.stderr
     assert "+ Microsoft.Storage/storageAccounts/stcli" in whatif.stdout
     assert "Resource changes: 1 create." in whatif.stdout
 
-    deployed = cli(*base, "deployment", "group", "create", "-g", "rg-cli", "-f", str(tpl), *params)
+    deployed = here(*base, "deployment", "group", "create", "-g", "rg-cli", "-f", str(tpl), *params)
     assert deployed.returncode == 0, deployed.stderr
     body = json.loads(deployed.stdout)
     assert body["name"] == "main"
     assert body["properties"]["outputs"]["blob"]["value"] == "https://stcli.blob.core.windows.net/"
     assert "canary-pw-42" not in deployed.stdout
 
-    again = cli(
+    again = here(
         *base,
         "-o",
         "json",
@@ -84,19 +94,19 @@ def test_arm_commands_over_a_state_file(tmp_path: Path) -> None:
     changes = json.loads(again.stdout)["properties"]["changes"]
     assert [c["changeType"] for c in changes] == ["NoChange"]
 
-    listed = cli(*base, "-o", "table", "deployment", "group", "list", "-g", "rg-cli")
+    listed = here(*base, "-o", "table", "deployment", "group", "list", "-g", "rg-cli")
     assert listed.stdout.splitlines()[1].split()[:2] == ["main", "Succeeded"]
     shown = json.loads(
-        cli(*base, "deployment", "group", "show", "-g", "rg-cli", "-n", "main").stdout
+        here(*base, "deployment", "group", "show", "-g", "rg-cli", "-n", "main").stdout
     )
     assert shown["properties"]["provisioningState"] == "Succeeded"
     assert "canary-pw-42" not in state.read_bytes().decode("utf-8", "replace")
 
 
-def test_arm_errors_print_arm_json(tmp_path: Path) -> None:
+def test_arm_errors_print_arm_json(tmp_path: Path, here: Cli) -> None:
     tpl = tmp_path / "main.json"
     tpl.write_text(json.dumps(TEMPLATE), encoding="utf-8")
-    result = cli(
+    result = here(
         "arm",
         "--state",
         str(tmp_path / "s.sqlite"),
@@ -116,12 +126,13 @@ def test_arm_errors_print_arm_json(tmp_path: Path) -> None:
     assert json.loads(result.stderr)["error"]["code"] == "ResourceGroupNotFound"
 
 
-def test_arm_needs_a_target() -> None:
-    result = cli("arm", "group", "list")
+def test_arm_needs_a_target(here: Cli) -> None:
+    result = here("arm", "group", "list")
     assert result.returncode != 0
     assert "give --state FILE, or --endpoint, --token and --ca-file" in result.stderr
 
 
+@pytest.mark.slow  # the CLI and the emulator as separate processes
 def test_arm_commands_against_a_running_emulator(tmp_path: Path) -> None:
     process, info = serve(tmp_path / "arm.sqlite", tmp_path / "certs")
     try:
