@@ -13,11 +13,13 @@ import pytest
 
 from bicep_assets.audit.git_history import GitHistory
 from bicep_assets.audit.metrics import (
+    DEPLOYED_COMMITS,
     DEPLOYMENT_METRICS,
     deployed_commit_rows,
     metrics_frame,
 )
-from bicep_assets.audit.schemas import DEPLOYMENT_RUNS
+from bicep_assets.audit.schemas import DEPLOYMENT_RUNS, TableSpec
+from tests.test_docs import documented_columns
 
 H = 3600.0
 COMMITS = {  # name: committer time (UTC)
@@ -160,3 +162,9 @@ def test_no_deployments_gives_no_rows() -> None:
                                                     deployed=False)]))  # fmt: skip
     commits = deployed_commit_rows(runs, None, GitHistory(Path("/nonexistent"))).frame
     assert metrics_frame(runs, commits, now=NOW).empty
+
+
+@pytest.mark.parametrize("spec", [DEPLOYED_COMMITS, DEPLOYMENT_METRICS], ids=lambda s: s.name)
+def test_the_audit_page_lists_the_metrics_tables_columns(spec: TableSpec) -> None:
+    page = (Path(__file__).resolve().parents[2] / "docs" / "audit.md").read_text(encoding="utf-8")
+    assert documented_columns(page, spec.name) == spec.column_names

@@ -120,3 +120,40 @@ def test_a_raising_plugin_fails_only_its_own_check(
         "'noSuchOutput' (its outputs: webHost)",
     )
     assert all(ok for key, (ok, _) in checks.items() if key.startswith("provisioning_state"))
+
+
+ECHOING = """
+import os
+from bicep_assets.check_plugins import CheckOutcome
+def check(context):
+    secret = os.environ["DEV_APP_SECRET"]
+    raise RuntimeError(f"the password is {secret}, or {secret[:9]}")
+"""
+
+
+def test_a_plugin_echoing_a_secure_value_is_masked(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "custom-Check-Canary-77aa"
+    monkeypatch.setenv("DEV_APP_SECRET", secret)
+    site = write_distribution(
+        tmp_path / "site", "echoing", {"echoing_check": ECHOING}, {"echo": "echoing_check:check"}
+    )
+    monkeypatch.syspath_prepend(str(site))
+    body = template([SITE], outputs=OUTPUTS, parameters={"appSecret": {"type": "securestring"}})
+    project.write_manifest(
+        "dev",
+        template=project.write_template("main.json", body),
+        secure_parameters={"appSecret": {"env": "DEV_APP_SECRET"}},
+        health_checks={"custom": [{"check": "echo", "retries": 0}]},
+    )
+    result = project.run("deploy_dev")
+    assert not result.success
+    (ok, detail) = checks_of(result)["custom echo"]
+    assert not ok
+    assert detail == (
+        "check 'echo' raised RuntimeError while running: the password is [secure value], or "
+        "[secure value]"
+    )
+    for event in project.instance.all_logs(result.run_id):
+        assert secret[:8] not in str(event), event.message
