@@ -12,7 +12,8 @@ full (history tables, ``deployed_commits`` reading every successful deployment f
 
     .venv/bin/python benchmarks/delivery_metrics.py [--runs 520] [--weeks 26] [--home DIR]
 
-``--home DIR`` keeps the DAGSTER_HOME (its project is ``DIR/project``): ``bicep-assets ui
+``--home DIR`` keeps the DAGSTER_HOME (measured again when it holds a history; its project
+is ``DIR/project``): ``bicep-assets ui
 --project DIR/project`` with ``DAGSTER_HOME=DIR`` shows the asset ``audit/deployment_metrics``
 with its charts (how docs/images/metrics.png was made).
 """
@@ -30,6 +31,7 @@ import time
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -97,8 +99,9 @@ def generate(home: Path, runs: int, weeks: int) -> None:
 
 
 def step_seconds(instance: dg.DagsterInstance, run_id: str) -> dict[str, float]:
+    """Seconds per step, by the asset's name (step keys are ``audit__<table>``)."""
     return {
-        s.step_key: (s.end_time or 0) - (s.start_time or 0)
+        s.step_key.rsplit("__", 1)[-1]: (s.end_time or 0) - (s.start_time or 0)
         for s in instance.get_run_step_stats(run_id)
     }
 
@@ -107,6 +110,8 @@ def measure(home: Path) -> None:
     os.environ["DAGSTER_HOME"] = str(home)
     os.environ["BENCH_APP_SECRET"] = SECRET
     project = home / "project"
+    for stale in home.glob("deployment_history.duckdb*"):
+        stale.unlink()  # a full refresh of every table, deployed_commits included
     with dg.DagsterInstance.from_config(str(home)) as instance:
         job = audit_definitions(project_dir=project).resolve_job_def("audit_refresh")
 
@@ -125,7 +130,14 @@ def measure(home: Path) -> None:
         replay(instance, scenarios["ok"], "prod", time.time(), sha)
         incremental, steps = refresh(False)
     chart = home / "deployment_metrics.png"
+    with duckdb.connect(str(home / "deployment_history.duckdb"), read_only=True) as connection:
+        counts = connection.execute(
+            "SELECT (SELECT count(*) FROM audit.deployment_runs), "
+            "(SELECT count(*) FROM audit.deployed_commits), "
+            "(SELECT count(*) FROM audit.deployment_metrics)"
+        ).fetchall()[0]
     print(f"machine: {machine_description()}")
+    print(f"history: {counts[0]} runs; {counts[1]} deployed_commits rows; {counts[2]} metric rows")
     print(
         f"full refresh: audit_refresh job {full:.2f} s; deployed_commits step "
         f"{full_steps.get('deployed_commits', float('nan')):.2f} s (git, every successful "
@@ -147,9 +159,12 @@ def main() -> None:
     parser.add_argument("--home", type=Path, help="DAGSTER_HOME to make (must not exist)")
     args = parser.parse_args()
     home = args.home or Path(tempfile.mkdtemp(prefix="metrics-bench-")) / "home"
-    if home.exists() and any(home.iterdir()):
-        sys.exit(f"{home} exists and is not empty: give a new folder")
-    generate(home, args.runs, args.weeks)
+    if (home / "scenarios.pickle").exists():
+        print(f"{home}: measuring the history made before")
+    elif home.exists() and any(home.iterdir()):
+        sys.exit(f"{home} exists and holds no complete history: give a new folder")
+    else:
+        generate(home, args.runs, args.weeks)
     measure(home)
 
 

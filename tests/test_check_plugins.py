@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -226,3 +227,17 @@ def test_a_plugin_not_installed_where_the_manifest_loads_is_left_to_verify(
     path = manifest(tmp_path, [{"check": "somewhere_else", "anything": 1}])
     (entry,) = load_environment(path).health_checks.custom
     assert entry.config == {"anything": 1}
+
+
+def test_the_cli_refuses_a_misconfigured_check_before_a_run_exists(
+    plugins: Path, tmp_path: Path, cli_here: Any
+) -> None:
+    path = manifest(tmp_path, [{"check": "threshold", "url": "x", "min_percent": 101}])
+    home = tmp_path / "home"
+    done = cli_here(path.parents[1], "plan", "dev", home=home)
+    assert done.returncode == 2, done
+    assert "health_checks.custom[0]: check 'threshold' (test-checks 1.0): min_percent: " in (
+        done.stderr
+    )
+    assert "Traceback" not in done.stderr + done.stdout
+    assert not list(home.glob("**/*.db"))  # no run was stored
