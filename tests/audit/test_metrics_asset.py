@@ -102,3 +102,9 @@ def test_metrics_from_real_runs_with_charts(
     embedded = meta["charts"].split("data:image/png;base64,", 1)[1].rstrip(")")
     assert base64.b64decode(embedded) == chart.read_bytes()
     assert "| dev |" in meta["latest_week"]
+
+    # a refresh with the same figures sends the same chart, without drawing it again
+    drawn = chart.stat().st_mtime_ns
+    unchanged = output_metadata(refresh(project, database), "deployment_metrics")
+    assert unchanged["chart_digest"] == meta["chart_digest"]
+    assert unchanged["charts"] == meta["charts"] and chart.stat().st_mtime_ns == drawn
