@@ -357,8 +357,8 @@ class DeploymentStacks:
             for key in ("description", "validationLevel", "bypassStackOutOfSyncError"):
                 if properties.get(key) is not None:
                     stack["properties"][key] = properties[key]
-            if target is not scope:
-                stack["properties"]["deploymentScope"] = target.id
+            # where the deployment went (the stack's own scope when the request named none)
+            stack["properties"]["deploymentScope"] = target.id
             store.put_stack(scope.id, stack, properties.get("template"))
             event = threading.Event()
             self.done[sid.lower()] = event
@@ -589,8 +589,7 @@ class DeploymentStacks:
         }
         if properties.get("description") is not None:
             result["properties"]["description"] = properties["description"]
-        if target is not scope:
-            result["properties"]["deploymentScope"] = target.id
+        result["properties"]["deploymentScope"] = target.id
         return result
 
     # -- deny assignments -------------------------------------------------------------------
