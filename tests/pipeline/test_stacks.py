@@ -115,6 +115,26 @@ def test_a_retried_deploy_reattaches_to_the_stack_it_started(project: Project) -
     assert stack_of(project)["tags"]["bicep-assets-run-id"] == result.run_id
 
 
+def test_a_failed_stack_fails_deploy_with_the_cause_and_no_retry(project: Project) -> None:
+    stack_manifest(project, [storage("stk1")])
+    project.faults(
+        FaultRule(
+            kind="deployment_error",
+            resource_name="stk1",
+            arm_code="RequestDisallowedByPolicy",
+            arm_message="Resource 'stk1' was disallowed by policy.",
+        )
+    )
+    result = project.run("deploy_dev")
+    assert not result.success
+    assert step_events(result, "deploy", "STEP_UP_FOR_RETRY") == []
+    failure = failure_of(result, "deploy")
+    assert failure.metadata["failure_kind"].value == "logic"
+    assert failure.metadata["arm_code"].value == "RequestDisallowedByPolicy"
+    assert stack_of(project)["properties"]["provisioningState"] == "failed"
+    assert stack_of(project)["properties"]["error"]["code"] == "DeploymentFailed"
+
+
 def test_secure_values_never_reach_the_stack_or_the_run(
     project: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:

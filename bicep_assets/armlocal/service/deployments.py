@@ -446,8 +446,10 @@ class DeploymentRunner(ResourceSteps):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not self.backend.store.has_running_deployments(owned_here=True):
-                return
+                break
             time.sleep(0.01)
+        # a deployment stack settles after its deployment ends (unmanage, managed resources)
+        self.backend.stacks.wait_idle(max(0.0, deadline - time.monotonic()))
 
 
 def check_location_unchanged(

@@ -371,6 +371,12 @@ class DeploymentStacks:
         thread.start()
         return stack, existing is None
 
+    def wait_idle(self, timeout: float = 30.0) -> None:
+        """Wait until no stack operation this local ARM runs is settling (tests, reset)."""
+        deadline = time.monotonic() + timeout
+        for event in list(self.done.values()):
+            event.wait(max(0.0, deadline - time.monotonic()))
+
     def wait_for(self, sid: str, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for the stack's current operation to end."""
         event = self.done.get(sid.lower())
