@@ -259,7 +259,15 @@ def list_providers(backend: ArmBackend, request: Request, sub: str) -> Response:
 def put_deployment(backend: ArmBackend, request: Request, scope: str, name: str) -> Response:
     body = require_object(read_json(request), "the deployment")
     target = _scope(scope)
-    record, created = backend.runner.create_or_update(target, name, body)
+    principal = principal_of(request)
+    record, created = backend.runner.create_or_update(
+        target,
+        name,
+        body,
+        authorize=lambda expansion, mode: backend.stacks.check_deployment(
+            target, expansion, mode, principal
+        ),
+    )
     hold = min(float(backend.config.retry_after), 1.0)
     if hold > 0 and backend.runner.wait_for(record["id"], hold):
         record = _deployment(backend, scope, name)
@@ -361,6 +369,10 @@ def validate_deployment(backend: ArmBackend, request: Request, scope: str, name:
     # here too (az validates before it deploys, and prints validate's error cleanly)
     check_location_unchanged(backend.store.get_deployment(target.id, name), name, body)
     expansion, properties = backend.runner.expand(target, name, body)
+    # validate answers what the PUT would: a deny assignment refuses it here too
+    backend.stacks.check_deployment(
+        target, expansion, properties.get("mode", "Incremental"), principal_of(request)
+    )
     result = {
         "id": target.deployment_id(name),
         "name": name,

@@ -599,6 +599,23 @@ class DeploymentStacks:
         return result
 
     # -- deny assignments -------------------------------------------------------------------
+    def check_deployment(
+        self, scope: DeploymentScope, expansion: Any, mode: str, principal: str
+    ) -> None:
+        """Refuse a caller's deployment that would write a resource a stack denies it (or, in
+        complete mode, delete one): the deployment acts as its caller."""
+        declared = set()
+        for resource in expansion.all_resources():
+            if resource.is_deployment or resource.existing:  # not writes of a resource
+                continue
+            declared.add(resource.id.lower())
+            self.check_deny(resource.id, principal, "write")
+        if mode == "Complete" and scope.resource_group is not None:
+            store = self.backend.store
+            for resource in store.list_resources(scope.subscription_id or "", scope.resource_group):
+                if resource["id"].lower() not in declared:
+                    self.check_deny(resource["id"], principal, "delete")
+
     def check_deny(self, resource_id: str, principal: str, operation: str) -> None:
         """Refuse ``operation`` ("write", "delete" or "action/NAME") on ``resource_id`` by
         ``principal`` when a stack's deny settings forbid it: 403

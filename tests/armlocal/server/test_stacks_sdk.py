@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.identity import ManagedIdentityCredential
+from azure.mgmt.resource.deployments import DeploymentsMgmtClient
 from azure.mgmt.resource.deploymentstacks import DeploymentStacksClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 
@@ -198,6 +199,43 @@ def test_deny_write_and_delete_refuses_other_principals_and_allows_excluded_ones
     with pytest.raises(HttpResponseError) as group_delete:
         other.resource_groups.begin_delete(group).result()
     assert group_delete.value.error.code == "DenyAssignmentAuthorizationFailed"
+
+
+def test_a_deployment_by_another_principal_cannot_write_a_denied_resource(
+    arm: LocalArm, stacks: Any, group: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deployment acts as its caller: writing a managed resource through one is refused as
+    a direct write is (validate too), while the stack's own updates go on."""
+    excluded_oid, _, _ = as_principal(arm, monkeypatch, "client-ops")
+    deny = {"mode": "denyWriteAndDelete", "excludedPrincipals": [excluded_oid]}
+    stacks.begin_create_or_update_at_resource_group(
+        group, "locked", stack_body(template([storage("stackn1")]), deny=deny)
+    ).result()
+    options = {
+        "base_url": arm.base_url,
+        "credential_scopes": [ARM_SCOPE],
+        "connection_verify": str(arm.ca_file),
+        "polling_interval": 0.05,
+    }
+    body = {"properties": {"mode": "Incremental", "template": template([storage("stackn1")])}}
+    for client_id, allowed in (("client-dev", False), ("client-ops", True)):
+        credential = ManagedIdentityCredential(
+            client_id=client_id, connection_verify=str(arm.ca_file)
+        )
+        deployments = DeploymentsMgmtClient(credential, SUB, **options).deployments
+        if allowed:
+            done = deployments.begin_create_or_update(group, "by-ops", body).result()
+            assert done.properties.provisioning_state == "Succeeded"
+            continue
+        with pytest.raises(HttpResponseError) as validate:
+            deployments.begin_validate(group, "by-dev", body).result()
+        assert validate.value.error.code == "DenyAssignmentAuthorizationFailed"
+        with pytest.raises(HttpResponseError) as put:
+            deployments.begin_create_or_update(group, "by-dev", body).result()
+        assert put.value.status_code == 403
+        assert put.value.error.code == "DenyAssignmentAuthorizationFailed"
+        with pytest.raises(ResourceNotFoundError):  # refused before anything was recorded
+            deployments.get(group, "by-dev")
 
 
 def test_deny_delete_allows_writes_and_excluded_actions(
