@@ -15,6 +15,7 @@ from bicep_assets.armlocal import FaultRule
 from bicep_assets.audit.events import read_finished_runs
 from bicep_assets.environments import load_environment
 from bicep_assets.manifest_yaml import ManifestError
+from bicep_assets.progress import step_summary
 
 from .conftest import SUB, Project, step_events, storage, template
 from .test_jobs import failure_of, metadata_of
@@ -222,3 +223,16 @@ def test_stack_options_are_checked_at_load(tmp_path: Path, deployment: str, erro
     with pytest.raises(ManifestError) as info:
         load_environment(manifest, display_name="parameters/x.yaml")
     assert str(info.value).startswith(f"parameters/x.yaml: {error}"), str(info.value)
+
+
+def test_the_cli_names_the_stack_in_the_deploy_line() -> None:
+    metadata = {
+        "provisioning_state": "Succeeded",
+        "deployment_name": "prod-20261207-d4692",
+        "stack_id": STACK_ID.replace("/dev", "/prod"),
+    }
+    assert step_summary("deploy", metadata) == (
+        "Succeeded (stack prod, deployment prod-20261207-d4692)"
+    )
+    del metadata["stack_id"]
+    assert step_summary("deploy", metadata) == "Succeeded (prod-20261207-d4692)"
