@@ -87,8 +87,14 @@ def test_runs_of_one_environment_never_overlap_and_other_environments_run_alongs
     with ArmStore(home / "localarm" / "state.sqlite") as store:
         dev = store.list_deployments(f"/subscriptions/{SUB}/resourceGroups/rg-webapp-dev")
         prod = store.list_deployments(f"/subscriptions/{SUB}/resourceGroups/rg-webapp-prod")
+        stack = store.get_stack(
+            f"/subscriptions/{SUB}/resourceGroups/rg-webapp-prod/providers/"
+            "Microsoft.Resources/deploymentStacks/prod"
+        )
     assert sorted(d["name"] for d in dev) == sorted(f"dev-{run_id}" for run_id in dev_runs)
-    assert [d["name"] for d in prod] == [f"prod-{prod_run}"]
+    # prod is a deployment stack: one update, by prod's run, through the stack's deployment
+    assert stack is not None and stack["tags"]["bicep-assets-run-id"] == prod_run
+    assert [d["id"] for d in prod] == [stack["properties"]["deploymentId"]]
     windows = sorted(deployment_window(d) for d in dev)
     for (_, previous_end), (start, _) in itertools.pairwise(windows):
         assert start >= previous_end, windows
