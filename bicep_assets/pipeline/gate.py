@@ -16,6 +16,7 @@ from .confirmation import confirm_deletions
 from .plan_review import plan_differences
 from .saved_plans import is_plan_id, load_saved_plan
 from .secrets import run_secure_values
+from .stacks import log_unmanaged
 
 SHOWN_DIFFERENCES = 25
 
@@ -180,6 +181,7 @@ def gate(
                 )
             elif change.change_type == "Ignore":
                 boundary.log.info(f"Left as it is (not in the template): {change.resource_id}")
+        log_unmanaged(spec, plan, boundary.log.info)  # a deployment stack's unmanage actions
         plan_id = config.approved_plan.strip().lower()
         if plan_id:
             deleted = [c.resource_id for c in plan.deletions]

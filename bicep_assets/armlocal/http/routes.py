@@ -34,10 +34,12 @@ from .rest import (
     Router,
     empty_response,
     json_response,
+    principal_of,
     read_json,
     require_object,
 )
 from .routes_scopes import add_scope_resource_routes, add_scope_routes
+from .routes_stacks import add_stack_routes
 
 RESOURCES_API = "2025-04-01"
 # a deployment's scope: a resource group, a subscription, a management group or (empty) the
@@ -100,6 +102,7 @@ def _page(request: Request, items: list[Any]) -> dict[str, Any]:
 
 # -- resource groups ---------------------------------------------------------------------
 def put_group(backend: ArmBackend, request: Request, sub: str, rg: str) -> Response:
+    backend.stacks.check_deny(DeploymentScope(sub, rg).id, principal_of(request), "write")
     body = require_object(read_json(request), "the resource group")
     group, created = backend.create_or_update_resource_group(sub, rg, body)
     return json_response(group, 201 if created else 200)
@@ -116,6 +119,7 @@ def head_group(backend: ArmBackend, request: Request, sub: str, rg: str) -> Resp
 
 def patch_group(backend: ArmBackend, request: Request, sub: str, rg: str) -> Response:
     group = backend.get_resource_group(sub, rg)
+    backend.stacks.check_deny(group["id"], principal_of(request), "write")
     body = require_object(read_json(request), "the resource group patch")
     merged = {
         "location": group["location"],
@@ -129,6 +133,11 @@ def patch_group(backend: ArmBackend, request: Request, sub: str, rg: str) -> Res
 def delete_group(backend: ArmBackend, request: Request, sub: str, rg: str) -> Response:
     if backend.store.get_resource_group(sub, rg) is None:
         raise group_not_found(rg)  # ARM: 404, where a missing resource's DELETE is a 204
+    # deleting a group deletes what is in it: a deny assignment on any of it refuses it
+    principal = principal_of(request)
+    backend.stacks.check_deny(DeploymentScope(sub, rg).id, principal, "delete")
+    for resource in backend.store.list_resources(sub, rg):
+        backend.stacks.check_deny(resource["id"], principal, "delete")
     running = [
         d
         for d in backend.store.list_deployments(DeploymentScope(sub, rg).id)
@@ -202,12 +211,14 @@ def generic_head(backend: ArmBackend, request: Request, rid: str) -> Response:
 
 
 def generic_put(backend: ArmBackend, request: Request, rid: str) -> Response:
+    backend.stacks.check_deny(rid, principal_of(request), "write")
     body = require_object(read_json(request), "the resource")
     stored, created = backend.put_resource(rid, body, request.args.get("api-version", ""))
     return json_response(stored, 201 if created else 200)
 
 
 def generic_delete(backend: ArmBackend, request: Request, rid: str) -> Response:
+    backend.stacks.check_deny(rid, principal_of(request), "delete")
     return empty_response(200 if backend.delete_resource(rid) else 204)
 
 
@@ -215,6 +226,7 @@ def generic_post(backend: ArmBackend, request: Request, rid: str) -> Response:
     resource_id, action = _split_action(rid)
     if action is None:
         raise ArmHttpError(405, "MethodNotAllowed", "POST needs an action such as listKeys.")
+    backend.stacks.check_deny(resource_id, principal_of(request), f"action/{action}")
     body = read_json(request, required=False)
     return json_response(backend.invoke_action(resource_id, action, body))
 
@@ -247,7 +259,15 @@ def list_providers(backend: ArmBackend, request: Request, sub: str) -> Response:
 def put_deployment(backend: ArmBackend, request: Request, scope: str, name: str) -> Response:
     body = require_object(read_json(request), "the deployment")
     target = _scope(scope)
-    record, created = backend.runner.create_or_update(target, name, body)
+    principal = principal_of(request)
+    record, created = backend.runner.create_or_update(
+        target,
+        name,
+        body,
+        authorize=lambda expansion, mode: backend.stacks.check_deployment(
+            target, expansion, mode, principal
+        ),
+    )
     hold = min(float(backend.config.retry_after), 1.0)
     if hold > 0 and backend.runner.wait_for(record["id"], hold):
         record = _deployment(backend, scope, name)
@@ -349,6 +369,10 @@ def validate_deployment(backend: ArmBackend, request: Request, scope: str, name:
     # here too (az validates before it deploys, and prints validate's error cleanly)
     check_location_unchanged(backend.store.get_deployment(target.id, name), name, body)
     expansion, properties = backend.runner.expand(target, name, body)
+    # validate answers what the PUT would: a deny assignment refuses it here too
+    backend.stacks.check_deployment(
+        target, expansion, properties.get("mode", "Incremental"), principal_of(request)
+    )
     result = {
         "id": target.deployment_id(name),
         "name": name,
@@ -451,6 +475,7 @@ def build_router() -> Router:
     """The route table, most specific first (generic resources last)."""
     router = Router()
     add = router.add
+    add_stack_routes(router)
     add_scope_routes(router)
     add("PUT", DEPLOYMENT, put_deployment, "Deployments_CreateOrUpdate")
     add("GET", DEPLOYMENT, get_deployment, "Deployments_Get")

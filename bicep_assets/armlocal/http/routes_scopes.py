@@ -20,7 +20,14 @@ from werkzeug.wrappers import Request, Response
 from ..service.backend import ArmBackend
 from ..service.errors import ArmHttpError
 from ..service.management_groups import group_id, not_found
-from .rest import Router, empty_response, json_response, read_json, require_object
+from .rest import (
+    Router,
+    empty_response,
+    json_response,
+    principal_of,
+    read_json,
+    require_object,
+)
 
 MG = r"/providers/Microsoft\.Management/managementGroups/(?P<mg>[^/]+)"
 MG_TYPE = "Microsoft.Management/managementGroups"
@@ -233,12 +240,14 @@ def scoped_head(backend: ArmBackend, request: Request, rid: str) -> Response:
 
 def scoped_put(backend: ArmBackend, request: Request, rid: str) -> Response:
     _require_scope(backend, rid)
+    backend.stacks.check_deny(rid, principal_of(request), "write")
     body = require_object(read_json(request), "the resource")
     stored, created = backend.put_resource(rid, body, request.args.get("api-version", ""))
     return json_response(stored, 201 if created else 200)
 
 
 def scoped_delete(backend: ArmBackend, request: Request, rid: str) -> Response:
+    backend.stacks.check_deny(rid, principal_of(request), "delete")
     return empty_response(200 if backend.delete_resource(rid) else 204)
 
 

@@ -31,6 +31,7 @@ from werkzeug.wrappers import Request, Response
 from ..service.backend import ArmBackend, LocalArmConfig
 from ..service.errors import ArmHttpError
 from ..service.faults import FaultPlan, FaultPlanError, FaultPlanSpec, read_fault_plan
+from ..service.stacks import STACK_API_VERSIONS
 from ..state.store import ArmStore, ArmStoreError
 from .client import LocalArmConnection
 from .identity import (
@@ -40,7 +41,15 @@ from .identity import (
     add_account_routes,
     metadata_endpoints,
 )
-from .rest import API_VERSION, ArmRequest, empty_response, error_response, json_response, read_json
+from .rest import (
+    API_VERSION,
+    PRINCIPAL_KEY,
+    ArmRequest,
+    empty_response,
+    error_response,
+    json_response,
+    read_json,
+)
 from .routes import build_router
 from .tempdirs import owned_temp_dir, remove_orphaned_temp_dirs
 
@@ -86,6 +95,8 @@ KNOWN_API_VERSIONS = {
     "2024-02-01",
     "2025-05-01-preview",
 }
+OPERATION_RESULTS = re.compile(r"/providers/Microsoft\.Resources/operationResults/", re.I)
+STACKS_PATH = re.compile(r"/providers/Microsoft\.Resources/deploymentStacks(/|$)", re.IGNORECASE)
 OWN_SERVICES = re.compile(
     r"/providers/Microsoft\.(Resources|ResourceHealth)/|/resourcegroups(/[^/]+)?(/resources)?/?$"
     r"|^/subscriptions/[^/]+/(resources|providers(/[^/]+(/register)?)?)/?$"
@@ -126,7 +137,8 @@ class ArmApp:
                 return metadata_endpoints(request)
             if open_path == TOKEN_PATH:
                 return self.authority.token_endpoint(request)
-            self.authority.authenticate(request)
+            # the caller's principal, for deny assignments (deployment stacks)
+            request.environ[PRINCIPAL_KEY] = self.authority.authenticate(request)
             if path.startswith("/_localarm/"):
                 return self._admin(request)
             # ARM reads '//' as '/': clients build ids with an empty parent path
@@ -190,12 +202,17 @@ class ArmApp:
                 "The api-version query parameter (?api-version=) is required for all requests.",
             )
         own = OWN_SERVICES.search(path) is not None
-        if (own and version not in KNOWN_API_VERSIONS) or not API_VERSION.match(version):
+        known = KNOWN_API_VERSIONS
+        if STACKS_PATH.search(path):  # the stacks API has versions of its own
+            known = set(STACK_API_VERSIONS)
+        elif OPERATION_RESULTS.search(path):  # polled by every API, stacks included
+            known = KNOWN_API_VERSIONS | set(STACK_API_VERSIONS)
+        if (own and version not in known) or not API_VERSION.match(version):
             raise ArmHttpError(
                 400,
                 "InvalidApiVersionParameter",
                 f"The api-version '{version}' is invalid. The supported versions are '"
-                + ",".join(sorted(KNOWN_API_VERSIONS, reverse=True))
+                + ",".join(sorted(known, reverse=True))
                 + "'.",
             )
 
