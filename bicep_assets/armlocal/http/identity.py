@@ -134,8 +134,9 @@ class TokenAuthority:
         }
 
     # -- authentication ---------------------------------------------------------------------
-    def authenticate(self, request: Request) -> None:
-        """Accept the request's bearer token or raise ARM's 401 for it."""
+    def authenticate(self, request: Request) -> str | None:
+        """Accept the request's bearer token or raise ARM's 401 for it; the caller's object
+        id (the token's ``oid``; ``None`` for the server's static token)."""
         header = request.headers.get("Authorization")
         if not header:
             raise _unauthorized(
@@ -157,7 +158,7 @@ class TokenAuthority:
         # constant time: how much of a guess matches must not show in the response time
         expected = self.backend.config.token.encode("utf-8")
         if hmac.compare_digest(token.encode("utf-8", "replace"), expected):
-            return
+            return None
         claims = self._verified_claims(token)
         if claims is None:
             raise _unauthorized(
@@ -196,6 +197,8 @@ class TokenAuthority:
                 f"{allowed}.",
                 "The access token is invalid.",
             )
+        object_id = claims.get("oid")
+        return object_id if isinstance(object_id, str) and object_id else None
 
     def _verified_claims(self, token: str) -> dict[str, Any] | None:
         """The claims of a JWT this authority signed, or None (not a JWT, not ours)."""
