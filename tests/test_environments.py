@@ -151,7 +151,8 @@ ERRORS: list[tuple[str, str, str]] = [
         "unknown-top-level-key-lists-allowed",
         MINIMAL + "colour: red\n",
         r"parameters/test\.yaml: colour: unknown key; allowed here: template, parameters_file, "
-        r"parameters, secure_parameters, scope, deployment, retry, health_checks, tags, triggers "
+        r"parameters, secure_parameters, scope, identity, deployment, retry, health_checks, tags, "
+        r"triggers "
         r"at line 5",
     ),
     (
@@ -461,7 +462,7 @@ def test_load_environments_without_a_parameters_folder(tmp_path: Path) -> None:
 
 def test_the_shipped_manifests_load() -> None:
     envs = load_environments(ROOT)
-    assert list(envs) == ["dev", "prod"]
+    assert list(envs) == ["dev", "landing", "prod"]
     dev, prod = envs["dev"], envs["prod"]
     for spec in (dev, prod):
         assert spec.template_file == ROOT / "infra" / "main.json"
@@ -477,9 +478,15 @@ def test_the_shipped_manifests_load() -> None:
     assert prod.deployment.rollback_on_error
     assert prod.scope.resource_group != dev.scope.resource_group
     assert [(c.host, c.port) for c in prod.health_checks.tcp] == [("{outputs.webHost}", 443)]
+    landing = envs["landing"]
+    assert (landing.scope.kind, landing.scope.scope_id) == (
+        "subscription",
+        "/subscriptions/00000000-0000-0000-0000-000000000000",
+    )
+    assert landing.template_file == ROOT / "infra" / "landing.json"
 
 
-@pytest.mark.parametrize("env", ["dev", "prod"])
+@pytest.mark.parametrize("env", ["dev", "landing", "prod"])
 def test_shipped_manifests_fit_their_template(env: str) -> None:
     """Every parameter given is declared, every required one is given, and the health checks
     use outputs the template has."""

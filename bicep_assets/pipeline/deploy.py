@@ -8,11 +8,12 @@ from typing import Any
 import dagster as dg
 from dagster import OpExecutionContext
 
-from ..environments import subscription_of
+from ..environments import Identity, Scope
 from ..failures import DeploymentFailure, EnvironmentalFailure, failure_boundary
 from ..models import CompiledTemplate, DeploymentResult, Plan
 from ..resources.arm import ArmClient
 from ..resources.environment import DeploymentEnvironment
+from .plan import check_management_group
 from .secrets import parameters_with_secrets, run_secure_values
 
 TERMINAL = ("Succeeded", "Failed", "Canceled")
@@ -27,8 +28,8 @@ def deployment_name(environment: str, run_id: str) -> str:
 def watch_deployment(
     arm: ArmClient,
     *,
-    subscription_id: str,
-    resource_group: str,
+    scope: Scope,
+    identity: Identity | None = None,
     name: str,
     on_operation: Callable[[dict[str, Any]], None],
     interval_s: float,
@@ -37,18 +38,14 @@ def watch_deployment(
     """Poll a deployment until it finishes; report each operation whose state changed."""
     seen: dict[str, str] = {}
     while True:
-        record = arm.get_deployment(
-            subscription_id=subscription_id, resource_group=resource_group, name=name
-        )
+        record = arm.get_deployment(scope=scope, identity=identity, name=name)
         if record is None:  # ARM answered 404 DeploymentNotFound
             raise EnvironmentalFailure(
                 f"Deployment {name} disappeared while it ran.",
                 arm_code="DeploymentNotFound",
                 http_status=404,
             )
-        for operation in arm.list_operations(
-            subscription_id=subscription_id, resource_group=resource_group, name=name
-        ):
+        for operation in arm.list_operations(scope=scope, identity=identity, name=name):
             state = (operation.get("properties") or {}).get("provisioningState", "")
             if seen.get(operation.get("operationId", "")) != state:
                 seen[operation.get("operationId", "")] = state
@@ -129,15 +126,17 @@ def deploy(
             "bicep-assets-run-id": context.run_id,
         }
         started = time.monotonic()
-        where = {"subscription_id": subscription_of(spec), "resource_group": scope.resource_group}
+        where: dict[str, Any] = {"scope": scope, "identity": spec.identity}
+        check_management_group(spec, arm)
         parameters = parameters_with_secrets(compiled)
-        if arm.ensure_resource_group(
-            name=scope.resource_group,
+        if scope.kind == "resourceGroup" and arm.ensure_resource_group(
+            name=scope.group,
             location=scope.location,
             tags=spec.tags,
-            subscription_id=subscription_of(spec),
+            subscription_id=scope.subscription,
+            identity=spec.identity,
         ):
-            boundary.log.info(f"Created resource group {scope.resource_group} ({scope.location}).")
+            boundary.log.info(f"Created resource group {scope.group} ({scope.location}).")
         existing = arm.get_deployment(name=name, **where)
         state = existing["properties"].get("provisioningState") if existing else None
         if state == "Canceled":  # by a person, during an earlier attempt or its retry wait
@@ -161,7 +160,8 @@ def deploy(
                 rollback_on_error=spec.deployment.rollback_on_error,
                 **where,
             )
-            boundary.log.info(f"Started ARM deployment {name} in {scope.resource_group}.")
+            where_to = scope.group if scope.kind == "resourceGroup" else f"the {scope.describe()}"
+            boundary.log.info(f"Started ARM deployment {name} in {where_to}.")
         else:
             boundary.log.info(f"Re-attaching to ARM deployment {name} ({state}).")
         del parameters
