@@ -14,6 +14,7 @@ import pytest
 
 from bicep_assets.armlocal import FaultRule
 from bicep_assets.armlocal.engine.context import DEFAULT_TENANT
+from bicep_assets.audit.events import read_run_audit, run_records
 from bicep_assets.pipeline.scopes import SCHEMAS
 
 from .conftest import SUB, Project, copy_example, step_events, storage, template
@@ -90,6 +91,14 @@ def test_landing_deploys_at_subscription_scope_and_plans_no_change_after(
         "userAssignedIdentities": True,
     }
     assert len(result.output_for_node("verify").checks) == 5
+    # the audit's row of the run says where it deployed (the tags lint adds)
+    (record,) = run_records(project.instance, [result.run_id])
+    audit = read_run_audit(project.instance, record)
+    assert (audit.scope_kind, audit.scope_id) == ("subscription", f"/subscriptions/{SUB}")
+    assert sorted(r.resource_type for r in audit.resources)[:2] == [
+        "Microsoft.Authorization/policyAssignments",
+        "Microsoft.Authorization/roleAssignments",
+    ]
     again = project.run("plan_landing")
     assert again.success
     assert {c.change_type for c in again.output_for_node("plan").changes} == {"NoChange"}
