@@ -87,7 +87,10 @@ def describe_operation(operation: dict[str, Any], planned: dict[str, str]) -> st
     what = f"{target.get('resourceType', '?')}/{target.get('resourceName', '?')}"
     state = props.get("provisioningState")
     change = planned.get(str(target.get("id", "")).lower())
-    if change is None:
+    if change is None and target.get("resourceType") == "Microsoft.Resources/deployments":
+        # what-if lists a nested deployment's resources, not the deployment itself
+        line = f"Deploy {what}: {state} (a nested deployment: its resources are in the plan)"
+    elif change is None:
         line = f"{props.get('provisioningOperation', 'Create')} {what}: {state} (not in the plan)"
     elif change == "NoChange":
         line = f"NoChange {what}: {state} (applied again, the plan found nothing to change)"

@@ -77,6 +77,11 @@ def test_landing_deploys_at_subscription_scope_and_plans_no_change_after(
         f"/subscriptions/{SUB}/providers/Microsoft.Resources/deployments/landing-{result.run_id}"
     )
     assert deployed.outputs["deployedBy"] == BUILT_IN_PRINCIPAL
+    logged = [e.user_message for e in project.instance.all_logs(result.run_id)]
+    assert (
+        "Deploy Microsoft.Resources/deployments/shared: Succeeded (a nested deployment: its "
+        "resources are in the plan)"
+    ) in logged
     # verify read every output resource, whatever its scope: groups, subscription-level
     # assignments, the identity inside a group
     checked = {
