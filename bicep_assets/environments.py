@@ -36,7 +36,6 @@ from .manifest_yaml import ManifestError, format_validation_error, read_yaml_man
 from .models import SecureReference
 
 __all__ = [
-    "SCOPE_KEYS",
     "BrokenManifest",
     "DeploymentOptions",
     "EnvironmentScan",
@@ -129,12 +128,6 @@ ScopeKind = Literal["resourceGroup", "subscription", "managementGroup", "tenant"
 # Azure's rule for a management group's name (its id): letters, digits, '-', '_', '(', ')'
 # and '.', at most 90 characters, not ending in '.'
 _MANAGEMENT_GROUP = r"^[-\w()._]{0,89}[-\w()_]$"
-SCOPE_KEYS: dict[str, str] = {
-    "resourceGroup": "resource_group (and location; subscription_id optional)",
-    "subscription": "subscription_id and location",
-    "managementGroup": "management_group_id and location",
-    "tenant": "tenant: true and location",
-}
 
 
 class Scope(_Strict):
@@ -799,9 +792,3 @@ def load_environments(project_dir: Path) -> dict[str, EnvironmentSpec]:
     if scan.broken:
         raise ManifestError("\n".join(scan.errors))
     return scan.environments
-
-
-def subscription_of(spec: EnvironmentSpec) -> str:
-    """The subscription an environment deploys to (the local ARM's when the manifest has none)."""
-
-    return spec.scope.subscription

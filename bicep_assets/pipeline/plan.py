@@ -19,7 +19,7 @@ from .plan_review import value_leaves
 from .provenance import GIT_DIRTY_TAG, GIT_SHA_TAG
 from .review_link import APPLY_LINK_KEY, plan_review
 from .saved_plans import plan_asset_key, saved_plan, saved_plan_metadata
-from .scopes import new_group_template
+from .scopes import new_group_parameters, new_group_template
 from .secrets import parameters_with_secrets, run_secure_values
 
 # Properties services change on their own: what-if shows them, they are never our change.
@@ -287,7 +287,7 @@ def what_if_at_scope(
         scope=subscription,
         deployment_name=what_if_name,
         template=wrapper,
-        parameters={},
+        parameters=new_group_parameters(compiled.template, parameters),
         mode="Incremental",
         identity=spec.identity,
     )

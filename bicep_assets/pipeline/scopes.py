@@ -77,7 +77,13 @@ def new_group_template(
     """A subscription-scope template that creates the resource group (as deploy will: its
     location and the manifest's tags) and deploys ``template`` into it (a nested deployment
     with ``resourceGroup`` set, evaluated in its own scope): what-if of it answers, through
-    ARM, what deploying into a group that does not exist yet would do."""
+    ARM, what deploying into a group that does not exist yet would do.
+
+    The deployment's ``parameters`` are given to this template, not written into it: each
+    one the inner template declares with a plain type is declared here with the same type
+    (secure ones stay secure, Key Vault references stay references, resolved by ARM) and
+    handed to the nested deployment as ``[parameters('NAME')]``. See ``new_group_parameters``.
+    """
     group: dict[str, Any] = {
         "type": "Microsoft.Resources/resourceGroups",
         "apiVersion": GROUP_API_VERSION,
@@ -86,9 +92,15 @@ def new_group_template(
     }
     if tags:
         group["tags"] = dict(tags)
+    passed, inline = _split_parameters(template, parameters)
+    nested_parameters = {
+        **inline,
+        **{name: {"value": f"[parameters('{name}')]"} for name in passed},
+    }
     return {
         "$schema": SCHEMAS["subscription"],
         "contentVersion": "1.0.0.0",
+        "parameters": passed,
         "resources": [
             group,
             {
@@ -104,8 +116,34 @@ def new_group_template(
                     "mode": mode,
                     "expressionEvaluationOptions": {"scope": "inner"},
                     "template": template,
-                    "parameters": parameters,
+                    "parameters": nested_parameters,
                 },
             },
         ],
     }
+
+
+def new_group_parameters(template: dict[str, Any], parameters: dict[str, Any]) -> dict[str, Any]:
+    """The parameters of ``new_group_template``'s deployment: those it declares."""
+    passed, _inline = _split_parameters(template, parameters)
+    return {name: parameters[name] for name in passed}
+
+
+def _split_parameters(
+    template: dict[str, Any], parameters: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(declarations passed through the outer template, entries written inline): a parameter
+    whose declaration has a plain ``type`` is passed through; one typed otherwise (a
+    user-defined ``$ref`` type) is written into the nested deployment as given."""
+    declared = template.get("parameters") if isinstance(template.get("parameters"), dict) else {}
+    by_lower = {str(k).lower(): v for k, v in (declared or {}).items()}
+    passed: dict[str, Any] = {}
+    inline: dict[str, Any] = {}
+    for name, entry in parameters.items():
+        declaration = by_lower.get(name.lower())
+        kind = declaration.get("type") if isinstance(declaration, dict) else None
+        if isinstance(kind, str) and not kind.startswith("["):
+            passed[name] = {"type": kind}
+        else:
+            inline[name] = entry
+    return passed, inline

@@ -6,6 +6,7 @@ subscriptions deploying at once, each as its own principal."""
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
@@ -15,7 +16,9 @@ import pytest
 from bicep_assets.armlocal import FaultRule
 from bicep_assets.armlocal.engine.context import DEFAULT_TENANT
 from bicep_assets.audit.events import read_run_audit, run_records
-from bicep_assets.pipeline.scopes import SCHEMAS
+from bicep_assets.environments import Scope
+from bicep_assets.pipeline.scopes import SCHEMAS, new_group_parameters, new_group_template
+from bicep_assets.triggers.drift import judge_drift
 
 from .conftest import SUB, Project, copy_example, step_events, storage, template
 
@@ -126,6 +129,27 @@ def test_a_retry_at_subscription_scope_reattaches_to_its_deployment(project: Pro
         f"/subscriptions/{SUB}/providers/Microsoft.Resources/deployments/sub-{result.run_id}"
     ]
     assert project.arm.store.get_resource_group(SUB, "rg-retry") is not None
+
+
+def test_drift_at_subscription_scope_is_judged_from_the_subscription_plan(
+    project: Project,
+) -> None:
+    tagged = {**group("rg-drift"), "tags": {"owner": "platform"}}
+    path = project.write_template("sub.json", at("subscription", [tagged]))
+    project.write_manifest(
+        "sub", template=path, scope={"subscription_id": SUB, "location": "westeurope"}
+    )
+    assert project.run("deploy_sub").success
+    in_sync = project.run("plan_sub")
+    assert judge_drift(project.instance, "sub", in_sync.run_id).passed is True
+    # someone changes the group by hand
+    groups = project.arm.connection.resource_client().resource_groups
+    groups.update("rg-drift", {"tags": {"owner": "someone-else"}})
+    drifted = project.run("plan_sub")
+    (change,) = drifted.output_for_node("plan").changes
+    assert (change.change_type, change.changed_paths) == ("Modify", ["tags.owner"])
+    verdict = judge_drift(project.instance, "sub", drifted.run_id)
+    assert verdict.passed is False
 
 
 # -- management group and tenant scope --------------------------------------------------------
@@ -291,3 +315,35 @@ def test_two_subscriptions_deploy_together_each_as_its_own_principal(project: Pr
     assert len(principals) == 2 and BUILT_IN_PRINCIPAL not in principals
     assert authority.principal_id(CLIENT_A) != authority.principal_id(None)
     assert project.arm.backend.config.tenant_id == DEFAULT_TENANT
+
+
+def test_a_new_groups_plan_hands_parameters_over_without_writing_them_into_the_template() -> None:
+    inner = template(
+        [],
+        parameters={
+            "name": {"type": "string"},
+            "pw": {"type": "securestring"},
+            "shape": {"$ref": "#/definitions/shape"},
+        },
+    )
+    given = {
+        "name": {"value": "web"},
+        "pw": {"value": "a-secure-value-for-the-plan"},
+        "shape": {"value": {"sides": 4}},
+    }
+    scope = Scope(resource_group="rg-new", location="westeurope")
+    outer = new_group_template(
+        scope, template=inner, parameters=given, mode="Incremental", tags={}, nested_name="x"
+    )
+    assert "a-secure-value" not in json.dumps(outer)
+    assert outer["parameters"] == {"name": {"type": "string"}, "pw": {"type": "securestring"}}
+    nested = outer["resources"][1]
+    assert (nested["resourceGroup"], nested["properties"]["parameters"]) == (
+        "rg-new",
+        {
+            "shape": {"value": {"sides": 4}},  # a user-defined type: given as it is
+            "name": {"value": "[parameters('name')]"},
+            "pw": {"value": "[parameters('pw')]"},
+        },
+    )
+    assert new_group_parameters(inner, given) == {"name": given["name"], "pw": given["pw"]}
