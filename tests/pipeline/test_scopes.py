@@ -17,7 +17,12 @@ from bicep_assets.armlocal import FaultRule
 from bicep_assets.armlocal.engine.context import DEFAULT_TENANT
 from bicep_assets.audit.events import read_run_audit, run_records
 from bicep_assets.environments import Scope
-from bicep_assets.pipeline.scopes import SCHEMAS, new_group_parameters, new_group_template
+from bicep_assets.pipeline.scopes import (
+    SCHEMAS,
+    new_group_parameters,
+    new_group_template,
+    schema_diagnostics,
+)
 from bicep_assets.triggers.drift import judge_drift
 
 from .conftest import SUB, Project, copy_example, step_events, storage, template
@@ -110,6 +115,24 @@ def test_landing_deploys_at_subscription_scope_and_plans_no_change_after(
     again = project.run("plan_landing")
     assert again.success
     assert {c.change_type for c in again.output_for_node("plan").changes} == {"NoChange"}
+
+
+def test_a_reviewed_plan_at_subscription_scope_is_applied_and_then_refused_as_applied(
+    project: Project,
+) -> None:
+    path = project.write_template("sub.json", at("subscription", [group("rg-reviewed")]))
+    project.write_manifest(
+        "sub", template=path, scope={"subscription_id": SUB, "location": "westeurope"}
+    )
+    plan_id = project.run("plan_sub").run_id
+    approved = {"ops": {"gate": {"config": {"approved_plan": plan_id}}}}
+    applied = project.run("deploy_sub", run_config=approved)
+    assert applied.success, [e.message for e in applied.all_events if e.is_failure]
+    assert applied.output_for_node("gate").approved_plan == plan_id
+    again = project.run("deploy_sub", run_config=approved)
+    step, failure = failure_of(again)
+    assert (step, failure.metadata["arm_code"].value) == ("gate", "PlanChanged")
+    assert f"Plan {plan_id} looks applied already" in failure.description
 
 
 def test_a_retry_at_subscription_scope_reattaches_to_its_deployment(project: Project) -> None:
@@ -347,3 +370,22 @@ def test_a_new_groups_plan_hands_parameters_over_without_writing_them_into_the_t
         },
     )
     assert new_group_parameters(inner, given) == {"name": given["name"], "pw": given["pw"]}
+
+
+def test_a_bicep_file_for_another_scope_is_told_which_target_scope_to_set() -> None:
+    compiled = at("resourceGroup", [])
+    scope = Scope(management_group_id="mg-platform", location="westeurope")
+    (finding,) = schema_diagnostics(compiled, scope, source="infra/policy.bicep", is_bicep=True)
+    assert (finding.severity, finding.code, finding.location) == (
+        "error",
+        "arm-schema-scope",
+        "infra/policy.bicep:$schema",
+    )
+    assert finding.message == (
+        f"The template's $schema {SCHEMAS['resourceGroup']} is for resource group deployments, "
+        "but the manifest's scope is a management group (management group mg-platform "
+        "(westeurope)): set targetScope = 'managementGroup' in the Bicep file, or change "
+        "scope: in the manifest to a resource group."
+    )
+    fitting = at("managementGroup", [])
+    assert schema_diagnostics(fitting, scope, source="x.bicep", is_bicep=True) == []
