@@ -33,7 +33,7 @@ def test_az_deploys_the_landing_zone_as_the_identity_it_logged_in_as(az: Az) -> 
         assert (account["id"], account["user"]["name"]) == (SUB, "userAssignedIdentity")
         principal = oid(az.json("account", "get-access-token")["accessToken"])
         planned = az.json("deployment", "sub", "what-if", *where, "--no-pretty-print")
-        assert sorted(c["changeType"] for c in planned["changes"]) == ["Create"] * 5
+        assert sorted(c["changeType"] for c in planned["changes"]) == ["Create"] * 6
         created = az.json("deployment", "sub", "create", *where)
         outputs = created["properties"]["outputs"]
         assert created["properties"]["provisioningState"] == "Succeeded"

@@ -76,6 +76,7 @@ def test_landing_deploys_at_subscription_scope_and_plans_no_change_after(
         ("Create", "Microsoft.Authorization/policyAssignments"),
         ("Create", "Microsoft.Authorization/roleAssignments"),
         ("Create", "Microsoft.ManagedIdentity/userAssignedIdentities"),
+        ("Create", "Microsoft.Network/virtualNetworks"),
         ("Create", "Microsoft.Resources/resourceGroups"),
         ("Create", "Microsoft.Resources/resourceGroups"),
     ]
@@ -91,7 +92,7 @@ def test_landing_deploys_at_subscription_scope_and_plans_no_change_after(
         "resources are in the plan)"
     ) in logged
     # verify read every output resource, whatever its scope: groups, subscription-level
-    # assignments, the identity inside a group
+    # assignments, resources in two groups
     checked = {
         c.target.rsplit("/", 2)[-2]: c.ok
         for c in result.output_for_node("verify").checks
@@ -102,8 +103,9 @@ def test_landing_deploys_at_subscription_scope_and_plans_no_change_after(
         "policyAssignments": True,
         "roleAssignments": True,
         "userAssignedIdentities": True,
+        "virtualNetworks": True,
     }
-    assert len(result.output_for_node("verify").checks) == 5
+    assert len(result.output_for_node("verify").checks) == 6
     # the audit's row of the run says where it deployed (the tags lint adds)
     (record,) = run_records(project.instance, [result.run_id])
     audit = read_run_audit(project.instance, record)
