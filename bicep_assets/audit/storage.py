@@ -229,9 +229,6 @@ class AuditFrameHandler(DuckDBPandasTypeHandler):
         try:
             if merge and schema is not None:
                 connection.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
-                for column in schema.columns:  # a table written before a column was added
-                    added = f'"{column.name}" {column.type}'
-                    connection.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {added}")
                 delete_rows_of_runs(connection, table, str(merge_column))
             elif schema is not None:
                 connection.execute(f"CREATE OR REPLACE TABLE {table} ({columns})")
