@@ -27,6 +27,7 @@ from ..engine.scopes import LEVEL_NAMES
 from ..engine.secret_taint import secret_taint
 from ..state.store import ArmStoreError, deployment_active
 from ..state.timestamps import iso, iso_duration, utc_now
+from .caller import caller_object_id
 from .errors import ArmHttpError, TemplateRejected, group_not_found
 from .host import ServiceHost
 from .preflight import as_http_error, check_preflight, deployment_location_error
@@ -145,6 +146,7 @@ class DeploymentRunner(ResourceSteps):
             mode=mode,  # type: ignore[arg-type]
             location=location,
             state=StoreState(self.backend),
+            **_deployer(),
         )
 
     def _context_above_subscription(
@@ -164,6 +166,7 @@ class DeploymentRunner(ResourceSteps):
             mode=mode,  # type: ignore[arg-type]
             location=location,
             state=StoreState(self.backend),
+            **_deployer(),
         )
 
     def expand(
@@ -478,3 +481,10 @@ def check_location_unchanged(
             f"Invalid deployment location '{after}'. The deployment '{name}' already exists in "
             f"location '{before}'.",
         )
+
+
+def _deployer() -> dict[str, str]:
+    """``deployer()``'s object id: the principal whose token the request carries (the
+    context's built-in principal outside a request: the engine alone, ``expand``)."""
+    object_id = caller_object_id()
+    return {"deployer_object_id": object_id} if object_id else {}
