@@ -32,11 +32,13 @@ from pydantic import (
 
 from .armlocal import ParameterArgumentError, parse_parameter_args
 from .armlocal.engine.context import DEFAULT_SUBSCRIPTION
+from .check_plugins import RESERVED_KEYS, PluginConfigError, PluginError, load_check
 from .manifest_yaml import ManifestError, format_validation_error, read_yaml_manifest
 from .models import SecureReference
 
 __all__ = [
     "BrokenManifest",
+    "CustomCheckEntry",
     "DeploymentOptions",
     "EnvironmentScan",
     "EnvironmentSpec",
@@ -465,6 +467,54 @@ def split_endpoint(text: str) -> tuple[str, int | None]:
     return match["host"].strip("[]"), port
 
 
+class CustomCheckEntry(_Strict):
+    """A check plugin (entry point group ``bicep_assets.checks``, see
+    :mod:`bicep_assets.check_plugins`): ``check`` names it, ``timeout_s`` and ``retries`` work
+    as for HTTP probes, and every other key is the plugin's own (``config``), validated by the
+    plugin when the manifest loads. String values may use ``{outputs.NAME}``. A plugin that is
+    not installed here is not validated: verify reports it as a failed check."""
+
+    check: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+    timeout_s: Annotated[float, Field(gt=0, le=600)] = 10.0
+    retries: Annotated[int, Field(ge=0, le=100)] = 3
+    config: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gather_config(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            if "config" in data:
+                raise ValueError("write the check's own keys beside 'check' (config is not a key)")
+            own = {k: v for k, v in data.items() if k not in RESERVED_KEYS}
+            data = {**{k: v for k, v in data.items() if k in RESERVED_KEYS}, "config": own}
+        return data
+
+    @model_validator(mode="after")
+    def _plugin_accepts_config(self) -> CustomCheckEntry:
+        for text in _strings(self.config):
+            placeholder_names(text)  # a malformed placeholder is a ValueError
+        try:
+            plugin = load_check(self.check)
+        except PluginError:
+            return self  # not installed or not loadable here: verify reports it
+        try:
+            plugin.validate(self.config)
+        except PluginConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+
+def _strings(value: Any) -> list[str]:
+    """Every string inside ``value`` (a plugin's config: dicts, lists, scalars)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Mapping):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
 class HealthChecks(_Strict):
     """What verify checks after a deployment."""
 
@@ -472,6 +522,7 @@ class HealthChecks(_Strict):
     resource_health: bool = False
     http: list[HttpCheck] = Field(default_factory=list)
     tcp: list[TcpCheck] = Field(default_factory=list)
+    custom: list[CustomCheckEntry] = Field(default_factory=list)
 
 
 # what `git check-ref-format --branch` refuses, as a regex over the whole name
@@ -629,6 +680,7 @@ class EnvironmentSpec(_Strict):
     def referenced_outputs(self) -> set[str]:
         """Names of the deployment outputs the health checks use (``{outputs.NAME}``)."""
         texts = [c.url for c in self.health_checks.http] + [c.host for c in self.health_checks.tcp]
+        texts += [s for c in self.health_checks.custom for s in _strings(c.config)]
         return {name for text in texts for name in placeholder_names(text)}
 
 

@@ -152,7 +152,7 @@ class DeploymentResult(BaseModel):
 class CheckResult(BaseModel):
     """One verification check."""
 
-    kind: Literal["provisioning_state", "resource_health", "http", "tcp"]
+    kind: Literal["provisioning_state", "resource_health", "http", "tcp", "custom"]
     target: str
     ok: bool
     detail: str = ""

@@ -24,6 +24,7 @@ ROOMS = [
     "project",
     "manifest_yaml",
     "models",
+    "check_plugins",
     "armlocal",
     "environments",
     "failures",

@@ -15,6 +15,7 @@ from ..models import CheckResult, CompiledTemplate, DeploymentResult, HealthRepo
 from ..resources.arm import ArmClient
 from ..resources.environment import DeploymentEnvironment
 from ..resources.probes import Check, Probes, http_probe, redact_url, run_checks, tcp_probe
+from .custom_checks import custom_checks
 from .metadata import table
 from .secrets import run_secure_values
 
@@ -178,6 +179,13 @@ def build_checks(
             )
     except ManifestError as exc:
         raise LogicFailure(str(exc), arm_code="InvalidHealthCheck") from None
+    checks += custom_checks(
+        config.custom,
+        result.outputs,
+        environment=spec.name,
+        ca_bundle=probes.ca_bundle or arm.ca_bundle,
+        retry_delay_s=probes.retry_delay_s,
+    )
     return checks
 
 
