@@ -32,6 +32,7 @@ from ..service.backend import ArmBackend, LocalArmConfig
 from ..service.errors import ArmHttpError
 from ..service.faults import FaultPlan, FaultPlanError, FaultPlanSpec, read_fault_plan
 from ..state.store import ArmStore, ArmStoreError
+from .api_versions import published_versions
 from .client import LocalArmConnection
 from .identity import (
     METADATA_PATH,
@@ -190,12 +191,15 @@ class ArmApp:
                 "The api-version query parameter (?api-version=) is required for all requests.",
             )
         own = OWN_SERVICES.search(path) is not None
-        if (own and version not in KNOWN_API_VERSIONS) or not API_VERSION.match(version):
+        published = published_versions(path)
+        accepted = (KNOWN_API_VERSIONS if own else set()) | set(published)
+        if (accepted and version not in accepted) or not API_VERSION.match(version):
+            listed = sorted(published or KNOWN_API_VERSIONS, reverse=True)
             raise ArmHttpError(
                 400,
                 "InvalidApiVersionParameter",
                 f"The api-version '{version}' is invalid. The supported versions are '"
-                + ",".join(sorted(KNOWN_API_VERSIONS, reverse=True))
+                + ",".join(listed)
                 + "'.",
             )
 

@@ -11,6 +11,7 @@ from azure.core.exceptions import HttpResponseError
 from azure.mgmt.resource.locks import ManagementLockClient
 
 from bicep_assets.armlocal import LocalArm
+from bicep_assets.armlocal.http.api_versions import LOCKS, RESOURCES
 
 from .conftest import deploy_body, storage, template
 
@@ -274,3 +275,25 @@ def test_complete_mode_cannot_delete_a_locked_resource(
     assert raw(arm, "GET", account, "2023-01-01").status_code == 200
     # the lock survived complete mode too (locks are not deleted by it)
     assert locks.management_locks.get_by_scope(account, "keep").level == "CanNotDelete"
+
+
+# -- api-versions -------------------------------------------------------------------------
+def test_every_published_version_is_accepted_and_others_listed(arm: LocalArm, group: str) -> None:
+    for version in RESOURCES:
+        assert raw(arm, "GET", RG_ID, version).status_code == 200, version
+    for version in LOCKS:
+        listed = raw(arm, "GET", f"{RG_ID}/providers/Microsoft.Authorization/locks", version)
+        assert listed.status_code == 200, version
+    refused = raw(arm, "GET", f"{RG_ID}/providers/Microsoft.Authorization/locks", "2019-01-01")
+    assert refused.status_code == 400
+    assert refused.json()["error"] == {
+        "code": "InvalidApiVersionParameter",
+        "message": "The api-version '2019-01-01' is invalid. The supported versions are "
+        "'2020-05-01,2017-04-01,2016-09-01,2015-01-01'.",
+    }
+    refused = raw(arm, "GET", RG_ID, "2018-07-01")
+    assert refused.json()["error"]["message"].startswith(
+        "The api-version '2018-07-01' is invalid. The supported versions are '2025-04-01,"
+    )
+    # a provider the local ARM does not model takes any well-formed version
+    assert raw(arm, "GET", SITE_PLAN_ID, "2001-02-03").status_code == 404
