@@ -42,6 +42,7 @@ from .routes_scopes import add_scope_resource_routes, add_scope_routes
 from .routes_surface import (
     add_surface_routes,
     answered,
+    correlation_id,
     delete_by_id,
     patch_by_id,
     post_action,
@@ -401,8 +402,10 @@ def what_if_deployment(backend: ArmBackend, request: Request, scope: str, name: 
         defaulted_paths=behaviors.defaulted_paths,
         result_format=settings.get("resultFormat", "FullResourcePayloads"),
     )
+    answer = secure_what_if(expansion, result)
+    answer.setdefault("properties", {})["correlationId"] = correlation_id(request)
     # computed while the request was read: answered at once (200, as validate)
-    return json_response(secure_what_if(expansion, result))
+    return json_response(answer)
 
 
 def _service_owned_paths(resource_type: str) -> set[str]:

@@ -17,6 +17,8 @@
 from __future__ import annotations
 
 import json
+import re
+import uuid
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
@@ -37,6 +39,7 @@ from .rest import Router, empty_response, json_response, read_json, require_obje
 
 LOCKS = r"/providers/Microsoft\.Authorization/locks"
 LOCK_SCOPE = r"(?P<scope>/subscriptions/[^/]+(?:/resourcegroups/[^/]+(?:/providers/.+?)?)?)"
+_GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 # keys a PATCH may change; the others (id, name, type, location) are the resource's own
 PATCHABLE = ("tags", "properties", "sku", "identity", "plan", "kind", "managedBy", "zones")
 
@@ -47,6 +50,23 @@ def answered(backend: ArmBackend, resource: dict[str, Any]) -> dict[str, Any]:
     asynchronous operation on it runs."""
     shown = {k: v for k, v in resource.items() if k != "apiVersion"}
     return pending(backend).overlay(shown)
+
+
+def correlation_id(request: Request) -> str:
+    """The request's correlation id: the client's ``x-ms-correlation-request-id``, or one
+    ARM makes (answered in that header, and in what-if results and deployments)."""
+    known = request.environ.get("localarm.correlation_id")
+    if known is None:
+        sent = request.headers.get("x-ms-correlation-request-id", "").strip()
+        known = sent if _GUID.fullmatch(sent) else str(uuid.uuid4())
+        request.environ["localarm.correlation_id"] = known
+    return str(known)
+
+
+def arm_headers(request: Request, response: Response) -> None:
+    """The headers every ARM answer carries: its request and correlation ids."""
+    response.headers.setdefault("x-ms-request-id", str(uuid.uuid4()))
+    response.headers.setdefault("x-ms-correlation-request-id", correlation_id(request))
 
 
 def _base(request: Request) -> str:

@@ -43,6 +43,7 @@ from .identity import (
 )
 from .rest import API_VERSION, ArmRequest, empty_response, error_response, json_response, read_json
 from .routes import build_router
+from .routes_surface import arm_headers
 from .tempdirs import owned_temp_dir, remove_orphaned_temp_dirs
 
 log = logging.getLogger("bicep_assets.armlocal")
@@ -110,6 +111,7 @@ class ArmApp:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = ArmRequest(environ)
         response = self.handle(request, environ)
+        arm_headers(request, response)
         with self._lock:
             self.requests.append((request.method, request.path, response.status_code))
         return response(environ, start_response)

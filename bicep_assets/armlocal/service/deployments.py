@@ -263,7 +263,6 @@ class DeploymentRunner(ResourceSteps):
                 "correlationId": correlation_id or str(uuid.uuid4()),
                 "providers": providers_of(expansion),
                 "dependencies": dependencies_of(expansion),
-                "outputResources": [],
             },
         }
         if body.get("location"):
@@ -339,8 +338,10 @@ class DeploymentRunner(ResourceSteps):
         props["provisioningState"] = state
         props["duration"] = iso_duration(time.monotonic() - started)
         props["timestamp"] = iso(utc_now())
-        props["outputResources"] = [{"id": i} for i in dict.fromkeys(deployed)]
-        if outputs is not None:
+        # as ARM: a deployment that deployed nothing, or has no outputs, has no such keys
+        if deployed:
+            props["outputResources"] = [{"id": i} for i in dict.fromkeys(deployed)]
+        if outputs:
             props["outputs"] = outputs
         if error is not None:
             props["error"] = self._mask(record["id"]).value(error)

@@ -297,3 +297,51 @@ def test_every_published_version_is_accepted_and_others_listed(arm: LocalArm, gr
     )
     # a provider the local ARM does not model takes any well-formed version
     assert raw(arm, "GET", SITE_PLAN_ID, "2001-02-03").status_code == 404
+
+
+# -- deployments and what-if --------------------------------------------------------------
+def test_deployment_record_lists_providers_and_omits_empty_keys(
+    arm: LocalArm, deployments: Any, group: str
+) -> None:
+    path = f"{RG_ID}/providers/Microsoft.Resources/deployments"
+    empty = raw(arm, "PUT", f"{path}/nothing", "2025-04-01", deploy_body(template([])))
+    assert empty.status_code == 201
+    props = raw(arm, "GET", f"{path}/nothing", "2025-04-01").json()["properties"]
+    assert props["provisioningState"] == "Succeeded"
+    assert "outputs" not in props and "outputResources" not in props
+    deployments.deployments.begin_create_or_update(
+        group, "one", deploy_body(template([storage("stprov01")]))
+    ).result()
+    props = raw(arm, "GET", f"{path}/one", "2025-04-01").json()["properties"]
+    assert props["providers"] == [
+        {
+            "namespace": "Microsoft.Storage",
+            "resourceTypes": [{"resourceType": "storageAccounts", "locations": ["westeurope"]}],
+        }
+    ]
+    assert props["outputResources"] == [
+        {"id": f"{RG_ID}/providers/Microsoft.Storage/storageAccounts/stprov01"}
+    ]
+    assert "outputs" not in props
+
+
+def test_what_if_carries_the_request_correlation_id(arm: LocalArm, group: str) -> None:
+    correlation = "0f8fad5b-d9cb-469f-a165-70867728950e"
+    conn = arm.connection
+    answer = requests.post(
+        f"{conn.base_url}{RG_ID}/providers/Microsoft.Resources/deployments/w/whatIf"
+        "?api-version=2025-04-01",
+        json=deploy_body(template([storage("stwhatif01")])),
+        headers={
+            "Authorization": f"Bearer {conn.token}",
+            "x-ms-correlation-request-id": correlation,
+        },
+        verify=conn.ca_file,
+        timeout=10,
+    )
+    assert answer.json()["properties"]["correlationId"] == correlation
+    assert answer.json()["properties"]["changes"][0]["changeType"] == "Create"
+    assert answer.headers["x-ms-correlation-request-id"] == correlation
+    assert answer.headers["x-ms-request-id"]
+    made = raw(arm, "GET", RG_ID, "2025-04-01")
+    assert len(made.headers["x-ms-correlation-request-id"]) == 36
