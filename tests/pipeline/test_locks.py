@@ -1,0 +1,75 @@
+"""The gate reports a management lock that will refuse the deployment, before anything is
+written (issue 16): a ReadOnly lock over what the template deploys, any lock over what the
+plan deletes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+from azure.mgmt.resource.locks import ManagementLockClient
+
+from bicep_assets.models import Plan, WhatIfChange
+from bicep_assets.pipeline.locks import refusing_locks
+
+from .conftest import SUB, Project, step_events, storage, template
+
+GROUP = f"/subscriptions/{SUB}/resourceGroups/rg-dev"
+
+
+def failure_of(result: dg.ExecuteInProcessResult, step: str) -> Any:
+    (event,) = step_events(result, step, "STEP_FAILURE")
+    return event.step_failure_data.user_failure_data
+
+
+def test_gate_stops_a_plan_a_lock_will_refuse(project: Project) -> None:
+    path = project.write_template("main.json", template([storage("keep1"), storage("drop1")]))
+    project.write_manifest("dev", template=path, deployment={"mode": "Complete"})
+    assert project.run("deploy_dev").success
+    locks = ManagementLockClient(**project.arm.connection.client_kwargs())
+    locks.management_locks.create_or_update_by_scope(
+        f"{GROUP}/providers/Microsoft.Storage/storageAccounts/drop1",
+        "keep",
+        {"level": "CanNotDelete"},
+    )
+    project.write_template("main.json", template([storage("keep1")]))
+    allowed = {"ops": {"gate": {"config": {"allow_destructive": True}}}}
+    blocked = project.run("deploy_dev", run_config=allowed)
+    assert not blocked.success
+    failure = failure_of(blocked, "gate")
+    assert "\nManagement locks will refuse this deployment (ScopeLocked)" in failure.description
+    assert f"{GROUP}/providers/Microsoft.Storage/storageAccounts/drop1: lock 'keep'" in (
+        failure.description
+    )
+    assert failure.metadata["arm_code"].value == "ScopeLocked"
+    assert failure.metadata["failure_kind"].value == "logic"
+    assert len(project.deployments("rg-dev")) == 1  # nothing was written to ARM
+    # a ReadOnly lock on the group refuses even an unchanged redeploy
+    locks.management_locks.delete_by_scope(
+        f"{GROUP}/providers/Microsoft.Storage/storageAccounts/drop1", "keep"
+    )
+    project.write_template("main.json", template([storage("keep1"), storage("drop1")]))
+    locks.management_locks.create_or_update_at_resource_group_level(
+        "rg-dev", "frozen", {"level": "ReadOnly"}
+    )
+    frozen = project.run("deploy_dev")
+    assert "lock 'frozen' (ReadOnly)" in failure_of(frozen, "gate").description
+    locks.management_locks.delete_at_resource_group_level("rg-dev", "frozen")
+    assert project.run("deploy_dev").success
+
+
+def test_which_changes_a_lock_refuses() -> None:
+    rid = f"{GROUP}/providers/Microsoft.Web/sites/app"
+    plan = Plan(
+        environment="dev",
+        changes=[
+            WhatIfChange(resource_id=rid, resource_type="Microsoft.Web/sites", change_type=kind)
+            for kind in ("Create", "Ignore", "Unsupported")
+        ],
+    )
+    no_delete = {"id": f"{GROUP}/providers/Microsoft.Authorization/locks/a",
+                 "name": "a", "properties": {"level": "CanNotDelete"}}  # fmt: skip
+    read_only = {**no_delete, "properties": {"level": "ReadOnly"}}
+    elsewhere = {**read_only, "id": f"{GROUP}2/providers/Microsoft.Authorization/locks/b"}
+    assert refusing_locks(plan, [no_delete, elsewhere]) == []
+    assert refusing_locks(plan, [read_only]) == [(read_only, rid)]
