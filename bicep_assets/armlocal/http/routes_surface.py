@@ -46,9 +46,13 @@ PATCHABLE = ("tags", "properties", "sku", "identity", "plan", "kind", "managedBy
 
 def answered(backend: ArmBackend, resource: dict[str, Any]) -> dict[str, Any]:
     """A stored resource as a GET answers it: without the ``apiVersion`` the local ARM keeps
-    for itself (providers list the versions written), in its in-progress state while an
-    asynchronous operation on it runs."""
+    for itself (providers list the versions written), named by its last name segment as
+    Azure names child resources (``sa/default/c1`` is ``c1``), in its in-progress state while
+    an asynchronous operation on it runs."""
     shown = {k: v for k, v in resource.items() if k != "apiVersion"}
+    name = shown.get("name")
+    if isinstance(name, str) and "/" in name:  # a child resource: Azure names the last segment
+        shown["name"] = name.rsplit("/", 1)[-1]
     return pending(backend).overlay(shown)
 
 
