@@ -35,6 +35,7 @@ from ..service.locks import (
     locks_on,
 )
 from ..service.provisioning import delete_style, pending, put_style
+from ..state.timestamps import iso, utc_now
 from .rest import Router, empty_response, json_response, read_json, require_object
 
 LOCKS = r"/providers/Microsoft\.Authorization/locks"
@@ -127,9 +128,40 @@ def write_response(
     return json_response(shown, status, headers=headers)
 
 
+# types whose provider answers ARM's ``systemData`` (who made and changed it, and when)
+SYSTEM_DATA_TYPES = (
+    "microsoft.resources/templatespecs",
+    "microsoft.resources/templatespecs/versions",
+)
+
+
+def _with_system_data(
+    backend: ArmBackend, rid: str, body: dict[str, Any], previous: dict[str, Any] | None
+) -> dict[str, Any]:
+    try:
+        rtype = parse_resource_id(rid).resource_type.lower()
+    except Exception:
+        return body
+    if rtype not in SYSTEM_DATA_TYPES:
+        return body
+    now = iso(utc_now())
+    by = backend.config.subscription_id  # the caller: the local ARM knows one principal
+    before = (previous or {}).get("systemData") or {}
+    system = {
+        "createdBy": before.get("createdBy", by),
+        "createdByType": before.get("createdByType", "Application"),
+        "createdAt": before.get("createdAt", now),
+        "lastModifiedBy": by,
+        "lastModifiedByType": "Application",
+        "lastModifiedAt": now,
+    }
+    return {**body, "systemData": system}
+
+
 def put_by_id(backend: ArmBackend, request: Request, rid: str) -> Response:
     body = require_object(read_json(request), "the resource")
     check_unlocked(backend.store, rid, "write")
+    body = _with_system_data(backend, rid, body, backend.store.get_resource(rid))
     stored, created = backend.put_resource(rid, body, request.args.get("api-version", ""))
     return write_response(backend, request, stored, created)
 
@@ -155,6 +187,7 @@ def patch_by_id(backend: ArmBackend, request: Request, rid: str) -> Response:
             k: v for k, v in desired["properties"].items() if k != "provisioningState"
         }
     version = request.args.get("api-version", "") or current.get("apiVersion", "")
+    desired = _with_system_data(backend, rid, desired, current)
     stored, _ = backend.put_resource(rid, desired, version)
     return write_response(backend, request, stored, False)
 
