@@ -44,6 +44,7 @@ from .routes_surface import (
     answered,
     correlation_id,
     delete_by_id,
+    group_delete_response,
     patch_by_id,
     post_action,
     put_by_id,
@@ -153,11 +154,10 @@ def delete_group(backend: ArmBackend, request: Request, sub: str, rg: str) -> Re
             f"The resource group '{rg}' cannot be deleted while deployment "
             f"'{running[0]['name']}' is running.",
         )
-    check_unlocked(backend.store, DeploymentScope(sub, rg).id, "delete", below=True)
+    group = backend.get_resource_group(sub, rg)
+    check_unlocked(backend.store, group["id"], "delete", below=True)
     backend.delete_resource_group(sub, rg)
-    operation = backend.start_operation()
-    operation.status, operation.result = "Succeeded", None
-    return _location_response(backend, request, sub, operation.id)
+    return group_delete_response(backend, request, group["id"], group["location"])
 
 
 def list_groups(backend: ArmBackend, request: Request, sub: str) -> Response:

@@ -227,6 +227,23 @@ def delete_by_id(backend: ArmBackend, request: Request, rid: str) -> Response:
     return empty_response(202, headers=headers)
 
 
+def group_delete_response(
+    backend: ArmBackend, request: Request, group_id: str, location: str
+) -> Response:
+    """``ResourceGroups_Delete``: 202 + ``Location``, which answers 202 while the group's
+    resources are deleted (``resource_delay_s``) and then 200, as ARM documents it."""
+    operation = pending(backend).start(
+        group_id, "Deleting", float(backend.config.resource_delay_s), "delete"
+    )
+    query = f"?api-version={request.args.get('api-version')}"
+    where = location.replace(" ", "").lower()
+    url = (
+        f"{_base(request)}{group_id.split('/resourceGroups/')[0]}/providers/Microsoft.Resources/"
+        f"locations/{where}/operationResults/{operation.id}{query}"
+    )
+    return empty_response(202, headers={"Location": url, **_retry(backend)})
+
+
 def post_action(backend: ArmBackend, request: Request, rid: str, action: str) -> Response:
     resource = backend.get_resource(rid)
     check_unlocked(backend.store, resource["id"], "write")

@@ -345,3 +345,18 @@ def test_what_if_carries_the_request_correlation_id(arm: LocalArm, group: str) -
     assert answer.headers["x-ms-request-id"]
     made = raw(arm, "GET", RG_ID, "2025-04-01")
     assert len(made.headers["x-ms-correlation-request-id"]) == 36
+
+
+def test_group_delete_is_long_running(arm: LocalArm, resources: Any, group: str) -> None:
+    arm.config.resource_delay_s = 30.0
+    deleted = raw(arm, "DELETE", RG_ID, "2025-04-01")
+    assert deleted.status_code == 202 and deleted.headers["Retry-After"] == "0"
+    location = deleted.headers["Location"]
+    assert "/providers/Microsoft.Resources/locations/westeurope/operationResults/" in location
+    auth = {"Authorization": f"Bearer {arm.connection.token}"}
+    poll = requests.get(location, headers=auth, verify=arm.connection.ca_file, timeout=10)
+    assert poll.status_code == 202 and poll.headers["Location"] == location
+    arm.config.resource_delay_s = 0.0
+    resources.resource_groups.create_or_update("rg-quick", {"location": "westeurope"})
+    resources.resource_groups.begin_delete("rg-quick").result()  # the SDK polls it to 200
+    assert resources.resource_groups.check_existence("rg-quick") is False
