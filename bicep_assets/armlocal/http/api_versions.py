@@ -77,6 +77,37 @@ _FAMILIES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
 )
 
 
+# operations that appeared in a later api-version than their service's first: what-if and
+# tenant deployments in 2019-07-01, management group deployments in 2019-05-01 (the first
+# versions whose specifications define them)
+_INTRODUCED: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(r"/providers/Microsoft\.Resources/deployments/[^/]+/whatIf/?$", re.I),
+        "2019-07-01",
+    ),
+    (re.compile(r"^/providers/Microsoft\.Resources/deployments(/|$)", re.I), "2019-07-01"),
+    (
+        re.compile(
+            r"^/providers/Microsoft\.Management/managementGroups/[^/]+/providers/"
+            r"Microsoft\.Resources/deployments(/|$)",
+            re.I,
+        ),
+        "2019-05-01",
+    ),
+)
+
+
+def supported_versions(path: str, known: set[str] | frozenset[str] = frozenset()) -> list[str]:
+    """The api-versions accepted at ``path``, newest first: the service's published ones
+    (plus ``known``, the local ARM's own list, for its own services), from the version the
+    operation appeared in; [] when any well-formed version is taken."""
+    versions = set(published_versions(path)) | set(known)
+    for pattern, first in _INTRODUCED:
+        if pattern.search(path):
+            versions = {v for v in versions if v[:10] >= first}
+    return sorted(versions, reverse=True)
+
+
 def published_versions(path: str) -> tuple[str, ...]:
     """The api-versions Azure publishes for the service at ``path``; () for a resource
     provider the local ARM does not model (any well-formed version is taken there)."""

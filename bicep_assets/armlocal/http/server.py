@@ -32,7 +32,7 @@ from ..service.backend import ArmBackend, LocalArmConfig
 from ..service.errors import ArmHttpError
 from ..service.faults import FaultPlan, FaultPlanError, FaultPlanSpec, read_fault_plan
 from ..state.store import ArmStore, ArmStoreError
-from .api_versions import published_versions
+from .api_versions import supported_versions
 from .client import LocalArmConnection
 from .identity import (
     METADATA_PATH,
@@ -193,10 +193,9 @@ class ArmApp:
                 "The api-version query parameter (?api-version=) is required for all requests.",
             )
         own = OWN_SERVICES.search(path) is not None
-        published = published_versions(path)
-        accepted = (KNOWN_API_VERSIONS if own else set()) | set(published)
+        accepted = supported_versions(path, KNOWN_API_VERSIONS if own else frozenset())
         if (accepted and version not in accepted) or not API_VERSION.match(version):
-            listed = sorted(published or KNOWN_API_VERSIONS, reverse=True)
+            listed = supported_versions(path) or accepted
             raise ArmHttpError(
                 400,
                 "InvalidApiVersionParameter",

@@ -360,3 +360,19 @@ def test_group_delete_is_long_running(arm: LocalArm, resources: Any, group: str)
     resources.resource_groups.create_or_update("rg-quick", {"location": "westeurope"})
     resources.resource_groups.begin_delete("rg-quick").result()  # the SDK polls it to 200
     assert resources.resource_groups.check_existence("rg-quick") is False
+
+
+def test_operations_are_refused_at_versions_before_they_existed(arm: LocalArm, group: str) -> None:
+    body = deploy_body(template([]))
+    old = raw(arm, "POST", f"{RG_ID}/providers/Microsoft.Resources/deployments/d/whatIf",
+              "2019-05-10", body)  # fmt: skip
+    assert old.status_code == 400
+    message = old.json()["error"]["message"]
+    assert message.startswith("The api-version '2019-05-10' is invalid. The supported versions")
+    assert message.endswith(",2019-08-01,2019-07-01'.")
+    tenant = raw(arm, "GET", "/providers/Microsoft.Resources/deployments", "2019-05-01")
+    assert tenant.json()["error"]["code"] == "InvalidApiVersionParameter"
+    # the same versions serve the operations that existed then
+    assert raw(arm, "POST", f"{RG_ID}/providers/Microsoft.Resources/deployments/d/validate",
+               "2016-09-01", body).status_code == 200  # fmt: skip
+    assert raw(arm, "GET", "/providers/Microsoft.Resources/deployments", "2019-07-01").ok
