@@ -152,6 +152,12 @@ def test_template_spec_versions_deploy_by_id(arm: LocalArm, deployments: Any, gr
     assert result.properties.provisioning_state == "Succeeded"
     names = {r["name"] for r in arm.store.list_resources(SUB, "rg-test")}
     assert {"stspec01", "stspec02"} <= names
+    # Bicep's `module m 'ts:…'` compiles to a nested deployment linked by id
+    module = template([nested_link("ts-module", id=version.id)])
+    nested = deployments.deployments.begin_create_or_update(
+        group, "with-module", deploy_body(module)
+    ).result()
+    assert nested.properties.provisioning_state == "Succeeded"
     body["properties"]["templateLink"] = {"id": version.id.replace("1.0", "9.9")}
     with pytest.raises(HttpResponseError) as caught:
         deployments.deployments.begin_create_or_update(group, "nope", body).result()
