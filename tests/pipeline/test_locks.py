@@ -9,6 +9,7 @@ from typing import Any
 import dagster as dg
 from azure.mgmt.resource.locks import ManagementLockClient
 
+from bicep_assets.armlocal import FaultRule
 from bicep_assets.models import Plan, WhatIfChange
 from bicep_assets.pipeline.locks import refusing_locks
 
@@ -73,3 +74,17 @@ def test_which_changes_a_lock_refuses() -> None:
     elsewhere = {**read_only, "id": f"{GROUP}2/providers/Microsoft.Authorization/locks/b"}
     assert refusing_locks(plan, [no_delete, elsewhere]) == []
     assert refusing_locks(plan, [read_only]) == [(read_only, rid)]
+
+
+def test_locks_that_cannot_be_read_are_left_to_arm(project: Project) -> None:
+    path = project.write_template("main.json", template([storage("keep1")]))
+    project.write_manifest("dev", template=path)
+    project.faults(
+        FaultRule(kind="status", status=403, operation="ManagementLocks_ListByScope", times=20)
+    )
+    result = project.run("deploy_dev", sdk_retry_total=0)  # no backoff between retries
+    assert result.success
+    warnings = [
+        e.user_message for e in project.instance.all_logs(result.run_id) if e.step_key == "gate"
+    ]
+    assert any("Could not read the management locks, so none was checked" in w for w in warnings)
