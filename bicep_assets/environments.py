@@ -46,6 +46,9 @@ __all__ = [
     "RetryOptions",
     "Scope",
     "SecureParameter",
+    "StackDenySettings",
+    "StackOptions",
+    "StackUnmanage",
     "TcpCheck",
     "Triggers",
     "duration_seconds",
@@ -57,7 +60,9 @@ __all__ = [
     "read_parameters_file",
     "render_placeholders",
     "scan_environments",
+    "scope_kind",
     "split_endpoint",
+    "stack_scope_problem",
 ]
 
 JobKind = Literal["deploy", "plan"]
@@ -142,15 +147,88 @@ def duration_seconds(text: str) -> int | None:
     return sum(int(n) * unit for n, unit in zip(match.groups(), _DURATION_UNITS, strict=True) if n)
 
 
+_UnmanageMode = Literal["detach", "delete"]
+
+
+class StackUnmanage(_Strict):
+    """``deployment.stack.action_on_unmanage``: what becomes of a resource, resource group or
+    management group the stack no longer manages (dropped from the template, or the stack
+    deleted): ARM's ``actionOnUnmanage``."""
+
+    resources: _UnmanageMode = "detach"
+    resource_groups: _UnmanageMode | None = None
+    management_groups: _UnmanageMode | None = None
+    resources_without_delete_support: Literal["detach", "fail"] | None = None
+
+
+class StackDenySettings(_Strict):
+    """``deployment.stack.deny_settings``: ARM's ``denySettings``, a deny assignment on every
+    managed resource (up to 5 excluded principals, 200 excluded actions)."""
+
+    mode: Literal["none", "denyDelete", "denyWriteAndDelete"] = "none"
+    excluded_principals: Annotated[
+        list[Annotated[str, Field(pattern=rf"^{_GUID}$")]], Field(max_length=5)
+    ] = Field(default_factory=list)
+    excluded_actions: Annotated[
+        list[Annotated[str, Field(pattern=r"^\S+$")]], Field(max_length=200)
+    ] = Field(default_factory=list)
+    apply_to_child_scopes: bool = False
+
+    @model_validator(mode="after")
+    def _not_without_a_mode(self) -> StackDenySettings:
+        if self.mode == "none":
+            given = [
+                key
+                for key, value in (
+                    ("excluded_principals", self.excluded_principals),
+                    ("excluded_actions", self.excluded_actions),
+                    ("apply_to_child_scopes", self.apply_to_child_scopes),
+                )
+                if value
+            ]
+            if given:
+                raise ValueError(
+                    f"{', '.join(given)} apply to a deny assignment: set mode to denyDelete or "
+                    "denyWriteAndDelete, or remove them"
+                )
+        return self
+
+
+class StackOptions(_Strict):
+    """``deployment.stack``: deploy the environment as an Azure deployment stack named after
+    it (see pipeline/stacks.py)."""
+
+    action_on_unmanage: StackUnmanage = Field(default_factory=StackUnmanage)
+    deny_settings: StackDenySettings = Field(default_factory=StackDenySettings)
+    description: Annotated[str, Field(max_length=4096)] | None = None
+    bypass_stack_out_of_sync_error: bool = False
+
+
 class DeploymentOptions(_Strict):
-    """How ARM deploys: mode, rollback to the last successful deployment, what-if noise, and
-    whether a deployment must apply a reviewed plan (and how old that plan may be)."""
+    """How ARM deploys: mode, rollback to the last successful deployment, what-if noise,
+    whether a deployment must apply a reviewed plan (and how old that plan may be), and
+    whether the environment is a deployment stack."""
 
     mode: Literal["Incremental", "Complete"] = "Incremental"
     rollback_on_error: bool = False
     what_if_ignore: list[Annotated[str, Field(pattern=r"^\S+$")]] = Field(default_factory=list)
     require_approved_plan: bool = False
     max_plan_age: str = "24h"
+    stack: StackOptions | None = None
+
+    @model_validator(mode="after")
+    def _stack_fits(self) -> DeploymentOptions:
+        if self.stack is not None and self.mode == "Complete":
+            raise ValueError(
+                "stack: a deployment stack deploys incrementally and removes what the template "
+                "no longer declares through stack.action_on_unmanage; remove mode: Complete"
+            )
+        if self.stack is not None and self.rollback_on_error:
+            raise ValueError(
+                "stack: a deployment stack has no rollback to the last successful deployment "
+                "(ARM's onErrorDeployment); remove rollback_on_error"
+            )
+        return self
 
     @field_validator("max_plan_age", mode="before")
     @classmethod
@@ -547,6 +625,12 @@ def load_environment(path: Path, *, display_name: str | None = None) -> Environm
         raise ManifestError(
             format_validation_error(exc, shown, EnvironmentSpec, positions)
         ) from None
+    stack_problem = stack_scope_problem(spec)
+    if stack_problem is not None:
+        key, message = stack_problem
+        line = positions.get(key, (0, 0))[0]
+        where = f" at line {line}" if line else ""
+        raise ManifestError(f"{shown}: {'.'.join(map(str, key))}: {message}{where}")
     if spec.parameters_file is not None and spec.parameters_file.suffix.lower() == ".json":
         try:
             from_file = read_parameters_file(spec.parameters_file)
@@ -559,6 +643,33 @@ def load_environment(path: Path, *, display_name: str | None = None) -> Environm
                 f"{spec.parameters_file.name}; keep each parameter in one place"
             )
     return spec
+
+
+def scope_kind(spec: EnvironmentSpec) -> str:
+    """resourceGroup, subscription, managementGroup or tenant (the scope's ``kind``; a scope
+    without one is a resource group's)."""
+    return str(getattr(spec.scope, "kind", "resourceGroup"))
+
+
+def stack_scope_problem(spec: EnvironmentSpec) -> tuple[tuple[str, ...], str] | None:
+    """(key path, what is wrong) when ``deployment.stack`` asks what its scope cannot do."""
+    stack = spec.deployment.stack
+    if stack is None:
+        return None
+    kind = scope_kind(spec)
+    if kind == "tenant":
+        return (
+            ("deployment", "stack"),
+            "Azure serves deployment stacks at resource group, subscription and management "
+            "group scope, not at tenant scope; remove the stack or deploy at another scope",
+        )
+    if stack.action_on_unmanage.management_groups is not None and kind != "managementGroup":
+        return (
+            ("deployment", "stack", "action_on_unmanage", "management_groups"),
+            f"only a stack at management group scope manages management groups, and this "
+            f"environment deploys at {kind} scope; remove it",
+        )
+    return None
 
 
 @dataclass(frozen=True)

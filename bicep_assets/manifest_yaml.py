@@ -136,6 +136,8 @@ _PATTERN_MEANING = {
     "version": "a Key Vault secret version (letters and digits)",
     "what_if_ignore": "a property path without spaces, such as properties.siteConfig.alwaysOn",
     "tags": "a tag name without <, >, %, &, \\, ? or /",
+    "excluded_principals": "a principal (object) id, a GUID",
+    "excluded_actions": "an RBAC action without spaces, such as Microsoft.Web/sites/write",
 }
 _TYPE_MEANING = {
     "string_type": "a string",
@@ -199,6 +201,8 @@ def _message(error: Any, loc: tuple[Any, ...], model: type[BaseModel]) -> str:
     if kind == "string_pattern_mismatch":
         # the key holding the value; for a mapping's own key ("[key]"), the mapping's name
         key = loc[-3] if loc[-1] == "[key]" and len(loc) >= 3 else loc[-1]
+        if isinstance(key, int) and len(loc) >= 2:  # a list's item: the list's key
+            key = loc[-2]
         meaning = _PATTERN_MEANING.get(str(key))
         if meaning:
             return f"must be {meaning}, not {_show(value)}"

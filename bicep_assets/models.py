@@ -146,6 +146,7 @@ class DeploymentResult(BaseModel):
     duration_s: float
     outputs: dict[str, Any] = Field(default_factory=dict)  # name → value, non-secure only
     output_resources: list[str] = Field(default_factory=list)
+    stack_id: str | None = None  # the deployment stack's id when deployed as one
 
 
 class CheckResult(BaseModel):

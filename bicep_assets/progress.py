@@ -145,6 +145,13 @@ def step_summary(step: str, metadata: dict[str, Any]) -> str:
         deleted = metadata.get("deleted_resources") or []
         return f"{len(deleted)} deletion(s) approved" if deleted else "nothing to delete"
     if step == "deploy" and "provisioning_state" in metadata:
+        stack = str(metadata.get("stack_id") or "")
+        if stack:  # a deployment stack: its name, then its deployment's
+            stack_name = stack.rsplit("/", 1)[-1]
+            return (
+                f"{metadata['provisioning_state']} (stack {stack_name}, deployment "
+                f"{metadata.get('deployment_name', '')})"
+            )
         return f"{metadata['provisioning_state']} ({metadata.get('deployment_name', '')})"
     if step == "verify":
         records = getattr(metadata.get("checks"), "records", None) or []

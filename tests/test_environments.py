@@ -474,7 +474,10 @@ def test_the_shipped_manifests_load() -> None:
     assert (dev.deployment.mode, dev.deployment.rollback_on_error) == ("Incremental", False)
     assert prod.parameters["appServiceSku"] == "P1v3"
     assert prod.secure_references() == {"appSecret": SecureReference(env="PROD_APP_SECRET")}
-    assert prod.deployment.rollback_on_error
+    assert not prod.deployment.rollback_on_error  # a stack has no onErrorDeployment
+    assert prod.deployment.stack is not None
+    assert prod.deployment.stack.deny_settings.mode == "denyWriteAndDelete"
+    assert prod.deployment.stack.action_on_unmanage.resources == "detach"
     assert prod.scope.resource_group != dev.scope.resource_group
     assert [(c.host, c.port) for c in prod.health_checks.tcp] == [("{outputs.webHost}", 443)]
 

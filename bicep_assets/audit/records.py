@@ -75,6 +75,7 @@ class RunAudit(NamedTuple):
     duration_s: float | None
     deployment_name: str | None
     deployment_id: str | None
+    stack_id: str | None  # the deployment stack's id, when deployed as one
     correlation_id: str | None
     creates: int | None
     modifies: int | None

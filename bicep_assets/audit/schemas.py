@@ -116,6 +116,7 @@ DEPLOYMENT_RUNS = _table(
     ("duration_s", "DOUBLE", "ended_at - started_at in seconds"),
     ("deployment_name", "VARCHAR", "ARM deployment name (<env>-<run id>)"),
     ("deployment_id", "VARCHAR", "ARM deployment resource id"),
+    ("stack_id", "VARCHAR", "deployment stack resource id (deployment.stack), else null"),
     ("correlation_id", "VARCHAR", "ARM correlation id"),
     ("creates", "BIGINT", "planned creates"),
     ("modifies", "BIGINT", "planned modifies"),

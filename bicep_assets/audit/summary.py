@@ -227,6 +227,7 @@ def summarize_run(run: dg.DagsterRun, facts: RunFacts) -> RunAudit:
         duration_s=round(ended - started, 3) if started is not None and ended is not None else None,
         deployment_name=name,
         deployment_id=text_or_none(deploy.get("deployment_id")),
+        stack_id=text_or_none(deploy.get("stack_id")),
         correlation_id=text_or_none(deploy.get("correlation_id")),
         creates=_int_or_none(plan.get("creates")),
         modifies=_int_or_none(plan.get("modifies")),

@@ -45,6 +45,7 @@ ENVIRONMENTAL_CODES: dict[str, str] = _table(
             "AnotherOperationInProgress",
             "DeploymentActive",
             "DeploymentActiveAndUneditable",
+            "DeploymentStackInNonTerminalState",
             "ResourceGroupBeingDeleted",
         ),
         "the deployment was interrupted (the ARM service stopped while it ran)": (
@@ -109,6 +110,7 @@ LOGIC_CODES: dict[str, str] = _table(
         "a policy or a missing permission forbids the request": (
             "RequestDisallowedByPolicy",
             "AuthorizationFailed",
+            "DenyAssignmentAuthorizationFailed",
             "LinkedAuthorizationFailed",
             "DeploymentFailedCleanUp",
         ),

@@ -8,12 +8,18 @@ from typing import Any
 import dagster as dg
 from dagster import OpExecutionContext
 
-from ..environments import subscription_of
-from ..failures import DeploymentFailure, EnvironmentalFailure, failure_boundary
+from ..environments import EnvironmentSpec, subscription_of
+from ..failures import (
+    DeploymentFailure,
+    EnvironmentalFailure,
+    FailureBoundary,
+    failure_boundary,
+)
 from ..models import CompiledTemplate, DeploymentResult, Plan
 from ..resources.arm import ArmClient
 from ..resources.environment import DeploymentEnvironment
 from .secrets import parameters_with_secrets, run_secure_values
+from .stacks import deploy_stack, managed_ids
 
 TERMINAL = ("Succeeded", "Failed", "Canceled")
 MAX_NAME = 64
@@ -138,6 +144,22 @@ def deploy(
             subscription_id=subscription_of(spec),
         ):
             boundary.log.info(f"Created resource group {scope.resource_group} ({scope.location}).")
+        interval = arm.polling_interval_s or (0.2 if arm.target == "local" else 5.0)
+        planned = {c.resource_id.lower(): c.change_type for c in plan.changes}
+        if spec.deployment.stack is not None:  # deployed as a deployment stack (stacks.py)
+            stack = deploy_stack(
+                arm,
+                spec,
+                template=compiled.template,
+                parameters=parameters,
+                tags=tags,
+                run_id=context.run_id,
+                log=boundary.log.info,
+                on_operation=lambda op: boundary.log.info(describe_operation(op, planned)),
+                interval_s=interval,
+            )
+            del parameters
+            return _deployed(context, boundary, spec, compiled, stack_record(stack), started)
         existing = arm.get_deployment(name=name, **where)
         state = existing["properties"].get("provisioningState") if existing else None
         if state == "Canceled":  # by a person, during an earlier attempt or its retry wait
@@ -165,8 +187,6 @@ def deploy(
         else:
             boundary.log.info(f"Re-attaching to ARM deployment {name} ({state}).")
         del parameters
-        interval = arm.polling_interval_s or (0.2 if arm.target == "local" else 5.0)
-        planned = {c.resource_id.lower(): c.change_type for c in plan.changes}
         record = watch_deployment(
             arm,
             name=name,
@@ -181,40 +201,90 @@ def deploy(
                 "message": f"Deployment {name} was canceled.",
             }
             raise DeploymentFailure.from_error(error, description=f"ARM deployment {name} failed")
-        result = boundary.scrub(
-            DeploymentResult(
-                environment=spec.name,
-                deployment_name=name,
-                deployment_id=record["id"],
-                correlation_id=props.get("correlationId"),
-                provisioning_state=props["provisioningState"],
-                duration_s=round(time.monotonic() - started, 3),
-                outputs=public_outputs(record),
-                output_resources=[r["id"] for r in props.get("outputResources") or []],
-            )
+        return _deployed(context, boundary, spec, compiled, record, started)
+
+
+def stack_record(stack: dict[str, Any]) -> dict[str, Any]:
+    """A succeeded stack as the deployment record the result is built from: its deployment's
+    id and name, its managed resources, non-secure outputs, and the stack's own id."""
+    props = stack.get("properties") or {}
+    deployment_id = str(props.get("deploymentId") or stack["id"])
+    return {
+        "id": deployment_id,
+        "name": deployment_id.rsplit("/", 1)[1],
+        "stack_id": stack["id"],
+        "properties": {
+            "provisioningState": "Succeeded",
+            "correlationId": props.get("correlationId"),
+            "outputs": props.get("outputs") or {},
+            "outputResources": [{"id": i} for i in managed_ids(stack)],
+            "detachedResources": props.get("detachedResources") or [],
+            "deletedResources": props.get("deletedResources") or [],
+        },
+    }
+
+
+def _deployed(
+    context: OpExecutionContext,
+    boundary: FailureBoundary,
+    spec: EnvironmentSpec,
+    compiled: CompiledTemplate,
+    record: dict[str, Any],
+    started: float,
+) -> dg.Output[DeploymentResult]:
+    """The deploy step's result, materialization and output for a succeeded deployment (or
+    deployment stack: ``record["stack_id"]``)."""
+    props = record["properties"]
+    git_sha = context.run.tags.get("bicep_assets/git_sha", "")
+    stack_id = record.get("stack_id")
+    result = boundary.scrub(
+        DeploymentResult(
+            environment=spec.name,
+            deployment_name=record.get("name") or deployment_name(spec.name, context.run_id),
+            deployment_id=record["id"],
+            correlation_id=props.get("correlationId"),
+            provisioning_state=props["provisioningState"],
+            duration_s=round(time.monotonic() - started, 3),
+            outputs=public_outputs(record),
+            output_resources=[r["id"] for r in props.get("outputResources") or []],
+            stack_id=stack_id,
         )
-        boundary.materialize(
-            dg.AssetKey(["azure", spec.name]),
-            f"{spec.name} deployed by run {context.run_id}",
-            {
-                "git_sha": git_sha,
-                "template_hash": compiled.template_hash,
-                "deployment_id": result.deployment_id,
-                "output_resources": dg.MetadataValue.json(result.output_resources),
-                "outputs": dg.MetadataValue.json(result.outputs),
-                **output_entries(result.outputs),
-            },
-        )
-        return boundary.output(
-            result,
-            {
-                "deployment_name": result.deployment_name,
-                "deployment_id": result.deployment_id,
-                "correlation_id": result.correlation_id or "",
-                "provisioning_state": result.provisioning_state,
-                "duration_s": result.duration_s,
-                "output_resources": dg.MetadataValue.json(result.output_resources),
-                "outputs": dg.MetadataValue.json(result.outputs),
-                **output_entries(result.outputs),
-            },
-        )
+    )
+    stack_entries: dict[str, Any] = {}
+    if stack_id:
+        stack_entries = {
+            "stack_id": stack_id,
+            "stack_detached": dg.MetadataValue.json(
+                [r.get("id") for r in props.get("detachedResources") or []]
+            ),
+            "stack_deleted": dg.MetadataValue.json(
+                [r.get("id") for r in props.get("deletedResources") or []]
+            ),
+        }
+    boundary.materialize(
+        dg.AssetKey(["azure", spec.name]),
+        f"{spec.name} deployed by run {context.run_id}",
+        {
+            "git_sha": git_sha,
+            "template_hash": compiled.template_hash,
+            "deployment_id": result.deployment_id,
+            "output_resources": dg.MetadataValue.json(result.output_resources),
+            "outputs": dg.MetadataValue.json(result.outputs),
+            **stack_entries,
+            **output_entries(result.outputs),
+        },
+    )
+    return boundary.output(
+        result,
+        {
+            "deployment_name": result.deployment_name,
+            "deployment_id": result.deployment_id,
+            "correlation_id": result.correlation_id or "",
+            "provisioning_state": result.provisioning_state,
+            "duration_s": result.duration_s,
+            "output_resources": dg.MetadataValue.json(result.output_resources),
+            "outputs": dg.MetadataValue.json(result.outputs),
+            **stack_entries,
+            **output_entries(result.outputs),
+        },
+    )

@@ -18,6 +18,7 @@ from .locks import refuse_locked_plan
 from .plan_review import plan_differences
 from .saved_plans import is_plan_id, load_saved_plan
 from .secrets import run_secure_values
+from .stacks import log_unmanaged
 
 SHOWN_DIFFERENCES = 25
 
@@ -183,6 +184,7 @@ def gate(
                 )
             elif change.change_type == "Ignore":
                 boundary.log.info(f"Left as it is (not in the template): {change.resource_id}")
+        log_unmanaged(spec, plan, boundary.log.info)  # a deployment stack's unmanage actions
         refuse_locked_plan(plan, spec, arm, boundary.log)
         plan_id = config.approved_plan.strip().lower()
         if plan_id:

@@ -28,6 +28,7 @@ from .provenance import GIT_DIRTY_TAG, GIT_SHA_TAG
 from .review_link import APPLY_LINK_KEY, plan_review
 from .saved_plans import plan_asset_key, saved_plan, saved_plan_metadata
 from .secrets import parameters_with_secrets, run_secure_values
+from .stacks import with_unmanaged
 
 # Properties services change on their own: what-if shows them, they are never our change.
 BUILTIN_NOISE = (
@@ -324,6 +325,10 @@ def plan(
                 },
             }
         )
+        # a deployment stack also detaches or deletes what it no longer declares (stacks.py)
+        result_plan, notes = with_unmanaged(arm, spec, result_plan)
+        for note in notes:
+            boundary.log.info(note)
         review = plan_review(boundary, spec.name, result_plan)  # summary line, apply link
         record_plan(
             context, boundary, result_plan, compiled, {APPLY_LINK_KEY: review[APPLY_LINK_KEY]}

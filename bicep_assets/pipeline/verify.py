@@ -179,7 +179,9 @@ def verify(
         for check in report.checks:
             log = boundary.log.info if check.ok else boundary.log.error
             log(f"{check.kind} {check.target}: {'ok' if check.ok else 'FAILED'} ({check.detail})")
-        metadata = {"checks": checks_table(report.checks)}
+        metadata: dict[str, Any] = {"checks": checks_table(report.checks)}
+        if result.stack_id:  # deployed as a deployment stack: which one was verified
+            metadata["stack_id"] = result.stack_id
         failed = [c for c in report.checks if not c.ok]
         if failed and all(c.inconclusive for c in failed):
             raise EnvironmentalFailure(

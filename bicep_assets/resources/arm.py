@@ -154,11 +154,19 @@ class ArmClient(dg.ConfigurableResource):
                 from azure.mgmt.resource.deployments import DeploymentsMgmtClient
 
                 self._clients[key] = DeploymentsMgmtClient(**kwargs)
+            elif kind == "stacks":
+                from azure.mgmt.resource.deploymentstacks import DeploymentStacksClient
+
+                self._clients[key] = DeploymentStacksClient(**kwargs)
             else:
                 from azure.mgmt.resourcehealth import ResourceHealthMgmtClient
 
                 self._clients[key] = ResourceHealthMgmtClient(**kwargs)
         return self._clients[key]
+
+    def stacks_client(self, subscription_id: str) -> Any:
+        """The official deployment stacks client (pipeline/stacks.py calls it)."""
+        return self._client("stacks", subscription_id)
 
     # -- resource groups -----------------------------------------------------------------
     def ensure_resource_group(

@@ -6,6 +6,7 @@ from typing import Any
 
 import dagster as dg
 import pytest
+from azure.core.exceptions import HttpResponseError
 
 from bicep_assets.armlocal import FaultRule
 
@@ -49,6 +50,13 @@ def test_shipped_example_deploys_and_verifies(
         if e.event_type_value == "ASSET_MATERIALIZATION"
     ]
     assert materialized == [["plans", env], ["azure", env]]  # the saved plan, the deployment
+    if env == "prod":  # a deployment stack whose deny assignment refuses other writers
+        assert deployed.stack_id and deployed.stack_id.endswith("/deploymentStacks/prod")
+        site = next(r for r in deployed.output_resources if "/Microsoft.Web/sites/" in r)
+        resources = project.arm.connection.resource_client().resources
+        with pytest.raises(HttpResponseError) as denied:
+            resources.begin_delete_by_id(site, api_version="2023-01-01").result()
+        assert denied.value.error.code == "DenyAssignmentAuthorizationFailed"
     again = project.run(f"plan_{env}")
     assert again.success
     assert metadata_of(again, "plan")["no_change"] == plan["creates"]

@@ -87,9 +87,15 @@ def test_runs_of_one_environment_never_overlap_and_other_environments_run_alongs
     with ArmStore(home / "localarm" / "state.sqlite") as store:
         dev = store.list_deployments(f"/subscriptions/{SUB}/resourceGroups/rg-webapp-dev")
         prod = store.list_deployments(f"/subscriptions/{SUB}/resourceGroups/rg-webapp-prod")
+        stack = store.get_stack(
+            f"/subscriptions/{SUB}/resourceGroups/rg-webapp-prod/providers/"
+            "Microsoft.Resources/deploymentStacks/prod"
+        )
     # (the dagster dev is shared: other tests' deployments may be there too, one at a time)
     assert {f"dev-{run_id}" for run_id in dev_runs} <= {d["name"] for d in dev}
-    assert f"prod-{prod_run}" in {d["name"] for d in prod}
+    # prod is a deployment stack: its latest update is prod's run, through the stack's deployment
+    assert stack is not None and stack["tags"]["bicep-assets-run-id"] == prod_run
+    assert stack["properties"]["deploymentId"] in [d["id"] for d in prod]
     windows = sorted(deployment_window(d) for d in dev)
     for (_, previous_end), (start, _) in itertools.pairwise(windows):
         assert start >= previous_end, windows

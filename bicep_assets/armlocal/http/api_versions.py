@@ -67,7 +67,7 @@ _FAMILIES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     ),
     (
         re.compile(
-            r"/providers/Microsoft\.Resources/(deployments|operationResults|tags)"
+            r"/providers/Microsoft\.Resources/(deployments|operationResults|tags)(?=/|$)"
             r"|/resourcegroups(/[^/]+)?(/resources)?/?$"
             r"|^/subscriptions/[^/]+/(resources|providers(/[^/]+(/register)?)?)/?$",
             re.IGNORECASE,

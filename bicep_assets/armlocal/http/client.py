@@ -58,6 +58,12 @@ class LocalArmConnection:
 
         return DeploymentsMgmtClient(**{**self.client_kwargs(), **kwargs})
 
+    def stacks_client(self, **kwargs: Any) -> Any:
+        """``azure-mgmt-resource-deploymentstacks``' client (the stacks API)."""
+        from azure.mgmt.resource.deploymentstacks import DeploymentStacksClient
+
+        return DeploymentStacksClient(**{**self.client_kwargs(), **kwargs})
+
     def health_client(self, **kwargs: Any) -> Any:
         from azure.mgmt.resourcehealth import ResourceHealthMgmtClient
 

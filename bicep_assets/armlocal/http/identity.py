@@ -40,6 +40,7 @@ from werkzeug.wrappers import Request, Response
 from ..service.backend import ArmBackend
 from ..service.behaviors import regions
 from ..service.errors import ArmHttpError
+from ..service.principals import principal_id
 from .rest import API_VERSION, Router, json_response
 
 TOKEN_PATH = "/msi/token"
@@ -88,8 +89,7 @@ class TokenAuthority:
         return hmac.new(secret, b"bicep-assets local ARM token signing", hashlib.sha256).digest()
 
     def principal_id(self, client_id: str | None = None) -> str:
-        seed = f"{self.backend.config.tenant_id}/{client_id or 'system'}"
-        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"localarm-identity:{seed}"))
+        return principal_id(self.backend.config.tenant_id, client_id)
 
     def issue(
         self,
@@ -134,8 +134,9 @@ class TokenAuthority:
         }
 
     # -- authentication ---------------------------------------------------------------------
-    def authenticate(self, request: Request) -> None:
-        """Accept the request's bearer token or raise ARM's 401 for it."""
+    def authenticate(self, request: Request) -> str:
+        """Accept the request's bearer token or raise ARM's 401 for it; the caller's
+        principal (the token's ``oid``; the system identity's for the static token)."""
         header = request.headers.get("Authorization")
         if not header:
             raise _unauthorized(
@@ -157,7 +158,7 @@ class TokenAuthority:
         # constant time: how much of a guess matches must not show in the response time
         expected = self.backend.config.token.encode("utf-8")
         if hmac.compare_digest(token.encode("utf-8", "replace"), expected):
-            return
+            return self.principal_id(None)
         claims = self._verified_claims(token)
         if claims is None:
             raise _unauthorized(
@@ -196,6 +197,8 @@ class TokenAuthority:
                 f"{allowed}.",
                 "The access token is invalid.",
             )
+        oid = claims.get("oid")
+        return oid if isinstance(oid, str) and oid else self.principal_id(None)
 
     def _verified_claims(self, token: str) -> dict[str, Any] | None:
         """The claims of a JWT this authority signed, or None (not a JWT, not ours)."""

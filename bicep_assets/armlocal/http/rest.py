@@ -32,6 +32,14 @@ class ArmRequest(Request):
     max_content_length = MAX_BODY_BYTES + 1
 
 
+# where the server puts the caller's principal (its token's oid) for the handlers
+PRINCIPAL_KEY = "localarm.principal"
+
+
+def principal_of(request: Request) -> str:
+    return str(request.environ.get(PRINCIPAL_KEY, ""))
+
+
 API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview|-beta|-alpha|-privatepreview)?$")
 
 

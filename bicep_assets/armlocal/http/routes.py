@@ -35,10 +35,12 @@ from .rest import (
     Router,
     empty_response,
     json_response,
+    principal_of,
     read_json,
     require_object,
 )
 from .routes_scopes import add_scope_resource_routes, add_scope_routes
+from .routes_stacks import add_stack_routes
 from .routes_surface import (
     add_surface_routes,
     answered,
@@ -111,6 +113,7 @@ def _page(request: Request, items: list[Any]) -> dict[str, Any]:
 
 # -- resource groups ---------------------------------------------------------------------
 def put_group(backend: ArmBackend, request: Request, sub: str, rg: str) -> Response:
+    backend.stacks.check_deny(DeploymentScope(sub, rg).id, principal_of(request), "write")
     body = require_object(read_json(request), "the resource group")
     check_unlocked(backend.store, DeploymentScope(sub, rg).id, "write")
     group, created = backend.create_or_update_resource_group(sub, rg, body)
@@ -128,6 +131,7 @@ def head_group(backend: ArmBackend, request: Request, sub: str, rg: str) -> Resp
 
 def patch_group(backend: ArmBackend, request: Request, sub: str, rg: str) -> Response:
     group = backend.get_resource_group(sub, rg)
+    backend.stacks.check_deny(group["id"], principal_of(request), "write")
     body = require_object(read_json(request), "the resource group patch")
     check_unlocked(backend.store, DeploymentScope(sub, group["name"]).id, "write")
     merged = {
@@ -142,6 +146,11 @@ def patch_group(backend: ArmBackend, request: Request, sub: str, rg: str) -> Res
 def delete_group(backend: ArmBackend, request: Request, sub: str, rg: str) -> Response:
     if backend.store.get_resource_group(sub, rg) is None:
         raise group_not_found(rg)  # ARM: 404, where a missing resource's DELETE is a 204
+    # deleting a group deletes what is in it: a deny assignment on any of it refuses it
+    principal = principal_of(request)
+    backend.stacks.check_deny(DeploymentScope(sub, rg).id, principal, "delete")
+    for resource in backend.store.list_resources(sub, rg):
+        backend.stacks.check_deny(resource["id"], principal, "delete")
     running = [
         d
         for d in backend.store.list_deployments(DeploymentScope(sub, rg).id)
@@ -252,7 +261,15 @@ def list_providers(backend: ArmBackend, request: Request, sub: str) -> Response:
 def put_deployment(backend: ArmBackend, request: Request, scope: str, name: str) -> Response:
     body = require_object(read_json(request), "the deployment")
     target = _scope(scope)
-    record, created = backend.runner.create_or_update(target, name, body)
+    principal = principal_of(request)
+    record, created = backend.runner.create_or_update(
+        target,
+        name,
+        body,
+        authorize=lambda expansion, mode: backend.stacks.check_deployment(
+            target, expansion, mode, principal
+        ),
+    )
     hold = min(float(backend.config.retry_after), 1.0)
     if hold > 0 and backend.runner.wait_for(record["id"], hold):
         record = _deployment(backend, scope, name)
@@ -354,6 +371,10 @@ def validate_deployment(backend: ArmBackend, request: Request, scope: str, name:
     # here too (az validates before it deploys, and prints validate's error cleanly)
     check_location_unchanged(backend.store.get_deployment(target.id, name), name, body)
     expansion, properties = backend.runner.expand(target, name, body)
+    # validate answers what the PUT would: a deny assignment refuses it here too
+    backend.stacks.check_deployment(
+        target, expansion, properties.get("mode", "Incremental"), principal_of(request)
+    )
     result = {
         "id": target.deployment_id(name),
         "name": name,
@@ -458,6 +479,7 @@ def build_router() -> Router:
     """The route table, most specific first (generic resources last)."""
     router = Router()
     add = router.add
+    add_stack_routes(router)
     add_surface_routes(router)
     add_scope_routes(router)
     add("PUT", DEPLOYMENT, put_deployment, "Deployments_CreateOrUpdate")

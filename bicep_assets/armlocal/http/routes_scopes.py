@@ -20,7 +20,13 @@ from werkzeug.wrappers import Request, Response
 from ..service.backend import ArmBackend
 from ..service.errors import ArmHttpError
 from ..service.management_groups import group_id, not_found
-from .rest import Router, empty_response, json_response, read_json, require_object
+from .rest import (
+    Router,
+    empty_response,
+    json_response,
+    read_json,
+    require_object,
+)
 from .routes_surface import answered, delete_by_id, patch_by_id, put_by_id
 
 MG = r"/providers/Microsoft\.Management/managementGroups/(?P<mg>[^/]+)"

@@ -36,7 +36,14 @@ from ..service.locks import (
 )
 from ..service.provisioning import delete_style, pending, put_style
 from ..state.timestamps import iso, utc_now
-from .rest import Router, empty_response, json_response, read_json, require_object
+from .rest import (
+    Router,
+    empty_response,
+    json_response,
+    principal_of,
+    read_json,
+    require_object,
+)
 
 LOCKS = r"/providers/Microsoft\.Authorization/locks"
 LOCK_SCOPE = r"(?P<scope>/subscriptions/[^/]+(?:/resourcegroups/[^/]+(?:/providers/.+?)?)?)"
@@ -159,6 +166,7 @@ def _with_system_data(
 
 
 def put_by_id(backend: ArmBackend, request: Request, rid: str) -> Response:
+    backend.stacks.check_deny(rid, principal_of(request), "write")
     body = require_object(read_json(request), "the resource")
     check_unlocked(backend.store, rid, "write")
     body = _with_system_data(backend, rid, body, backend.store.get_resource(rid))
@@ -169,6 +177,7 @@ def put_by_id(backend: ArmBackend, request: Request, rid: str) -> Response:
 def patch_by_id(backend: ArmBackend, request: Request, rid: str) -> Response:
     """``Resources_UpdateById``: the keys the patch names replace the resource's (tags as a
     whole, as ARM's tag updates do); ``properties`` merge as a JSON merge patch."""
+    backend.stacks.check_deny(rid, principal_of(request), "write")
     body = require_object(read_json(request), "the resource patch")
     current = backend.get_resource(rid)
     check_unlocked(backend.store, rid, "write")
@@ -206,6 +215,7 @@ def _merge_patch(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any
 
 
 def delete_by_id(backend: ArmBackend, request: Request, rid: str) -> Response:
+    backend.stacks.check_deny(rid, principal_of(request), "delete")
     resource = backend.store.get_resource(rid)
     if resource is None:
         return empty_response(204)
@@ -245,6 +255,7 @@ def group_delete_response(
 
 
 def post_action(backend: ArmBackend, request: Request, rid: str, action: str) -> Response:
+    backend.stacks.check_deny(rid, principal_of(request), f"action/{action}")
     resource = backend.get_resource(rid)
     check_unlocked(backend.store, resource["id"], "write")
     body = read_json(request, required=False)

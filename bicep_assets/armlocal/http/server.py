@@ -31,6 +31,7 @@ from werkzeug.wrappers import Request, Response
 from ..service.backend import ArmBackend, LocalArmConfig
 from ..service.errors import ArmHttpError
 from ..service.faults import FaultPlan, FaultPlanError, FaultPlanSpec, read_fault_plan
+from ..service.stacks import STACK_API_VERSIONS
 from ..state.store import ArmStore, ArmStoreError
 from .api_versions import supported_versions
 from .client import LocalArmConnection
@@ -41,7 +42,15 @@ from .identity import (
     add_account_routes,
     metadata_endpoints,
 )
-from .rest import API_VERSION, ArmRequest, empty_response, error_response, json_response, read_json
+from .rest import (
+    API_VERSION,
+    PRINCIPAL_KEY,
+    ArmRequest,
+    empty_response,
+    error_response,
+    json_response,
+    read_json,
+)
 from .routes import build_router
 from .routes_surface import arm_headers
 from .tempdirs import owned_temp_dir, remove_orphaned_temp_dirs
@@ -88,6 +97,8 @@ KNOWN_API_VERSIONS = {
     "2024-02-01",
     "2025-05-01-preview",
 }
+OPERATION_RESULTS = re.compile(r"/providers/Microsoft\.Resources/operationResults/", re.I)
+STACKS_PATH = re.compile(r"/providers/Microsoft\.Resources/deploymentStacks(/|$)", re.IGNORECASE)
 OWN_SERVICES = re.compile(
     r"/providers/Microsoft\.(Resources|ResourceHealth)/|/resourcegroups(/[^/]+)?(/resources)?/?$"
     r"|^/subscriptions/[^/]+/(resources|providers(/[^/]+(/register)?)?)/?$"
@@ -129,7 +140,8 @@ class ArmApp:
                 return metadata_endpoints(request)
             if open_path == TOKEN_PATH:
                 return self.authority.token_endpoint(request)
-            self.authority.authenticate(request)
+            # the caller's principal, for deny assignments (deployment stacks)
+            request.environ[PRINCIPAL_KEY] = self.authority.authenticate(request)
             if path.startswith("/_localarm/"):
                 return self._admin(request)
             # ARM reads '//' as '/': clients build ids with an empty parent path
@@ -193,7 +205,12 @@ class ArmApp:
                 "The api-version query parameter (?api-version=) is required for all requests.",
             )
         own = OWN_SERVICES.search(path) is not None
-        accepted = supported_versions(path, KNOWN_API_VERSIONS if own else frozenset())
+        known = KNOWN_API_VERSIONS
+        if STACKS_PATH.search(path):  # the stacks API has versions of its own
+            known = set(STACK_API_VERSIONS)
+        elif OPERATION_RESULTS.search(path):  # polled by every API, stacks included
+            known = KNOWN_API_VERSIONS | set(STACK_API_VERSIONS)
+        accepted = supported_versions(path, known if own else frozenset())
         if (accepted and version not in accepted) or not API_VERSION.match(version):
             listed = supported_versions(path) or accepted
             raise ArmHttpError(

@@ -29,6 +29,7 @@ from .faults import FaultPlan
 from .host import LocalArmConfig
 from .management_groups import ManagementGroups
 from .preflight import as_http_error, group_location_error, resource_errors
+from .stacks import DeploymentStacks
 
 GROUP_NAME_MAX = 90
 
@@ -58,6 +59,7 @@ class ArmBackend:
         self.faults = faults or FaultPlan()
         self.operations: dict[str, AsyncOperation] = {}
         self.runner = DeploymentRunner(self)
+        self.stacks = DeploymentStacks(self, self.runner)
         self.management_groups = ManagementGroups(
             store, self.config.tenant_id, self.config.subscription_id, self.service_context()
         )

@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import replace
 from typing import Any
@@ -209,8 +210,15 @@ class DeploymentRunner(ResourceSteps):
         return expansion, properties
 
     def create_or_update(
-        self, scope: DeploymentScope, name: str, body: dict[str, Any]
+        self,
+        scope: DeploymentScope,
+        name: str,
+        body: dict[str, Any],
+        *,
+        authorize: Callable[[Expansion, str], None] | None = None,
     ) -> tuple[dict[str, Any], bool]:
+        """Start a deployment; ``authorize(expansion, mode)`` may refuse it once expanded (a
+        caller's request is checked against deny assignments; a stack's own is not)."""
         check_deployment_name(name)
         store = self.backend.store
         with self.lock:
@@ -222,6 +230,8 @@ class DeploymentRunner(ResourceSteps):
                     raise deployment_active(name, active)
                 check_location_unchanged(store.get_deployment(scope.id, name), name, body)
                 expansion, properties = self.expand(scope, name, body)
+                if authorize is not None:
+                    authorize(expansion, properties.get("mode", "Incremental"))
                 mask = deployment_mask(expansion)
                 record = self._new_record(scope, name, body, properties, expansion, mask=mask)
                 # check-and-insert again, atomically across processes
@@ -460,8 +470,10 @@ class DeploymentRunner(ResourceSteps):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not self.backend.store.has_running_deployments(owned_here=True):
-                return
+                break
             time.sleep(0.01)
+        # a deployment stack settles after its deployment ends (unmanage, managed resources)
+        self.backend.stacks.wait_idle(max(0.0, deadline - time.monotonic()))
 
 
 def check_location_unchanged(

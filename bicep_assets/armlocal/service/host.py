@@ -43,5 +43,6 @@ class ServiceHost(Protocol):
     config: LocalArmConfig
     faults: FaultPlan
     management_groups: Any  # service.management_groups.ManagementGroups
+    stacks: Any  # service.stacks.DeploymentStacks
 
     def service_context(self) -> behaviors.ServiceContext: ...

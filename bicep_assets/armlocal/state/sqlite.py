@@ -44,7 +44,7 @@ from typing import Any, Literal
 from .owners import close_instance, current_owner, open_instance
 from .timestamps import iso, utc_now
 
-SCHEMA_VERSION = 2  # 2: owner columns
+SCHEMA_VERSION = 3  # 2: owner columns; 3: deployment stacks
 BUSY_TIMEOUT_S = 30.0  # how long a writer waits for another process's write lock
 SCHEMA = (
     """CREATE TABLE resource_groups (
@@ -94,7 +94,27 @@ SCHEMA = (
     "CREATE INDEX deployment_operations_by_owner ON deployment_operations (owner) "
     "WHERE owner IS NOT NULL",
 )
-TABLES = ("deployment_operations", "deployments", "resources", "resource_groups")
+# version 3 adds deployment stacks; a version 2 file gets them when it is opened
+STACKS_SCHEMA = (
+    """CREATE TABLE deployment_stacks (
+        key TEXT PRIMARY KEY,               -- lower(stack id)
+        scope_key TEXT NOT NULL,            -- lower(id of the group, subscription or mg)
+        name TEXT NOT NULL,
+        provisioning_state TEXT NOT NULL,
+        created TEXT NOT NULL,
+        changed TEXT NOT NULL,
+        body TEXT NOT NULL,                 -- the GET body (secure values never in it)
+        template TEXT NOT NULL,             -- what exportTemplate answers
+        owner TEXT)                         -- ProcessOwner JSON while unfinished, else NULL""",
+    "CREATE INDEX deployment_stacks_by_scope ON deployment_stacks (scope_key, key)",
+)
+TABLES = (
+    "deployment_operations",
+    "deployments",
+    "resources",
+    "resource_groups",
+    "deployment_stacks",
+)
 
 _GROUP_SCOPE = re.compile(
     r"^/subscriptions/(?P<sub>[^/]+)(?:/resourcegroups/(?P<rg>[^/]+))?(?=/|$)", re.IGNORECASE
@@ -245,7 +265,15 @@ class SqliteState:
                         "wrote, or at a new file",
                     )
                 if version == 0:
-                    for statement in SCHEMA:
+                    for statement in SCHEMA + STACKS_SCHEMA:
+                        self._conn.execute(statement)
+                    self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                    version = SCHEMA_VERSION
+        if version == 2:  # a file of the version before deployment stacks: add their table
+            with self.transaction():
+                version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+                if version == 2:
+                    for statement in STACKS_SCHEMA:
                         self._conn.execute(statement)
                     self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
                     version = SCHEMA_VERSION

@@ -52,6 +52,7 @@ from .sqlite import (
     split_scope,
     to_json,
 )
+from .stacks import StackRecords
 from .timestamps import utc_now
 
 __all__ = [
@@ -89,7 +90,7 @@ def resource_type_of(resource_id: str) -> str:
     return "/".join([tail[0], *tail[1::2]])
 
 
-class ArmStore(WorkRecovery):
+class ArmStore(WorkRecovery, StackRecords):
     """The local ARM's state in an SQLite file (``path``) or a private in-memory database.
 
     ``synchronous`` is SQLite's: ``NORMAL`` survives the process being killed, ``FULL``
