@@ -42,9 +42,11 @@ __all__ = [
     "EnvironmentSpec",
     "HealthChecks",
     "HttpCheck",
+    "Identity",
     "ManifestError",
     "RetryOptions",
     "Scope",
+    "ScopeKind",
     "SecureParameter",
     "StackDenySettings",
     "StackOptions",
@@ -60,7 +62,6 @@ __all__ = [
     "read_parameters_file",
     "render_placeholders",
     "scan_environments",
-    "scope_kind",
     "split_endpoint",
     "stack_scope_problem",
 ]
@@ -127,12 +128,152 @@ class SecureParameter(_Strict):
         )
 
 
+ScopeKind = Literal["resourceGroup", "subscription", "managementGroup", "tenant"]
+# Azure's rule for a management group's name (its id): letters, digits, '-', '_', '(', ')'
+# and '.', at most 90 characters, not ending in '.'
+_MANAGEMENT_GROUP = r"^[-\w()._]{0,89}[-\w()_]$"
+
+
 class Scope(_Strict):
-    """Where the environment is deployed; the resource group is created if missing."""
+    """Where the environment is deployed, one of four ARM scopes (``kind``):
+
+    - resource group: ``resource_group`` + ``location`` (+ ``subscription_id``); the group is
+      created if missing;
+    - subscription: ``subscription_id`` + ``location`` (the deployment's metadata location);
+    - management group: ``management_group_id`` + ``location``;
+    - tenant: ``tenant: true`` + ``location``.
+    """
 
     subscription_id: Annotated[str, Field(pattern=rf"^{_GUID}$")] | None = None
-    resource_group: Annotated[str, Field(pattern=r"^[-\w._()]{0,89}[-\w_()]$")]
+    resource_group: Annotated[str, Field(pattern=r"^[-\w._()]{0,89}[-\w_()]$")] | None = None
+    management_group_id: Annotated[str, Field(pattern=_MANAGEMENT_GROUP)] | None = None
+    tenant: bool = False
     location: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9 ]*$")]
+
+    @model_validator(mode="after")
+    def _one_scope(self) -> Scope:
+        if "tenant" in self.model_fields_set and not self.tenant:
+            raise ValueError(
+                "tenant: false names no scope; remove it (tenant: true deploys at tenant scope)"
+            )
+        given = [
+            key
+            for key in ("resource_group", "subscription_id", "management_group_id", "tenant")
+            if key in self.model_fields_set
+        ]
+        if self.tenant and len(given) > 1:
+            others = ", ".join(k for k in given if k != "tenant")
+            raise ValueError(
+                f"tenant: true deploys at tenant scope, which takes only location: remove {others}"
+            )
+        if self.management_group_id is not None and len(given) > 1:
+            others = ", ".join(k for k in given if k != "management_group_id")
+            raise ValueError(
+                "management_group_id deploys at management group scope, which takes only "
+                f"location: remove {others} (a template reaches subscriptions and resource "
+                "groups below it with nested deployments)"
+            )
+        if not given:
+            raise ValueError(
+                "names no scope: give resource_group (a resource group), subscription_id (a "
+                "subscription), management_group_id (a management group) or tenant: true"
+            )
+        return self
+
+    @property
+    def kind(self) -> ScopeKind:
+        """``resourceGroup``, ``subscription``, ``managementGroup`` or ``tenant``."""
+        if self.tenant:
+            return "tenant"
+        if self.management_group_id is not None:
+            return "managementGroup"
+        if self.resource_group is not None:
+            return "resourceGroup"
+        return "subscription"
+
+    @property
+    def subscription(self) -> str:
+        """The subscription (the local ARM's when the manifest names none; above
+        subscriptions: only where the SDK clients need one)."""
+        return self.subscription_id or DEFAULT_SUBSCRIPTION
+
+    @property
+    def group(self) -> str:
+        """The resource group of a resource-group scope (``ValueError`` at other scopes)."""
+        if self.resource_group is None:
+            raise ValueError(f"a {self.kind} scope has no resource group")
+        return self.resource_group
+
+    def describe(self) -> str:
+        """The scope as a person reads it: ``resource group rg-x (westeurope)``."""
+        where = {
+            "resourceGroup": f"resource group {self.resource_group}",
+            "subscription": f"subscription {self.subscription}",
+            "managementGroup": f"management group {self.management_group_id}",
+            "tenant": "tenant",
+        }[self.kind]
+        return f"{where} ({self.location})"
+
+    @property
+    def scope_id(self) -> str:
+        """The ARM id of the scope (``/subscriptions/…/resourceGroups/…``,
+        ``/providers/Microsoft.Management/managementGroups/…``, ``/`` for the tenant)."""
+        if self.kind == "tenant":
+            return "/"
+        if self.kind == "managementGroup":
+            return f"/providers/Microsoft.Management/managementGroups/{self.management_group_id}"
+        base = f"/subscriptions/{self.subscription}"
+        return f"{base}/resourceGroups/{self.resource_group}" if self.resource_group else base
+
+
+IdentityKind = Literal["default", "workload_identity", "managed_identity"]
+_SECRET_KEYS = ("client_secret", "secret", "password", "certificate", "client_certificate")
+
+
+class Identity(_Strict):
+    """Who the environment deploys as (never a secret: a manifest is committed):
+
+    - ``default``: azure-identity's default chain (environment, workload identity, managed
+      identity, Azure CLI…); ``client_id``/``tenant_id`` pick the managed or workload identity
+      the chain uses;
+    - ``workload_identity``: workload identity federation (GitHub Actions, Kubernetes) for the
+      app registration ``client_id`` in ``tenant_id``; the federated token file comes from
+      ``AZURE_FEDERATED_TOKEN_FILE``;
+    - ``managed_identity``: the runner's managed identity, user-assigned when ``client_id``
+      is given.
+
+    On the local ARM, ``client_id`` gets a token for its own principal from the local ARM's
+    managed-identity endpoint, so each client id deploys as a distinct principal.
+    """
+
+    kind: IdentityKind = "default"
+    tenant_id: Annotated[str, Field(pattern=rf"^{_GUID}$")] | None = None
+    client_id: Annotated[str, Field(pattern=rf"^{_GUID}$")] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_secret(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key in data:
+                if str(key).lower() in _SECRET_KEYS:
+                    raise ValueError(
+                        f"{key}: a manifest never holds a secret (it is committed to git); use "
+                        "kind: workload_identity (federated credentials) or kind: "
+                        "managed_identity, or kind: default with the secret in the "
+                        "AZURE_CLIENT_SECRET environment variable of the runner"
+                    )
+        return data
+
+    @model_validator(mode="after")
+    def _complete(self) -> Identity:
+        if self.kind == "workload_identity" and (self.tenant_id is None or self.client_id is None):
+            raise ValueError("kind: workload_identity needs tenant_id and client_id")
+        if self.kind == "managed_identity" and self.tenant_id is not None:
+            raise ValueError(
+                "tenant_id does not apply to kind: managed_identity (a managed identity "
+                "belongs to the tenant of the resource it is assigned to); remove it"
+            )
+        return self
 
 
 _DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
@@ -403,6 +544,7 @@ class EnvironmentSpec(_Strict):
     parameters: dict[str, Any] = Field(default_factory=dict)
     secure_parameters: dict[str, SecureParameter] = Field(default_factory=dict)
     scope: Scope
+    identity: Identity = Field(default_factory=Identity)
     deployment: DeploymentOptions = Field(default_factory=DeploymentOptions)
     retry: RetryOptions = Field(default_factory=RetryOptions)
     health_checks: HealthChecks = Field(default_factory=HealthChecks)
@@ -459,6 +601,16 @@ class EnvironmentSpec(_Strict):
                 "reference: remove it from parameters"
             )
         return value
+
+    @model_validator(mode="after")
+    def _rollback_at_resource_group(self) -> EnvironmentSpec:
+        if self.deployment.rollback_on_error and self.scope.kind != "resourceGroup":
+            raise ValueError(
+                f"deployment.rollback_on_error: ARM rolls back to the last successful "
+                f"deployment at resource group scope only, and this scope is a "
+                f"{self.scope.describe()}: remove rollback_on_error"
+            )
+        return self
 
     @property
     def template_file(self) -> Path:
@@ -645,18 +797,12 @@ def load_environment(path: Path, *, display_name: str | None = None) -> Environm
     return spec
 
 
-def scope_kind(spec: EnvironmentSpec) -> str:
-    """resourceGroup, subscription, managementGroup or tenant (the scope's ``kind``; a scope
-    without one is a resource group's)."""
-    return str(getattr(spec.scope, "kind", "resourceGroup"))
-
-
 def stack_scope_problem(spec: EnvironmentSpec) -> tuple[tuple[str, ...], str] | None:
     """(key path, what is wrong) when ``deployment.stack`` asks what its scope cannot do."""
     stack = spec.deployment.stack
     if stack is None:
         return None
-    kind = scope_kind(spec)
+    kind = spec.scope.kind
     if kind == "tenant":
         return (
             ("deployment", "stack"),
@@ -750,9 +896,3 @@ def load_environments(project_dir: Path) -> dict[str, EnvironmentSpec]:
     if scan.broken:
         raise ManifestError("\n".join(scan.errors))
     return scan.environments
-
-
-def subscription_of(spec: EnvironmentSpec) -> str:
-    """The subscription an environment deploys to (the local ARM's when the manifest has none)."""
-
-    return spec.scope.subscription_id or DEFAULT_SUBSCRIPTION

@@ -130,6 +130,11 @@ _PATTERN_MEANING = {
     "resource_group": (
         "a resource group name (1-90 letters, digits, '-', '_', '.', '(' or ')', not ending in '.')"
     ),
+    "management_group_id": (
+        "a management group id (1-90 letters, digits, '-', '_', '.', '(' or ')', not ending in '.')"
+    ),
+    "tenant_id": "a tenant id (a GUID)",
+    "client_id": "a client id (a GUID: the app registration's or managed identity's)",
     "location": "an Azure region name such as westeurope",
     "env": "an environment variable name (letters, digits and '_')",
     "secret": "a Key Vault secret name (letters, digits and '-')",

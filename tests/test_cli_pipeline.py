@@ -42,7 +42,7 @@ def test_deploy_from_ci_records_the_run_and_leaks_no_secret(project: Path, tmp_p
     done = cli(project, home, "deploy", "dev")
     assert done.returncode == 0, done.stderr[-3000:]
     assert "deploy_dev succeeded" in done.stdout
-    assert "6 to create" in done.stdout
+    assert "7 to create" in done.stdout  # the resource group and its 6 resources
     assert "output webUrl = https://" in done.stdout
     assert CANARY not in done.stdout and CANARY not in done.stderr
     assert (home / "dagster.yaml").is_file()
@@ -73,7 +73,7 @@ def test_failures_exit_non_zero_and_say_why(project: Path, tmp_path: Path, cli_h
     secrets = {"DEV_APP_SECRET": CANARY}
     unknown = cli_here(project, "deploy", "staging", home=home, env=secrets)
     assert unknown.returncode == 2
-    assert unknown.stderr == "error: no environment 'staging' (environments: dev, prod)\n"
+    assert unknown.stderr == "error: no environment 'staging' (environments: dev, landing, prod)\n"
     bad = cli_here(project, "plan", "dev", "--param", "appServiceSku=Huge", home=home, env=secrets)
     assert bad.returncode == 2  # refused before a run exists
     assert bad.stderr.startswith("error: --param: Parameter 'appServiceSku' (string) does not")

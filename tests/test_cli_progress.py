@@ -75,11 +75,12 @@ def test_deploy_prints_each_step_and_the_plan_before_the_deployment(
         "verify started",
         "verify ok",
     ]
+    # the group is new: ARM planned it and its 6 resources (a subscription-scope what-if)
     assert re.search(
-        r"^plan    ok in \d+\.\d s: 6 to create, 0 to modify, 0 to delete, 0 unchanged$", both, re.M
+        r"^plan    ok in \d+\.\d s: 7 to create, 0 to modify, 0 to delete, 0 unchanged$", both, re.M
     )
     # the plan is on stdout, printed when the plan step ended: before the gate started
-    assert "What-if for dev\n\n6 to create, 0 to modify, 0 to delete, 0 unchanged" in out
+    assert "What-if for dev\n\n7 to create, 0 to modify, 0 to delete, 0 unchanged" in out
     assert both.index("What-if for dev") < both.index("gate    started")
     operations = lines_matching(both, r"deploy  (Create|NoChange|Modify) ")
     assert len(operations) == 6 and all(line.endswith(": Succeeded") for line in operations)
@@ -208,8 +209,16 @@ def test_a_plan_that_cannot_be_applied_is_refused_before_any_run(
 
 
 BAD_INPUT = [
-    (["deploy", "staging"], {}, "error: no environment 'staging' (environments: dev, prod)\n"),
-    (["deploy", "../dev"], {}, "error: no environment '../dev' (environments: dev, prod)\n"),
+    (
+        ["deploy", "staging"],
+        {},
+        "error: no environment 'staging' (environments: dev, landing, prod)\n",
+    ),
+    (
+        ["deploy", "../dev"],
+        {},
+        "error: no environment '../dev' (environments: dev, landing, prod)\n",
+    ),
     (
         ["plan", "dev", "--param", "nope=1"],
         {},

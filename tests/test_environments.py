@@ -151,7 +151,8 @@ ERRORS: list[tuple[str, str, str]] = [
         "unknown-top-level-key-lists-allowed",
         MINIMAL + "colour: red\n",
         r"parameters/test\.yaml: colour: unknown key; allowed here: template, parameters_file, "
-        r"parameters, secure_parameters, scope, deployment, retry, health_checks, tags, triggers "
+        r"parameters, secure_parameters, scope, identity, deployment, retry, health_checks, tags, "
+        r"triggers "
         r"at line 5",
     ),
     (
@@ -330,6 +331,78 @@ ERRORS: list[tuple[str, str, str]] = [
         MINIMAL + "template: ../infra/main.bicep\n",
         r"parameters/test\.yaml: template: duplicate key at line 5, column 1 \(first at line 1\)",
     ),
+    # -- scopes ---------------------------------------------------------------------------
+    (
+        "scope-keys-mixed",
+        "template: ../infra/main.json\nscope:\n  resource_group: rg\n  management_group_id: mg\n"
+        "  location: westeurope\n",
+        r"^parameters/test\.yaml: scope: management_group_id deploys at management group scope, "
+        r"which takes only location: remove resource_group \(a template reaches subscriptions "
+        r"and resource groups below it with nested deployments\) at line 2$",
+    ),
+    (
+        "scope-tenant-with-subscription",
+        "template: ../infra/main.json\nscope:\n  tenant: true\n"
+        "  subscription_id: 11111111-2222-3333-4444-555555555555\n  location: westeurope\n",
+        r"^parameters/test\.yaml: scope: tenant: true deploys at tenant scope, which takes only "
+        r"location: remove subscription_id at line 2$",
+    ),
+    (
+        "scope-names-none",
+        "template: ../infra/main.json\nscope:\n  location: westeurope\n",
+        r"^parameters/test\.yaml: scope: names no scope: give resource_group \(a resource group\), "
+        r"subscription_id \(a subscription\), management_group_id \(a management group\) or "
+        r"tenant: true at line 2$",
+    ),
+    (
+        "scope-tenant-false",
+        "template: ../infra/main.json\nscope:\n  tenant: false\n  location: westeurope\n",
+        r"^parameters/test\.yaml: scope: tenant: false names no scope; remove it \(tenant: true "
+        r"deploys at tenant scope\) at line 2$",
+    ),
+    (
+        "scope-management-group-id-shape",
+        "template: ../infra/main.json\nscope:\n  management_group_id: a/b\n  location: x\n",
+        r"^parameters/test\.yaml: scope\.management_group_id: must be a management group id "
+        r"\(1-90 letters, digits, '-', '_', '\.', '\(' or '\)', not ending in '\.'\), not 'a/b' "
+        r"at line 3$",
+    ),
+    (
+        "rollback-above-resource-groups",
+        "template: ../infra/main.json\nscope:\n  subscription_id: 11111111-2222-3333-4444-"
+        "555555555555\n  location: westeurope\ndeployment:\n  rollback_on_error: true\n",
+        r"^parameters/test\.yaml: deployment\.rollback_on_error: ARM rolls back to the last "
+        r"successful deployment at resource group scope only, and this scope is a subscription "
+        r"11111111-2222-3333-4444-555555555555 \(westeurope\): remove rollback_on_error$",
+    ),
+    # -- identities ---------------------------------------------------------------------------
+    (
+        "identity-secret-refused",
+        MINIMAL + "identity:\n  client_id: 11111111-2222-3333-4444-555555555555\n"
+        "  client_secret: hunter2hunter2\n",
+        r"^parameters/test\.yaml: identity: client_secret: a manifest never holds a secret \(it "
+        r"is committed to git\); use kind: workload_identity \(federated credentials\) or kind: "
+        r"managed_identity, or kind: default with the secret in the AZURE_CLIENT_SECRET "
+        r"environment variable of the runner at line 5$",
+    ),
+    (
+        "identity-workload-needs-tenant",
+        MINIMAL + "identity:\n  kind: workload_identity\n"
+        "  client_id: 11111111-2222-3333-4444-555555555555\n",
+        r"^parameters/test\.yaml: identity: kind: workload_identity needs tenant_id and "
+        r"client_id at line 5$",
+    ),
+    (
+        "identity-kind-unknown",
+        MINIMAL + "identity:\n  kind: service_principal\n",
+        r"^parameters/test\.yaml: identity\.kind: ",
+    ),
+    (
+        "identity-client-id-shape",
+        MINIMAL + "identity:\n  client_id: my-app\n",
+        r"^parameters/test\.yaml: identity\.client_id: must be a client id \(a GUID: the app "
+        r"registration's or managed identity's\), not 'my-app' at line 6$",
+    ),
 ]
 
 
@@ -461,7 +534,7 @@ def test_load_environments_without_a_parameters_folder(tmp_path: Path) -> None:
 
 def test_the_shipped_manifests_load() -> None:
     envs = load_environments(ROOT)
-    assert list(envs) == ["dev", "prod"]
+    assert list(envs) == ["dev", "landing", "prod"]
     dev, prod = envs["dev"], envs["prod"]
     for spec in (dev, prod):
         assert spec.template_file == ROOT / "infra" / "main.json"
@@ -480,9 +553,15 @@ def test_the_shipped_manifests_load() -> None:
     assert prod.deployment.stack.action_on_unmanage.resources == "detach"
     assert prod.scope.resource_group != dev.scope.resource_group
     assert [(c.host, c.port) for c in prod.health_checks.tcp] == [("{outputs.webHost}", 443)]
+    landing = envs["landing"]
+    assert (landing.scope.kind, landing.scope.scope_id) == (
+        "subscription",
+        "/subscriptions/00000000-0000-0000-0000-000000000000",
+    )
+    assert landing.template_file == ROOT / "infra" / "landing.json"
 
 
-@pytest.mark.parametrize("env", ["dev", "prod"])
+@pytest.mark.parametrize("env", ["dev", "landing", "prod"])
 def test_shipped_manifests_fit_their_template(env: str) -> None:
     """Every parameter given is declared, every required one is given, and the health checks
     use outputs the template has."""

@@ -63,6 +63,8 @@ class RunAudit(NamedTuple):
     template_hash: str | None
     parameters_hash: str | None
     target: str | None
+    scope_kind: str | None
+    scope_id: str | None
     status: str
     failed_step: str | None
     failure_kind: str | None

@@ -104,6 +104,8 @@ DEPLOYMENT_RUNS = _table(
     ("template_hash", "VARCHAR", "ARM template hash"),
     ("parameters_hash", "VARCHAR", "hash of parameter values and secure references"),
     ("target", "VARCHAR", "local or azure"),
+    ("scope_kind", "VARCHAR", "resourceGroup, subscription, managementGroup or tenant"),
+    ("scope_id", "VARCHAR", "ARM id of the scope deployed to (/ for the tenant)"),
     ("status", "VARCHAR", "success, failure or canceled"),
     ("failed_step", "VARCHAR", "lint, plan, gate, deploy or verify"),
     ("failure_kind", "VARCHAR", "logic or environmental"),

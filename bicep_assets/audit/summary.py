@@ -15,7 +15,7 @@ from ..failures import FailureFacts
 from ..models import SavedPlan
 from ..pipeline.deploy import deployment_name
 from ..pipeline.jobs import ENVIRONMENT_TAG, TRIGGER_TAG
-from ..pipeline.provenance import GIT_SHA_TAG, TARGET_TAG
+from ..pipeline.provenance import GIT_SHA_TAG, SCOPE_KIND_TAG, SCOPE_TAG, TARGET_TAG
 from .records import ChangeRow, EventRow, ResourceRow, RunAudit
 
 TEMPLATE_HASH_TAG = "bicep_assets/template_hash"  # added by lint
@@ -215,6 +215,8 @@ def summarize_run(run: dg.DagsterRun, facts: RunFacts) -> RunAudit:
         template_hash=text_or_none(lint.get("template_hash")) or tags.get(TEMPLATE_HASH_TAG),
         parameters_hash=text_or_none(lint.get("parameters_hash")),
         target=_target(run),
+        scope_kind=tags.get(SCOPE_KIND_TAG) or None,
+        scope_id=tags.get(SCOPE_TAG) or None,
         status=facts.status,
         failed_step=failed_step,
         failure_kind=failure.failure_kind if failure else None,

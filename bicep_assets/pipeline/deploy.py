@@ -8,7 +8,7 @@ from typing import Any
 import dagster as dg
 from dagster import OpExecutionContext
 
-from ..environments import EnvironmentSpec, subscription_of
+from ..environments import EnvironmentSpec, Identity, Scope
 from ..failures import (
     DeploymentFailure,
     EnvironmentalFailure,
@@ -18,6 +18,7 @@ from ..failures import (
 from ..models import CompiledTemplate, DeploymentResult, Plan
 from ..resources.arm import ArmClient
 from ..resources.environment import DeploymentEnvironment
+from .plan import check_management_group
 from .secrets import parameters_with_secrets, run_secure_values
 from .stacks import deploy_stack, managed_ids
 
@@ -33,8 +34,8 @@ def deployment_name(environment: str, run_id: str) -> str:
 def watch_deployment(
     arm: ArmClient,
     *,
-    subscription_id: str,
-    resource_group: str,
+    scope: Scope,
+    identity: Identity | None = None,
     name: str,
     on_operation: Callable[[dict[str, Any]], None],
     interval_s: float,
@@ -43,18 +44,14 @@ def watch_deployment(
     """Poll a deployment until it finishes; report each operation whose state changed."""
     seen: dict[str, str] = {}
     while True:
-        record = arm.get_deployment(
-            subscription_id=subscription_id, resource_group=resource_group, name=name
-        )
+        record = arm.get_deployment(scope=scope, identity=identity, name=name)
         if record is None:  # ARM answered 404 DeploymentNotFound
             raise EnvironmentalFailure(
                 f"Deployment {name} disappeared while it ran.",
                 arm_code="DeploymentNotFound",
                 http_status=404,
             )
-        for operation in arm.list_operations(
-            subscription_id=subscription_id, resource_group=resource_group, name=name
-        ):
+        for operation in arm.list_operations(scope=scope, identity=identity, name=name):
             state = (operation.get("properties") or {}).get("provisioningState", "")
             if seen.get(operation.get("operationId", "")) != state:
                 seen[operation.get("operationId", "")] = state
@@ -96,7 +93,10 @@ def describe_operation(operation: dict[str, Any], planned: dict[str, str]) -> st
     what = f"{target.get('resourceType', '?')}/{target.get('resourceName', '?')}"
     state = props.get("provisioningState")
     change = planned.get(str(target.get("id", "")).lower())
-    if change is None:
+    if change is None and target.get("resourceType") == "Microsoft.Resources/deployments":
+        # what-if lists a nested deployment's resources, not the deployment itself
+        line = f"Deploy {what}: {state} (a nested deployment: its resources are in the plan)"
+    elif change is None:
         line = f"{props.get('provisioningOperation', 'Create')} {what}: {state} (not in the plan)"
     elif change == "NoChange":
         line = f"NoChange {what}: {state} (applied again, the plan found nothing to change)"
@@ -135,15 +135,17 @@ def deploy(
             "bicep-assets-run-id": context.run_id,
         }
         started = time.monotonic()
-        where = {"subscription_id": subscription_of(spec), "resource_group": scope.resource_group}
+        where: dict[str, Any] = {"scope": scope, "identity": spec.identity}
+        check_management_group(spec, arm)
         parameters = parameters_with_secrets(compiled)
-        if arm.ensure_resource_group(
-            name=scope.resource_group,
+        if scope.kind == "resourceGroup" and arm.ensure_resource_group(
+            name=scope.group,
             location=scope.location,
             tags=spec.tags,
-            subscription_id=subscription_of(spec),
+            subscription_id=scope.subscription,
+            identity=spec.identity,
         ):
-            boundary.log.info(f"Created resource group {scope.resource_group} ({scope.location}).")
+            boundary.log.info(f"Created resource group {scope.group} ({scope.location}).")
         interval = arm.polling_interval_s or (0.2 if arm.target == "local" else 5.0)
         planned = {c.resource_id.lower(): c.change_type for c in plan.changes}
         if spec.deployment.stack is not None:  # deployed as a deployment stack (stacks.py)
@@ -183,7 +185,8 @@ def deploy(
                 rollback_on_error=spec.deployment.rollback_on_error,
                 **where,
             )
-            boundary.log.info(f"Started ARM deployment {name} in {scope.resource_group}.")
+            where_to = scope.group if scope.kind == "resourceGroup" else f"the {scope.describe()}"
+            boundary.log.info(f"Started ARM deployment {name} in {where_to}.")
         else:
             boundary.log.info(f"Re-attaching to ARM deployment {name} ({state}).")
         del parameters

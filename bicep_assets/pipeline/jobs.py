@@ -75,8 +75,7 @@ def build_jobs(
     job tags: lint reads them when each run runs (``provenance.py``)."""
     jobs: list[dg.JobDefinition] = []
     for name, spec in environments.items():
-        scope = spec.scope
-        where = f"resource group {scope.resource_group} ({scope.location})"
+        where = spec.scope.describe()
         jobs += _job_pair(
             names=(job_name("deploy", name), job_name("plan", name)),
             descriptions=(

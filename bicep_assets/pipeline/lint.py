@@ -19,7 +19,8 @@ from ..resources.bicep import BicepCli, BicepError, BicepNotFoundError
 from ..resources.environment import DeploymentEnvironment
 from .metadata import table
 from .parameter_overrides import SecureOverrideError, check_parameter_overrides
-from .provenance import launch_facts
+from .provenance import SCOPE_KIND_TAG, SCOPE_TAG, launch_facts
+from .scopes import schema_diagnostics
 from .secrets import refuse_secure_overrides, run_secure_values
 from .static_checks import static_checks
 
@@ -92,6 +93,9 @@ def compile_environment(
     for name in secure:
         parameters.pop(name, None)
     diagnostics.extend(
+        schema_diagnostics(template, spec.scope, source=str(template_file), is_bicep=spec.is_bicep)
+    )
+    diagnostics.extend(
         static_checks(template, parameters, secure_names=set(secure), source=str(template_file))
     )
     return CompiledTemplate(
@@ -131,6 +135,9 @@ def lint(
         for warning in facts.warnings:
             boundary.log.warning(warning)
         spec = environment.load()
+        context.instance.add_run_tags(
+            context.run_id, {SCOPE_KIND_TAG: spec.scope.kind, SCOPE_TAG: spec.scope.scope_id}
+        )
         # a secure value too short to be masked, or one given in run config, stops the run
         # before the template is compiled or anything it holds is logged
         boundary.add_secrets(run_secure_values(spec))

@@ -8,17 +8,9 @@ from typing import Any
 import dagster as dg
 from dagster import OpExecutionContext
 
-from ..armlocal import (
-    CHANGE_SYMBOLS,
-    group_location_error,
-    local_secret_values,
-    preflight_error,
-    read_only_matcher,
-    what_if,
-)
-from ..armlocal.engine import DeploymentContext, ResourceGroup, TemplateError, expand
-from ..environments import EnvironmentSpec, subscription_of
-from ..failures import DeploymentFailure, FailureBoundary, failure_boundary
+from ..armlocal import CHANGE_SYMBOLS, read_only_matcher
+from ..environments import EnvironmentSpec, Scope
+from ..failures import DeploymentFailure, FailureBoundary, LogicFailure, failure_boundary
 from ..models import CompiledTemplate, Plan, PropertyChange, WhatIfChange
 from ..resources.arm import ArmClient
 from ..resources.environment import DeploymentEnvironment
@@ -27,6 +19,7 @@ from .plan_review import value_leaves
 from .provenance import GIT_DIRTY_TAG, GIT_SHA_TAG
 from .review_link import APPLY_LINK_KEY, plan_review
 from .saved_plans import plan_asset_key, saved_plan, saved_plan_metadata
+from .scopes import new_group_parameters, new_group_template
 from .secrets import parameters_with_secrets, run_secure_values
 from .stacks import with_unmanaged
 
@@ -241,36 +234,65 @@ def plan_metadata(plan: Plan) -> dict[str, Any]:
     }
 
 
-def local_what_if(
+def check_management_group(spec: EnvironmentSpec, arm: ArmClient) -> None:
+    """A management group scope whose group does not exist (or that this identity cannot
+    see) fails before anything is asked of ARM: a logic failure naming the manifest key."""
+    scope = spec.scope
+    if scope.kind != "managementGroup" or scope.management_group_id is None:
+        return
+    if not arm.management_group_exists(name=scope.management_group_id, identity=spec.identity):
+        raise LogicFailure(
+            f"parameters/{spec.name}.yaml: scope.management_group_id: management group "
+            f"'{scope.management_group_id}' does not exist (or the deploying identity cannot "
+            "read it); create it, or name an existing one",
+            arm_code="ManagementGroupNotFound",
+            arm_message=f"Management group '{scope.management_group_id}' not found.",
+        )
+
+
+def what_if_at_scope(
     spec: EnvironmentSpec,
     compiled: CompiledTemplate,
     parameters: dict[str, Any],
-    *,
-    check_locations: bool = True,
-) -> dict[str, Any]:
-    """What-if for a resource group that does not exist yet: nothing exists, so the engine
-    alone answers (every resource Create) — and the plan writes nothing to ARM. The local
-    ARM's preflight checks run first (resource names; with ``check_locations`` the group's
-    and the resources' locations, which only the local target knows all of: a sovereign
-    cloud has regions of its own), so the plan refuses what the deployment would."""
-    if check_locations:
-        location_problem = group_location_error(spec.scope.location)
-        if location_problem is not None:
-            raise DeploymentFailure.from_error(location_problem)
-    context = DeploymentContext(
-        subscription_id=subscription_of(spec),
-        resource_group=ResourceGroup(spec.scope.resource_group, spec.scope.location),
-        deployment_name=f"{spec.name}-plan",
-        mode=spec.deployment.mode,
+    arm: ArmClient,
+    what_if_name: str,
+) -> tuple[dict[str, Any], bool]:
+    """ARM's what-if at the environment's scope, and whether the resource group is new. A
+    resource group that does not exist yet is planned through ARM too: a subscription-scope
+    what-if of the group's creation plus the deployment into it (``new_group_template``),
+    which shows the group's Create and its resources' Creates — and writes nothing."""
+    scope = spec.scope
+    new_group = scope.kind == "resourceGroup" and not arm.resource_group_exists(
+        subscription_id=scope.subscription, name=scope.group, identity=spec.identity
     )
-    try:
-        expansion = expand(compiled.template, local_secret_values(parameters), context)
-    except TemplateError as exc:
-        raise DeploymentFailure.from_error(exc.to_arm()) from None
-    refused = preflight_error(expansion, context.deployment_name, check_locations=check_locations)
-    if refused is not None:
-        raise DeploymentFailure.from_error(refused)
-    return what_if(expansion, lambda _id: None, mode=spec.deployment.mode)
+    if not new_group:
+        result = arm.what_if(
+            scope=scope,
+            deployment_name=what_if_name,
+            template=compiled.template,
+            parameters=parameters,
+            mode=spec.deployment.mode,
+            identity=spec.identity,
+        )
+        return result, False
+    wrapper = new_group_template(
+        scope,
+        template=compiled.template,
+        parameters=parameters,
+        mode=spec.deployment.mode,
+        tags=spec.tags,
+        nested_name=what_if_name,
+    )
+    subscription = Scope(subscription_id=scope.subscription, location=scope.location)
+    result = arm.what_if(
+        scope=subscription,
+        deployment_name=what_if_name,
+        template=wrapper,
+        parameters=new_group_parameters(compiled.template, parameters),
+        mode="Incremental",
+        identity=spec.identity,
+    )
+    return result, True
 
 
 @dg.op(out=dg.Out(Plan))
@@ -284,30 +306,17 @@ def plan(
     with failure_boundary(context) as boundary:
         spec = environment.load()
         boundary.add_secrets(run_secure_values(spec))  # what-if's errors can echo them
-        scope = spec.scope
+        check_management_group(spec, arm)
         parameters = parameters_with_secrets(compiled)
-        if arm.resource_group_exists(
-            subscription_id=subscription_of(spec), name=scope.resource_group
-        ):
-            what_if_name = f"{spec.name}-plan-{context.run_id[:8]}"
-            result = arm.what_if(
-                subscription_id=subscription_of(spec),
-                resource_group=scope.resource_group,
-                deployment_name=what_if_name,
-                template=compiled.template,
-                parameters=parameters,
-                mode=spec.deployment.mode,
-            )
-        else:
-            boundary.log.info(
-                f"Resource group {scope.resource_group} does not exist yet: every resource is "
-                "planned as Create (the group is created by the deploy step)."
-            )
-            what_if_name = f"{spec.name}-plan"  # local_what_if's deployment name
-            result = local_what_if(
-                spec, compiled, parameters, check_locations=arm.target == "local"
-            )
+        what_if_name = f"{spec.name}-plan-{context.run_id[:8]}"
+        result, new_group = what_if_at_scope(spec, compiled, parameters, arm, what_if_name)
         del parameters
+        if new_group:
+            boundary.log.info(
+                f"Resource group {spec.scope.group} does not exist yet: ARM planned its "
+                "creation and the deployment into it (a subscription-scope what-if); the "
+                "deploy step creates the group."
+            )
         # what-if echoes what it was sent (a Key Vault secret's value, say): its values are
         # masked; ids, paths and change types are kept, so what_if_ignore still matches
         result = boundary.scrub(result)

@@ -127,6 +127,13 @@ def _parameter_differences(approved: dict[str, Any], now: dict[str, Any]) -> lis
     return found
 
 
+def _is_new_group(change: WhatIfChange) -> bool:
+    return (
+        change.change_type == "Create"
+        and change.resource_type.lower() == "microsoft.resources/resourcegroups"
+    )
+
+
 def plan_differences(saved: SavedPlan, fresh: Plan) -> list[str]:
     """What differs between the approved plan ``saved`` and the ``fresh`` one, one line each
     (empty: the fresh plan is exactly the approved one)."""
@@ -151,7 +158,11 @@ def plan_differences(saved: SavedPlan, fresh: Plan) -> list[str]:
             NOT_A_CHANGE
         ):
             continue  # left alone in both (a resource added outside the template, say)
-        if now is None:
+        if now is None and was is not None and _is_new_group(was):
+            # planned as new (a subscription-scope what-if), and the environment's group now:
+            # a plan made in an existing group does not list the group itself
+            found.append(f"{was.resource_id}: Create in the approved plan, NoChange now")
+        elif now is None:
             assert was is not None
             found.append(
                 f"{was.resource_id}: {was.change_type} in the approved plan, not planned now"

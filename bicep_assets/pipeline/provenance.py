@@ -25,6 +25,8 @@ TARGET_TAG = "bicep_assets/target"
 GIT_SHA_TAG = "bicep_assets/git_sha"
 CHECKOUT_GIT_SHA_TAG = "bicep_assets/checkout_git_sha"
 GIT_DIRTY_TAG = "bicep_assets/git_dirty"
+SCOPE_KIND_TAG = "bicep_assets/scope_kind"  # resourceGroup, subscription, managementGroup, tenant
+SCOPE_TAG = "bicep_assets/scope"  # the ARM id of the scope deployed to
 
 _SHOWN_CHANGES = 5
 

@@ -29,7 +29,7 @@ from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
 
-from ..environments import EnvironmentSpec, StackOptions, scope_kind, subscription_of
+from ..environments import EnvironmentSpec, StackOptions
 from ..failures import DeploymentFailure, LogicFailure
 from ..models import Plan, WhatIfChange
 from ..resources.arm import ArmClient
@@ -85,23 +85,21 @@ def stack_body(
     if options.bypass_stack_out_of_sync_error:
         properties["bypassStackOutOfSyncError"] = True
     body: dict[str, Any] = {"properties": properties, "tags": tags}
-    if scope_kind(spec) != "resourceGroup":
+    if spec.scope.kind != "resourceGroup":
         body["location"] = spec.scope.location
     return body
 
 
 def _call(arm: ArmClient, spec: EnvironmentSpec, operation: str, *args: Any, **kwargs: Any) -> Any:
     """``deployment_stacks.<operation>_at_<scope>`` for the environment's scope."""
-    stacks = arm.stacks_client(subscription_of(spec)).deployment_stacks
-    kind = scope_kind(spec)
+    stacks = arm.stacks_client(spec.scope.subscription, spec.identity).deployment_stacks
+    kind = spec.scope.kind
     if kind == "resourceGroup":
-        return getattr(stacks, f"{operation}_at_resource_group")(
-            spec.scope.resource_group, *args, **kwargs
-        )
+        return getattr(stacks, f"{operation}_at_resource_group")(spec.scope.group, *args, **kwargs)
     if kind == "subscription":
         return getattr(stacks, f"{operation}_at_subscription")(*args, **kwargs)
     if kind == "managementGroup":
-        group = str(getattr(spec.scope, "management_group_id", ""))
+        group = spec.scope.management_group_id
         return getattr(stacks, f"{operation}_at_management_group")(group, *args, **kwargs)
     raise LogicFailure(
         f"deployment.stack: Azure serves deployment stacks at resource group, subscription "
@@ -260,11 +258,9 @@ def deploy_stack(
             )  # fmt: skip
         props = stack.get("properties") or {}
         deployment_id = str(props.get("deploymentId") or "")
-        if deployment_id and scope_kind(spec) == "resourceGroup":
+        if deployment_id:
             for operation in arm.list_operations(
-                subscription_id=subscription_of(spec),
-                resource_group=spec.scope.resource_group,
-                name=deployment_id.rsplit("/", 1)[1],
+                scope=spec.scope, identity=spec.identity, name=deployment_id.rsplit("/", 1)[1]
             ):
                 op_state = (operation.get("properties") or {}).get("provisioningState", "")
                 if seen.get(operation.get("operationId", "")) != op_state:

@@ -1,5 +1,6 @@
 """verify: the deployment converged — provisioning state, Resource Health, HTTP/TCP probes."""
 
+import re
 import time
 from functools import partial
 from typing import Any
@@ -8,7 +9,7 @@ import dagster as dg
 from azure.core.exceptions import HttpResponseError
 from dagster import OpExecutionContext
 
-from ..environments import EnvironmentSpec, ManifestError, render_placeholders, subscription_of
+from ..environments import EnvironmentSpec, Identity, ManifestError, render_placeholders
 from ..failures import EnvironmentalFailure, LogicFailure, failure_boundary
 from ..models import CheckResult, CompiledTemplate, DeploymentResult, HealthReport
 from ..resources.arm import ArmClient
@@ -17,24 +18,48 @@ from ..resources.probes import Check, Probes, http_probe, redact_url, run_checks
 from .metadata import table
 from .secrets import run_secure_values
 
+_SUBSCRIPTION = re.compile(r"^/subscriptions/([^/]+)", re.IGNORECASE)
+_GROUP = re.compile(r"^/subscriptions/[^/]+/resourceGroups/[^/]+/?$", re.IGNORECASE)
+
 
 def _type_of(resource_id: str) -> str:
+    if _GROUP.match(resource_id):
+        return "Microsoft.Resources/resourceGroups"
     tail = resource_id[resource_id.lower().rfind("/providers/") + len("/providers/") :]
     parts = tail.split("/")
     return "/".join([parts[0], *parts[1::2]])
 
 
+def subscription_in(resource_id: str, default: str) -> str:
+    """The subscription a resource id lies in (``default`` above subscriptions): a template
+    may deploy into several subscriptions, and each is read through its own client."""
+    match = _SUBSCRIPTION.match(resource_id)
+    return match.group(1) if match else default
+
+
+def is_checked_resource(resource_id: str) -> bool:
+    """Whether verify reads the provisioning state of an output resource: any resource, at
+    any scope (resource groups too), but not a scope itself (a subscription, a management
+    group: deployments do not create those here)."""
+    return "/providers/" in resource_id.lower() or bool(_GROUP.match(resource_id))
+
+
 def provisioning_check(
-    arm: ArmClient, compiled: CompiledTemplate, subscription_id: str, resource_id: str
+    arm: ArmClient,
+    compiled: CompiledTemplate,
+    subscription_id: str,
+    resource_id: str,
+    identity: Identity | None = None,
 ) -> Check:
     def check() -> CheckResult:
         started = time.monotonic()
         rtype = _type_of(resource_id)
+        sub = subscription_in(resource_id, subscription_id)
         version = compiled.api_versions.get(rtype.lower()) or arm.api_version_for(
-            subscription_id=subscription_id, resource_type=rtype
+            subscription_id=sub, resource_type=rtype, identity=identity
         )
         body = arm.get_resource(
-            subscription_id=subscription_id, resource_id=resource_id, api_version=version
+            subscription_id=sub, resource_id=resource_id, api_version=version, identity=identity
         )
         latency = (time.monotonic() - started) * 1000
         if body is None:
@@ -57,11 +82,17 @@ def provisioning_check(
     return Check("provisioning_state", resource_id, check)
 
 
-def health_check(arm: ArmClient, subscription_id: str, resource_id: str) -> Check:
+def health_check(
+    arm: ArmClient, subscription_id: str, resource_id: str, identity: Identity | None = None
+) -> Check:
     def check() -> CheckResult:
         started = time.monotonic()
         try:
-            status = arm.availability(subscription_id=subscription_id, resource_id=resource_id)
+            status = arm.availability(
+                subscription_id=subscription_in(resource_id, subscription_id),
+                resource_id=resource_id,
+                identity=identity,
+            )
         except HttpResponseError as exc:
             latency = (time.monotonic() - started) * 1000
             if exc.status_code in (404, 400):  # the type is not covered by Resource Health
@@ -96,13 +127,17 @@ def build_checks(
 ) -> list[Check]:
     """Every check the manifest asks for, run concurrently by :func:`run_checks`."""
     checks: list[Check] = []
-    sub = subscription_of(spec)
+    sub = spec.scope.subscription
     config = spec.health_checks
-    resources = [r for r in result.output_resources if "/providers/" in r.lower()]
+    resources = [r for r in result.output_resources if is_checked_resource(r)]
     if config.provisioning_state:
-        checks.extend(provisioning_check(arm, compiled, sub, r) for r in resources)
+        checks.extend(provisioning_check(arm, compiled, sub, r, spec.identity) for r in resources)
     if config.resource_health:
-        checks.extend(health_check(arm, sub, r) for r in resources)
+        checks.extend(
+            health_check(arm, sub, r, spec.identity)
+            for r in resources
+            if "/providers/" in r.lower()  # Resource Health reports resources, not groups
+        )
     # the local ARM's web apps are served with a certificate from its own CA
     session = probes.session() if probes.ca_bundle else None
     tls: bool | str = True if session is not None else (arm.ca_bundle or True)

@@ -3,9 +3,17 @@
 ``target: local`` (the default) talks to a local ARM: an embedded one started in this
 process over a state file under ``DAGSTER_HOME`` (shared by every run process), or a running
 ``bicep-assets emulator serve`` given by ``local_endpoint``/``local_token``/``local_ca_file``.
-``target: azure`` uses azure-identity's ``DefaultAzureCredential`` against
-``management_endpoint`` (sovereign clouds: set it and ``credential_scope``). Either way the
-pipeline calls only the methods below, which call only the official SDK clients.
+``target: azure`` uses azure-identity against ``management_endpoint`` (sovereign clouds: set
+it and ``credential_scope``): the environment's ``identity:`` block picks the credential
+(``DefaultAzureCredential``, ``WorkloadIdentityCredential`` or ``ManagedIdentityCredential``),
+so that environments in different subscriptions deploy as different principals. On the local
+ARM an identity's ``client_id`` gets tokens for its own principal from the local ARM's
+managed-identity endpoint. Either way the pipeline calls only the methods below, which call
+only the official SDK clients, with one client per (kind, subscription, identity).
+
+Deployments go to the environment's scope (``Scope.kind``): the SDK's resource group calls,
+or their ``_at_subscription_scope`` / ``_at_management_group_scope`` / ``_at_tenant_scope``
+forms.
 """
 
 from __future__ import annotations
@@ -18,10 +26,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import dagster as dg
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from pydantic import Field, PrivateAttr
 
 from ..armlocal import FaultPlan, LocalArm, LocalArmConfig, LocalArmConnection
+from ..armlocal.engine.context import DEFAULT_SUBSCRIPTION
+from ..environments import Identity, Scope
 from ..failures import LogicFailure
 
 _LOCAL_SERVERS: dict[str, Any] = {}  # state path → LocalArm running in this process
@@ -88,7 +98,9 @@ class ArmClient(dg.ConfigurableResource):
     sdk_retry_total: int = 10
     sdk_retry_status: int = 5
 
-    _clients: dict[tuple[str, str], Any] = PrivateAttr(default_factory=dict)
+    _clients: dict[tuple[str, str, Identity | None], Any] = PrivateAttr(default_factory=dict)
+    _credentials: dict[Identity | None, Any] = PrivateAttr(default_factory=dict)
+    _client_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _api_versions: dict[str, str] = PrivateAttr(default_factory=dict)
 
     # -- connection ----------------------------------------------------------------------
@@ -116,75 +128,139 @@ class ArmClient(dg.ConfigurableResource):
         connection = self.local_connection()
         return connection.ca_file if connection else None
 
-    def _kwargs(self, subscription_id: str) -> dict[str, Any]:
+    def credential(self, identity: Identity | None = None) -> Any:
+        """The credential an environment deploys with (one per identity, kept)."""
+        identity = identity if identity != Identity() else None
+        with self._client_lock:
+            if identity not in self._credentials:
+                self._credentials[identity] = self._new_credential(identity)
+            return self._credentials[identity]
+
+    def _new_credential(self, identity: Identity | None) -> Any:
+        connection = self.local_connection()
+        if connection is not None:
+            return connection.credential(identity.client_id if identity else None)
+        from azure.identity import (
+            DefaultAzureCredential,
+            ManagedIdentityCredential,
+            WorkloadIdentityCredential,
+        )
+
+        if identity is None:
+            return DefaultAzureCredential()
+        if identity.kind == "workload_identity":
+            # the federated token file: AZURE_FEDERATED_TOKEN_FILE (set by the runner)
+            return WorkloadIdentityCredential(
+                tenant_id=identity.tenant_id, client_id=identity.client_id
+            )
+        if identity.kind == "managed_identity":
+            return ManagedIdentityCredential(client_id=identity.client_id)
+        options: dict[str, Any] = {}
+        if identity.client_id:
+            options["managed_identity_client_id"] = identity.client_id
+            options["workload_identity_client_id"] = identity.client_id
+        if identity.tenant_id:
+            options["workload_identity_tenant_id"] = identity.tenant_id
+            options["additionally_allowed_tenants"] = [identity.tenant_id]
+        return DefaultAzureCredential(**options)
+
+    def _kwargs(self, subscription_id: str, identity: Identity | None = None) -> dict[str, Any]:
         common = {
             "subscription_id": subscription_id,
             "retry_total": self.sdk_retry_total,
             "retry_status": self.sdk_retry_status,
+            "credential": self.credential(identity),
         }
         connection = self.local_connection()
         if connection is not None:
             return {
                 **common,
-                "credential": connection.credential(),
                 "base_url": connection.base_url,
                 "connection_verify": connection.ca_file,
                 "polling_interval": self.polling_interval_s or 0.2,
             }
-        from azure.identity import DefaultAzureCredential
-
         endpoint = self.management_endpoint.rstrip("/")
         return {
             **common,
-            "credential": DefaultAzureCredential(),
             "base_url": endpoint,
             "credential_scopes": [self.credential_scope or f"{endpoint}/.default"],
             "polling_interval": self.polling_interval_s or 5.0,
         }
 
-    def _client(self, kind: str, subscription_id: str) -> Any:
-        key = (kind, subscription_id)
+    def _client(self, kind: str, subscription_id: str, identity: Identity | None = None) -> Any:
+        identity = identity if identity != Identity() else None
+        key = (kind, subscription_id, identity)
         if key not in self._clients:
-            kwargs = self._kwargs(subscription_id)
+            kwargs = self._kwargs(subscription_id, identity)
             if kind == "resources":
                 from azure.mgmt.resource.resources import ResourceManagementClient
 
-                self._clients[key] = ResourceManagementClient(**kwargs)
+                client: Any = ResourceManagementClient(**kwargs)
             elif kind == "deployments":
                 from azure.mgmt.resource.deployments import DeploymentsMgmtClient
 
-                self._clients[key] = DeploymentsMgmtClient(**kwargs)
+                client = DeploymentsMgmtClient(**kwargs)
             elif kind == "stacks":
                 from azure.mgmt.resource.deploymentstacks import DeploymentStacksClient
 
-                self._clients[key] = DeploymentStacksClient(**kwargs)
+                client = DeploymentStacksClient(**kwargs)
+            elif kind == "management_groups":
+                from azure.mgmt.managementgroups import ManagementGroupsMgmtClient
+
+                kwargs.pop("subscription_id")
+                client = ManagementGroupsMgmtClient(**kwargs)
             else:
                 from azure.mgmt.resourcehealth import ResourceHealthMgmtClient
 
-                self._clients[key] = ResourceHealthMgmtClient(**kwargs)
+                client = ResourceHealthMgmtClient(**kwargs)
+            with self._client_lock:
+                self._clients.setdefault(key, client)
         return self._clients[key]
 
-    def stacks_client(self, subscription_id: str) -> Any:
+    def stacks_client(self, subscription_id: str, identity: Identity | None = None) -> Any:
         """The official deployment stacks client (pipeline/stacks.py calls it)."""
-        return self._client("stacks", subscription_id)
+        return self._client("stacks", subscription_id, identity)
 
-    # -- resource groups -----------------------------------------------------------------
+    # -- resource groups and management groups -----------------------------------------
     def ensure_resource_group(
-        self, *, subscription_id: str, name: str, location: str, tags: dict[str, str]
+        self,
+        *,
+        subscription_id: str,
+        name: str,
+        location: str,
+        tags: dict[str, str],
+        identity: Identity | None = None,
     ) -> bool:
         """Create the group when it is missing; True when it was created."""
-        groups = self._client("resources", subscription_id).resource_groups
+        groups = self._client("resources", subscription_id, identity).resource_groups
         if groups.check_existence(name):
             return False
         groups.create_or_update(name, {"location": location, "tags": tags})
         return True
 
-    def resource_group_exists(self, *, subscription_id: str, name: str) -> bool:
+    def resource_group_exists(
+        self, *, subscription_id: str, name: str, identity: Identity | None = None
+    ) -> bool:
         return bool(
-            self._client("resources", subscription_id).resource_groups.check_existence(name)
+            self._client("resources", subscription_id, identity).resource_groups.check_existence(
+                name
+            )
         )
 
-    # -- deployments ---------------------------------------------------------------------
+    def management_group_exists(self, *, name: str, identity: Identity | None = None) -> bool:
+        """Whether the management group exists (and this identity may read it)."""
+        client = self._client("management_groups", DEFAULT_SUBSCRIPTION, identity)
+        try:
+            client.management_groups.get(name)
+        except ResourceNotFoundError:
+            return False
+        except HttpResponseError as exc:
+            if exc.status_code == 403:  # Azure answers 403 for a group the caller cannot see
+                return False
+            raise
+        return True
+
+    # -- deployments at every scope --------------------------------------------------------
     @staticmethod
     def _body(
         template: dict[str, Any],
@@ -194,6 +270,7 @@ class ArmClient(dg.ConfigurableResource):
         tags: dict[str, str] | None = None,
         on_error_last_successful: bool = False,
         what_if_format: str | None = None,
+        location: str | None = None,
     ) -> dict[str, Any]:
         properties: dict[str, Any] = {"mode": mode, "template": template, "parameters": parameters}
         if on_error_last_successful:
@@ -201,73 +278,126 @@ class ArmClient(dg.ConfigurableResource):
         if what_if_format:
             properties["whatIfSettings"] = {"resultFormat": what_if_format}
         body: dict[str, Any] = {"properties": properties}
+        if location:
+            body["location"] = location
         if tags:
             body["tags"] = tags
         return body
 
+    @staticmethod
+    def _location(scope: Scope) -> str | None:
+        """Deployments above resource groups carry a location (where ARM keeps their data)."""
+        return None if scope.kind == "resourceGroup" else scope.location
+
     def what_if(
         self,
         *,
-        subscription_id: str,
-        resource_group: str,
+        scope: Scope,
         deployment_name: str,
         template: dict[str, Any],
         parameters: dict[str, Any],
         mode: str,
+        identity: Identity | None = None,
     ) -> dict[str, Any]:
-        """ARM what-if (``WhatIfOperationResult`` as JSON). ``parameters`` may carry secure
-        values: they go into the request and nowhere else."""
-        client = self._client("deployments", subscription_id)
-        body = self._body(template, parameters, mode, what_if_format="FullResourcePayloads")
-        poller = client.deployments.begin_what_if(resource_group, deployment_name, body)
+        """ARM what-if at the environment's scope (``WhatIfOperationResult`` as JSON).
+        ``parameters`` may carry secure values: they go into the request and nowhere else."""
+        ops = self._client("deployments", scope.subscription, identity).deployments
+        body = self._body(
+            template,
+            parameters,
+            mode,
+            what_if_format="FullResourcePayloads",
+            location=self._location(scope),
+        )
+        if scope.kind == "resourceGroup":
+            poller = ops.begin_what_if(scope.group, deployment_name, body)
+        elif scope.kind == "subscription":
+            poller = ops.begin_what_if_at_subscription_scope(deployment_name, body)
+        elif scope.kind == "managementGroup":
+            poller = ops.begin_what_if_at_management_group_scope(
+                scope.management_group_id, deployment_name, body
+            )
+        else:
+            poller = ops.begin_what_if_at_tenant_scope(deployment_name, body)
         return poller.result().as_dict()
 
     def get_deployment(
-        self, *, subscription_id: str, resource_group: str, name: str
+        self, *, scope: Scope, name: str, identity: Identity | None = None
     ) -> dict[str, Any] | None:
-        client = self._client("deployments", subscription_id)
+        ops = self._client("deployments", scope.subscription, identity).deployments
         try:
-            return client.deployments.get(resource_group, name).as_dict()
+            if scope.kind == "resourceGroup":
+                found = ops.get(scope.group, name)
+            elif scope.kind == "subscription":
+                found = ops.get_at_subscription_scope(name)
+            elif scope.kind == "managementGroup":
+                found = ops.get_at_management_group_scope(scope.management_group_id, name)
+            else:
+                found = ops.get_at_tenant_scope(name)
         except ResourceNotFoundError:
             return None
+        return found.as_dict()
 
     def start_deployment(
         self,
         *,
-        subscription_id: str,
-        resource_group: str,
+        scope: Scope,
         name: str,
         template: dict[str, Any],
         parameters: dict[str, Any],
         mode: str,
         tags: dict[str, str],
         rollback_on_error: bool,
+        identity: Identity | None = None,
     ) -> dict[str, Any]:
         """PUT the deployment and return at once (the caller polls, streaming operations)."""
-        client = self._client("deployments", subscription_id)
+        ops = self._client("deployments", scope.subscription, identity).deployments
         body = self._body(
-            template, parameters, mode, tags=tags, on_error_last_successful=rollback_on_error
+            template,
+            parameters,
+            mode,
+            tags=tags,
+            on_error_last_successful=rollback_on_error,
+            location=self._location(scope),
         )
-        poller = client.deployments.begin_create_or_update(
-            resource_group, name, body, polling=False
-        )
+        if scope.kind == "resourceGroup":
+            poller = ops.begin_create_or_update(scope.group, name, body, polling=False)
+        elif scope.kind == "subscription":
+            poller = ops.begin_create_or_update_at_subscription_scope(name, body, polling=False)
+        elif scope.kind == "managementGroup":
+            poller = ops.begin_create_or_update_at_management_group_scope(
+                scope.management_group_id, name, body, polling=False
+            )
+        else:
+            poller = ops.begin_create_or_update_at_tenant_scope(name, body, polling=False)
         return poller.result().as_dict()
 
     def list_operations(
-        self, *, subscription_id: str, resource_group: str, name: str
+        self, *, scope: Scope, name: str, identity: Identity | None = None
     ) -> list[dict[str, Any]]:
-        client = self._client("deployments", subscription_id)
-        return [o.as_dict() for o in client.deployment_operations.list(resource_group, name)]
+        ops = self._client("deployments", scope.subscription, identity).deployment_operations
+        if scope.kind == "resourceGroup":
+            found = ops.list(scope.group, name)
+        elif scope.kind == "subscription":
+            found = ops.list_at_subscription_scope(name)
+        elif scope.kind == "managementGroup":
+            found = ops.list_at_management_group_scope(scope.management_group_id, name)
+        else:
+            found = ops.list_at_tenant_scope(name)
+        return [o.as_dict() for o in found]
 
     # -- resources and health ------------------------------------------------------------
-    def api_version_for(self, *, subscription_id: str, resource_type: str) -> str:
+    def api_version_for(
+        self, *, subscription_id: str, resource_type: str, identity: Identity | None = None
+    ) -> str:
         """The newest api-version the provider lists for a type (cached)."""
         key = resource_type.lower()
         if key not in self._api_versions:
             namespace, _, rest = resource_type.partition("/")
             version = DEFAULT_API_VERSION
             try:
-                provider = self._client("resources", subscription_id).providers.get(namespace)
+                client = self._client("resources", subscription_id, identity)
+                provider = client.providers.get(namespace)
                 for item in provider.resource_types or []:
                     if (item.resource_type or "").lower() == rest.lower() and item.api_versions:
                         version = item.api_versions[0]
@@ -277,15 +407,22 @@ class ArmClient(dg.ConfigurableResource):
         return self._api_versions[key]
 
     def get_resource(
-        self, *, subscription_id: str, resource_id: str, api_version: str
+        self,
+        *,
+        subscription_id: str,
+        resource_id: str,
+        api_version: str,
+        identity: Identity | None = None,
     ) -> dict[str, Any] | None:
-        client = self._client("resources", subscription_id)
+        client = self._client("resources", subscription_id, identity)
         try:
             return client.resources.get_by_id(resource_id, api_version=api_version).as_dict()
         except ResourceNotFoundError:
             return None
 
-    def availability(self, *, subscription_id: str, resource_id: str) -> dict[str, Any]:
+    def availability(
+        self, *, subscription_id: str, resource_id: str, identity: Identity | None = None
+    ) -> dict[str, Any]:
         """Resource Health ``availabilityStatuses/current`` of a resource."""
-        client = self._client("health", subscription_id)
+        client = self._client("health", subscription_id, identity)
         return client.availability_statuses.get_by_resource(resource_id).as_dict()

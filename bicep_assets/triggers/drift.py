@@ -56,13 +56,15 @@ def azure_asset_specs(environments: Mapping[str, EnvironmentSpec]) -> list[dg.As
     return [
         dg.AssetSpec(
             azure_asset_key(name),
-            description=f"{name} as deployed in Azure: resource group {spec.scope.resource_group} "
-            f"({spec.scope.location}). Materialized by {job_name('deploy', name)}; the check "
+            description=f"{name} as deployed in Azure: {spec.scope.describe()}. Materialized "
+            f"by {job_name('deploy', name)}; the check "
             f"'{DRIFT_CHECK}' says whether a plan found changes nobody deployed.",
             group_name="azure",
             kinds={"azure"},
             metadata={
-                "resource_group": spec.scope.resource_group,
+                "scope_kind": spec.scope.kind,
+                "scope_id": spec.scope.scope_id,
+                **({"resource_group": spec.scope.group} if spec.scope.resource_group else {}),
                 "location": spec.scope.location,
             },
         )

@@ -62,7 +62,9 @@ def test_export_one_run_as_json(history: History) -> None:
     events = [e["event_type"] for e in record["events"]]
     assert (events[0], events[-1], len(events)) == ("RUN_START", "RUN_SUCCESS", 14)
     assert record["saved_plan"]["plan_id"] == run_id  # the plan its plan step saved
-    assert len(record["planned_changes"]) == len(record["deployed_resources"]) == 6
+    # the plan also created the resource group, which is the deployment's scope, not one of
+    # its resources
+    assert (len(record["planned_changes"]), len(record["deployed_resources"])) == (7, 6)
     assert record["outputs"]["webUrl"].startswith("https://")
     assert {c["kind"] for c in record["verify_checks"]} >= {"provisioning_state", "http"}
     assert CANARY not in done.stdout and CANARY not in done.stderr

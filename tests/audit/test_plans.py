@@ -33,8 +33,9 @@ def test_a_reviewed_plan_and_its_deployment_in_the_audit_tables(
         for r in reviews.itertuples()
     ]
     # the reviewed plan, applied by the deploy run; the deploy run's own plan, applied by none
-    assert found[0] == (plan_id, "plan_dev", 1, applied.run_id, "success", True)
-    assert found[1][:3] == (applied.run_id, "deploy_dev", 1)
+    # (2 creates: the new resource group, planned by ARM at subscription scope, and keep1)
+    assert found[0] == (plan_id, "plan_dev", 2, applied.run_id, "success", True)
+    assert found[1][:3] == (applied.run_id, "deploy_dev", 2)
     assert pd.isna(found[1][3])
     assert len(found) == 2
 

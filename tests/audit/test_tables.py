@@ -13,6 +13,7 @@ from bicep_assets.audit.checks import find_secure_values
 from .conftest import (
     CANARY,
     SHA,
+    SUB,
     History,
     checks_by_name,
     output_metadata,
@@ -39,7 +40,7 @@ EXPECTED_RUNS: dict[str, dict[str, Any]] = {
         "trigger": "cli",
         "template": "../infra/main.json",
         "retries": 0,
-        "creates": 6,
+        "creates": 7,  # the resource group and its 6 resources
         "modifies": 0,
         "deletes": 0,
         "applied": True,
@@ -54,13 +55,13 @@ EXPECTED_RUNS: dict[str, dict[str, Any]] = {
         "http_status": None,  # ARM reports a failed deployment, not an HTTP error
         "trigger": "ui",
         "retries": 0,
-        "creates": 1,
+        "creates": 2,  # the group and the account
         "applied": False,
         "deployment_id": None,
         **NOT_DESTRUCTIVE,
     },
     "flaky": {**OK, "retries": 2, "creates": 1, "applied": True, **NOT_DESTRUCTIVE},
-    "cleanup_create": {**OK, "creates": 2, "deletes": 0, "applied": True, **NOT_DESTRUCTIVE},
+    "cleanup_create": {**OK, "creates": 3, "deletes": 0, "applied": True, **NOT_DESTRUCTIVE},
     "cleanup_blocked": {
         "status": "failure",
         "failed_step": "gate",
@@ -131,6 +132,8 @@ def test_each_run_is_one_row_saying_what_happened(
     assert {k: row[k] for k in EXPECTED_RUNS[name]} == EXPECTED_RUNS[name]
     env = row["environment"]
     assert (row["git_sha"], row["target"]) == (SHA, "local")
+    group = f"/subscriptions/{SUB}/resourceGroups/rg-{'webapp-dev' if env == 'dev' else env}"
+    assert (row["scope_kind"], row["scope_id"]) == ("resourceGroup", group)
     assert row["template_hash"] and row["parameters_hash"]
     assert row["started_at"] < row["ended_at"]
     seconds = (row["ended_at"] - row["started_at"]).total_seconds()
@@ -242,7 +245,11 @@ def test_planned_changes_are_every_what_if_change(
         for name in ("cleanup_create", "cleanup_blocked", "cleanup_approved")
     }
     assert cleanup == {
-        "cleanup_create": [("drop1", "Create", True), ("keep1", "Create", True)],
+        "cleanup_create": [
+            ("drop1", "Create", True),
+            ("keep1", "Create", True),
+            ("rg-cleanup", "Create", True),  # planned by ARM at subscription scope
+        ],
         "cleanup_blocked": [("drop1", "Delete", False), ("keep1", "NoChange", False)],
         "cleanup_approved": [("drop1", "Delete", True), ("keep1", "NoChange", True)],
     }
@@ -255,7 +262,7 @@ def test_planned_changes_are_every_what_if_change(
         (resource_id("rg-flaky", "flaky1"), storage, "Modify", ["sku.name"], False),
         (resource_id("rg-flaky", "flaky2"), storage, "Create", [], False),
     ]
-    assert len(rows(changes, run_id=history.run_id("dev"))) == 6
+    assert len(rows(changes, run_id=history.run_id("dev"))) == 7
 
 
 def test_deployed_resources_track_first_last_and_deletion(
@@ -350,4 +357,4 @@ def test_tables_are_typed_for_sql(history: History) -> None:
         ).fetchall()
     assert types["ended_at"] == "TIMESTAMP WITH TIME ZONE"
     assert (types["retries"], types["applied"]) == ("BIGINT", "BOOLEAN")
-    assert empty == [(15,)]  # 16 changes; only the drift plan's Modify changed paths
+    assert empty == [(18,)]  # 19 changes; only the drift plan's Modify changed paths

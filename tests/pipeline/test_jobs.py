@@ -10,7 +10,7 @@ from azure.core.exceptions import HttpResponseError
 
 from bicep_assets.armlocal import FaultRule
 
-from .conftest import Project, copy_example, step_events, storage, template
+from .conftest import SUB, Project, copy_example, step_events, storage, template
 
 
 def metadata_of(result: dg.ExecuteInProcessResult, step: str) -> dict[str, Any]:
@@ -50,6 +50,11 @@ def test_shipped_example_deploys_and_verifies(
         if e.event_type_value == "ASSET_MATERIALIZATION"
     ]
     assert materialized == [["plans", env], ["azure", env]]  # the saved plan, the deployment
+    # the first plan had the new group's Create too (ARM planned it at subscription scope);
+    # the group is the scope of the plans after it, not one of their changes
+    group = f"/subscriptions/{SUB}/resourceGroups/rg-webapp-{env}"
+    first = result.output_for_node("plan")
+    assert [c.change_type for c in first.changes if c.resource_id == group] == ["Create"]
     if env == "prod":  # a deployment stack whose deny assignment refuses other writers
         assert deployed.stack_id and deployed.stack_id.endswith("/deploymentStacks/prod")
         site = next(r for r in deployed.output_resources if "/Microsoft.Web/sites/" in r)
@@ -59,7 +64,7 @@ def test_shipped_example_deploys_and_verifies(
         assert denied.value.error.code == "DenyAssignmentAuthorizationFailed"
     again = project.run(f"plan_{env}")
     assert again.success
-    assert metadata_of(again, "plan")["no_change"] == plan["creates"]
+    assert metadata_of(again, "plan")["no_change"] == plan["creates"] - 1
 
 
 def test_destructive_plan_blocked_then_applied_with_the_flag(project: Project) -> None:

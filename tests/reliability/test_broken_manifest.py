@@ -108,7 +108,7 @@ def test_a_broken_manifest_keeps_its_jobs_and_fails_at_lint(
         instance=instance, raise_on_error=False
     )
     assert good.success, [e.message for e in good.all_events if e.is_failure]
-    assert good.output_for_node("plan").count("Create") == 6
+    assert good.output_for_node("plan").count("Create") == 7  # the group and its 6 resources
 
 
 def test_a_manifest_fixed_after_loading_asks_for_a_reload(

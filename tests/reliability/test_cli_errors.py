@@ -29,7 +29,7 @@ MINIMAL = "template: ../infra/main.json\nscope:\n  resource_group: rg-bad\n  loc
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """The shipped example (dev, prod), plus files a mistaken manifest can point at."""
+    """The shipped examples (dev, landing, prod), plus files a mistaken manifest can point at."""
     root = tmp_path / "project"
     for item in ("infra", "parameters"):
         shutil.copytree(REPO / item, root / item)
@@ -366,9 +366,13 @@ def test_what_a_deploy_is_given_is_checked_before_a_run_exists(
         (
             ("deploy", "../../etc/passwd"),
             {},
-            ["no environment '../../etc/passwd' (environments: dev, prod)"],
+            ["no environment '../../etc/passwd' (environments: dev, landing, prod)"],
         ),
-        (("deploy", "staging"), {}, ["no environment 'staging' (environments: dev, prod)"]),
+        (
+            ("deploy", "staging"),
+            {},
+            ["no environment 'staging' (environments: dev, landing, prod)"],
+        ),
         (
             ("plan", "dev", "--param", "nope=1"),
             {},

@@ -29,7 +29,7 @@ from bicep_assets.armlocal.service.behaviors.regions import region_names
 from bicep_assets.environments import load_environment, load_environments
 from bicep_assets.manifest_yaml import ManifestError
 from bicep_assets.models import CompiledTemplate
-from bicep_assets.pipeline.plan import local_what_if
+from bicep_assets.pipeline.plan import plan_from_what_if, what_if_at_scope
 from bicep_assets.pipeline.static_checks import static_checks
 from bicep_assets.resources.arm import ArmClient
 from tests.conftest import fresh_arm
@@ -520,7 +520,7 @@ def test_a_default_value_out_of_bounds_is_refused_too(arm: LocalArm) -> None:
     )
 
 
-# -- plan of a resource group that does not exist yet (the engine answers locally) -----------
+# -- plan of a resource group that does not exist yet (ARM answers, at subscription scope) ----
 
 
 def _spec(tmp_path: Path, location: str = "westeurope") -> Any:
@@ -530,7 +530,7 @@ def _spec(tmp_path: Path, location: str = "westeurope") -> Any:
     manifest = tmp_path / "parameters" / "dev.yaml"
     manifest.write_text(
         "template: ../infra/main.json\n"
-        f"scope:\n  resource_group: rg-not-yet\n  location: {location}\n",
+        f"scope:\n  resource_group: rg-not-yet-{tmp_path.name[-12:]}\n  location: {location}\n",
         encoding="utf-8",
     )
     return load_environment(manifest)
@@ -546,26 +546,43 @@ def _compiled(tpl: dict[str, Any]) -> CompiledTemplate:
     )
 
 
+def _client(arm: LocalArm) -> ArmClient:
+    conn = arm.connection
+    return ArmClient(
+        local_endpoint=conn.base_url, local_token=conn.token, local_ca_file=conn.ca_file
+    )
+
+
 def test_planning_a_group_that_does_not_exist_yet_refuses_what_deploy_would(
-    tmp_path: Path,
+    tmp_path: Path, arm: LocalArm
 ) -> None:
-    spec = _spec(tmp_path)
-    with pytest.raises(dg.Failure) as info:
-        local_what_if(spec, _compiled(template(resource(STORAGE, "Bad_Name"))), {})
+    spec, client = _spec(tmp_path), _client(arm)
+    bad, _ = what_if_at_scope(
+        spec, _compiled(template(resource(STORAGE, "Bad_Name"))), {}, client, "dev-plan"
+    )
+    with pytest.raises(dg.Failure) as info:  # ARM's InvalidTemplateDeployment, its cause inside
+        plan_from_what_if("dev", bad)
     assert info.value.metadata["arm_code"].value == "AccountNameInvalid"
     assert f"Bad_Name {STORAGE_RULE}" in info.value.description
-    fine = local_what_if(spec, _compiled(template(resource(STORAGE, "goodname"))), {})
-    assert [c["changeType"] for c in fine["properties"]["changes"]] == ["Create"]
+    fine, new_group = what_if_at_scope(
+        spec, _compiled(template(resource(STORAGE, "goodname"))), {}, client, "dev-plan"
+    )
+    assert new_group
+    changes = [
+        (c["changeType"], c["resourceId"].rsplit("/", 2)[-2]) for c in fine["properties"]["changes"]
+    ]
+    assert changes == [("Create", "resourceGroups"), ("Create", "storageAccounts")]
+    # nothing was written: the group is still missing
+    assert not client.resource_group_exists(
+        subscription_id=spec.scope.subscription, name=spec.scope.group
+    )
 
 
-def test_planning_a_group_in_no_region_is_refused(tmp_path: Path) -> None:
+def test_planning_a_group_in_no_region_is_refused(tmp_path: Path, arm: LocalArm) -> None:
     spec = _spec(tmp_path, location="nowhere")
-    with pytest.raises(dg.Failure) as info:
-        local_what_if(spec, _compiled(template()), {})
-    assert info.value.metadata["arm_code"].value == "LocationNotAvailableForResourceGroup"
-    # against Azure the plan leaves locations to Azure (a sovereign cloud has other regions)
-    planned = local_what_if(spec, _compiled(template()), {}, check_locations=False)
-    assert planned["properties"]["changes"] == []
+    with pytest.raises(HttpResponseError) as info:
+        what_if_at_scope(spec, _compiled(template()), {}, _client(arm), "dev-plan")
+    assert info.value.error.code == "LocationNotAvailableForDeployment"
 
 
 # -- the engine's preflight is one place: validate and deploy agree on the whole corpus -------

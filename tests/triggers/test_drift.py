@@ -90,7 +90,7 @@ def test_expected_changes_are_not_drift(
     verdict = judge_drift(instance, "dev", plan)
     assert verdict.passed is None
     reason = {
-        "never-deployed": "1 creates, but dev was never deployed",
+        "never-deployed": "2 creates, but dev was never deployed",  # the group, the account
         "last-deploy-failed": "1 creates, expected: the last deploy (run ",
         "template-changed": "1 creates, expected: the template changed since the last deploy",
     }[case]

@@ -29,6 +29,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from ..service.backend import ArmBackend, LocalArmConfig
+from ..service.caller import calling_as
 from ..service.errors import ArmHttpError
 from ..service.faults import FaultPlan, FaultPlanError, FaultPlanSpec, read_fault_plan
 from ..service.stacks import STACK_API_VERSIONS
@@ -140,36 +141,11 @@ class ArmApp:
                 return metadata_endpoints(request)
             if open_path == TOKEN_PATH:
                 return self.authority.token_endpoint(request)
-            # the caller's principal, for deny assignments (deployment stacks)
-            request.environ[PRINCIPAL_KEY] = self.authority.authenticate(request)
-            if path.startswith("/_localarm/"):
-                return self._admin(request)
-            # ARM reads '//' as '/': clients build ids with an empty parent path
-            # ('…/providers/Microsoft.Web//serverfarms/x' from az resource show -g -n -t)
-            path = re.sub(r"/{2,}", "/", path)
-            self._check_path(path)
-            matched = self.router.match(request.method, path)
-            if matched is None:
-                raise ArmHttpError(
-                    404,
-                    "InvalidResourceType" if "/providers/" in path else "NotFound",
-                    f"No route for '{request.method} {path}' in the local ARM.",
-                )
-            route, groups = matched
-            self._check_api_version(request, path)
-            for fault in self.backend.faults.request_faults(route.operation, request.method, path):
-                if fault.kind == "latency":
-                    time.sleep(fault.delay_s)
-                elif fault.kind == "reset":
-                    _reset_connection(environ)
-                    raise ArmHttpError(500, "ConnectionReset", "The connection was reset.")
-                else:
-                    code, message = fault.error_code_and_message()
-                    headers = {}
-                    if fault.retry_after is not None:
-                        headers["Retry-After"] = str(fault.retry_after)
-                    raise ArmHttpError(fault.status, code, message, headers=headers)
-            return route.handler(self.backend, request, **groups)
+            caller = self.authority.authenticate(request)
+            # the caller's principal: for deny assignments (deployment stacks) and deployer()
+            request.environ[PRINCIPAL_KEY] = caller
+            with calling_as(caller):
+                return self._serve(request, environ, path)
         except ArmHttpError as error:
             return error_response(error)
         except ArmStoreError as error:
@@ -181,6 +157,37 @@ class ArmApp:
                     500, "InternalServerError", "The local ARM hit an internal error; see its log."
                 )
             )
+
+    def _serve(self, request: Request, environ: dict[str, Any], path: str) -> Response:
+        """An authenticated request (as its caller)."""
+        if path.startswith("/_localarm/"):
+            return self._admin(request)
+        # ARM reads '//' as '/': clients build ids with an empty parent path
+        # ('…/providers/Microsoft.Web//serverfarms/x' from az resource show -g -n -t)
+        path = re.sub(r"/{2,}", "/", path)
+        self._check_path(path)
+        matched = self.router.match(request.method, path)
+        if matched is None:
+            raise ArmHttpError(
+                404,
+                "InvalidResourceType" if "/providers/" in path else "NotFound",
+                f"No route for '{request.method} {path}' in the local ARM.",
+            )
+        route, groups = matched
+        self._check_api_version(request, path)
+        for fault in self.backend.faults.request_faults(route.operation, request.method, path):
+            if fault.kind == "latency":
+                time.sleep(fault.delay_s)
+            elif fault.kind == "reset":
+                _reset_connection(environ)
+                raise ArmHttpError(500, "ConnectionReset", "The connection was reset.")
+            else:
+                code, message = fault.error_code_and_message()
+                headers = {}
+                if fault.retry_after is not None:
+                    headers["Retry-After"] = str(fault.retry_after)
+                raise ArmHttpError(fault.status, code, message, headers=headers)
+        return route.handler(self.backend, request, **groups)
 
     @staticmethod
     def _check_path(path: str) -> None:

@@ -28,6 +28,7 @@ from ..engine.scopes import LEVEL_NAMES
 from ..engine.secret_taint import secret_taint
 from ..state.store import ArmStoreError, deployment_active
 from ..state.timestamps import iso, iso_duration, utc_now
+from .caller import caller_object_id
 from .errors import ArmHttpError, TemplateRejected, group_not_found
 from .host import ServiceHost
 from .linked_templates import LinkLoader
@@ -150,6 +151,7 @@ class DeploymentRunner(ResourceSteps):
             mode=mode,  # type: ignore[arg-type]
             location=location,
             state=StoreState(self.backend),
+            **_deployer(),
         )
 
     def _context_above_subscription(
@@ -169,6 +171,7 @@ class DeploymentRunner(ResourceSteps):
             mode=mode,  # type: ignore[arg-type]
             location=location,
             state=StoreState(self.backend),
+            **_deployer(),
         )
 
     def expand(
@@ -492,3 +495,10 @@ def check_location_unchanged(
             f"Invalid deployment location '{after}'. The deployment '{name}' already exists in "
             f"location '{before}'.",
         )
+
+
+def _deployer() -> dict[str, str]:
+    """``deployer()``'s object id: the principal whose token the request carries (the
+    context's built-in principal outside a request: the engine alone, ``expand``)."""
+    object_id = caller_object_id()
+    return {"deployer_object_id": object_id} if object_id else {}
