@@ -6,8 +6,10 @@ ARM refuses (409 ``ScopeLocked``) every write under a ``ReadOnly`` lock — a de
 writes each resource of its template, changed or not — and every delete under any lock
 ("Lock your resources to protect your infrastructure"). So the plan is refused when a
 ``ReadOnly`` lock covers a resource the template deploys, or any lock covers a resource the
-plan deletes (complete mode). The locks are read with one request
-(``GET /subscriptions/{id}/providers/Microsoft.Authorization/locks``).
+plan deletes (complete mode). The locks are read with one request per subscription the plan
+touches (``GET /subscriptions/{id}/providers/Microsoft.Authorization/locks``), with the
+environment's identity; a plan at management group or tenant scope is checked in the
+subscriptions its resources lie in.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import dagster as dg
 from azure.core.exceptions import AzureError
 from azure.core.rest import HttpRequest
 
-from ..environments import EnvironmentSpec, subscription_of
+from ..environments import EnvironmentSpec, Identity
 from ..failures import LogicFailure
 from ..models import Plan
 from ..resources.arm import ArmClient
@@ -29,9 +31,11 @@ WRITES = ("Create", "Modify", "NoChange", "Deploy")
 _SUFFIX = "/providers/microsoft.authorization/locks/"
 
 
-def list_locks(arm: ArmClient, subscription_id: str) -> list[dict[str, Any]]:
+def list_locks(
+    arm: ArmClient, subscription_id: str, identity: Identity | None = None
+) -> list[dict[str, Any]]:
     """Every management lock in the subscription (at it, its groups and their resources)."""
-    client = arm._client("resources", subscription_id)
+    client = arm._client("resources", subscription_id, identity)
     locks: list[dict[str, Any]] = []
     url: str | None = (
         f"/subscriptions/{subscription_id}/providers/Microsoft.Authorization/locks"
@@ -68,8 +72,17 @@ def refuse_locked_plan(
     plan: Plan, spec: EnvironmentSpec, arm: ArmClient, log: logging.Logger | Any
 ) -> None:
     """Stop the run (a logic failure) when a management lock will refuse the plan."""
+    subscriptions = {
+        parts[2].lower(): parts[2]
+        for parts in (change.resource_id.split("/") for change in plan.changes)
+        if len(parts) > 2 and parts[1].lower() == "subscriptions"
+    }
     try:
-        locks = list_locks(arm, subscription_of(spec))
+        locks = [
+            lock
+            for subscription in sorted(subscriptions.values())
+            for lock in list_locks(arm, subscription, spec.identity)
+        ]
     except AzureError as exc:  # e.g. no permission to read locks: ARM still enforces them
         log.warning(f"Could not read the management locks, so none was checked: {exc}")
         return

@@ -88,3 +88,28 @@ def test_locks_that_cannot_be_read_are_left_to_arm(project: Project) -> None:
         e.user_message for e in project.instance.all_logs(result.run_id) if e.step_key == "gate"
     ]
     assert any("Could not read the management locks, so none was checked" in w for w in warnings)
+
+
+def test_a_subscription_plan_is_checked_in_its_subscription(project: Project) -> None:
+    schema = (
+        "https://schema.management.azure.com/schemas/2018-05-01/"
+        "subscriptionDeploymentTemplate.json#"
+    )
+    group = {
+        "type": "Microsoft.Resources/resourceGroups",
+        "apiVersion": "2022-09-01",
+        "name": "rg-frozen",
+        "location": "westeurope",
+    }
+    path = project.write_template("sub.json", {**template([group]), "$schema": schema})
+    project.write_manifest(
+        "sub", template=path, scope={"subscription_id": SUB, "location": "westeurope"}
+    )
+    locks = ManagementLockClient(**project.arm.connection.client_kwargs())
+    locks.management_locks.create_or_update_at_subscription_level("frozen", {"level": "ReadOnly"})
+    refused = project.run("deploy_sub")
+    failure = failure_of(refused, "gate")
+    assert f"/subscriptions/{SUB}/resourceGroups/rg-frozen: lock 'frozen' (ReadOnly)" in (
+        failure.description
+    )
+    assert project.arm.store.list_resource_groups(SUB) == []
