@@ -8,9 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 import yaml
+
+from tests.conftest import fresh_arm
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -21,6 +24,7 @@ def load(name: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
@@ -76,3 +80,22 @@ def test_cli_latency_recognises_a_step_line_before_and_after_issue_12() -> None:
         "27756b21-e027-44d0-98ac-c31a59e7b9ab - plan - Resource group rg-webapp-dev …\n"
     )
     assert bench.STEP_LINE.search(bench.ANSI.sub("", coloured))
+
+
+def test_conformance_suite_matches_every_published_example_it_replays(session_arm: Any) -> None:
+    """The README's conformance figure: every case (a published example of an operation the
+    local ARM serves) matches — status, keys and fixed values."""
+    bench = load("conformance")
+    total, matched, mismatches = bench.run(fresh_arm(session_arm))
+    fresh_arm(session_arm)
+    assert [(case.operation, problems) for case, problems in mismatches] == []
+    assert total == matched == len(bench.CASES) >= 30
+    assert bench.check(bench.CASES[0], 405, {}) == [
+        "status 405, the example lists [200, 201]",
+        "no 'id'",
+        "no 'name'",
+        "no 'location'",
+        "no 'properties.provisioningState'",
+        "'name' is [], the example shows 'my-resource-group'",
+        "'properties.provisioningState' is [], the example shows 'Succeeded'",
+    ]

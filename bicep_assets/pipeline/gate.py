@@ -11,8 +11,10 @@ from dagster import OpExecutionContext
 from ..environments import EnvironmentSpec
 from ..failures import LogicFailure, failure_boundary
 from ..models import Plan, SavedPlan
+from ..resources.arm import ArmClient
 from ..resources.environment import DeploymentEnvironment
 from .confirmation import confirm_deletions
+from .locks import refuse_locked_plan
 from .plan_review import plan_differences
 from .saved_plans import is_plan_id, load_saved_plan
 from .secrets import run_secure_values
@@ -168,6 +170,7 @@ def gate(
     config: GateConfig,
     plan: Plan,
     environment: DeploymentEnvironment,
+    arm: ArmClient,
 ) -> dg.Output[Plan]:
     """Apply only a reviewed plan: match it to approved_plan, or stop deletions unless
     allow_destructive; report what is not evaluated."""
@@ -182,6 +185,7 @@ def gate(
             elif change.change_type == "Ignore":
                 boundary.log.info(f"Left as it is (not in the template): {change.resource_id}")
         log_unmanaged(spec, plan, boundary.log.info)  # a deployment stack's unmanage actions
+        refuse_locked_plan(plan, spec, arm, boundary.log)
         plan_id = config.approved_plan.strip().lower()
         if plan_id:
             deleted = [c.resource_id for c in plan.deletions]

@@ -819,7 +819,7 @@ def test_nested_deployment_that_cannot_be_expanded_is_unsupported() -> None:
         "resourceId": rid("Microsoft.Resources/deployments", "linked"),
         "changeType": "Unsupported",
         "unsupportedReason": "The changes of nested deployment 'linked' cannot be predicted: "
-        "linked templates (templateLink) are not fetched by the local ARM.",
+        "its template is linked (templateLink), which only the local ARM service fetches.",
     }
     assert changes(result)[1]["resourceId"] == SA_ID
 
@@ -915,7 +915,7 @@ def test_resource_id_only_format() -> None:
             "resourceId": rid("Microsoft.Resources/deployments", "linked"),
             "changeType": "Unsupported",
             "unsupportedReason": "The changes of nested deployment 'linked' cannot be predicted: "
-            "linked templates (templateLink) are not fetched by the local ARM.",
+            "its template is linked (templateLink), which only the local ARM service fetches.",
         },
         {"resourceId": SA_ID, "changeType": "Deploy"},
     ]

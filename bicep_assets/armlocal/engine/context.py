@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal, Protocol
@@ -86,6 +87,11 @@ class ManagementGroup:
         )
 
 
+LinkLoader = Callable[
+    [dict[str, Any], "dict[str, Any] | None"], "tuple[dict[str, Any], dict[str, Any]]"
+]
+
+
 @dataclass(frozen=True)
 class DeploymentContext:
     """The tenant, management group, subscription, resource group and deployment a template
@@ -110,6 +116,9 @@ class DeploymentContext:
     template_link: dict[str, Any] | None = None
     management_group: ManagementGroup | None = None
     at_tenant: bool = False
+    # fetches a nested deployment's linked template: (templateLink, parent's templateLink) →
+    # (template, the link as deployment() reports it); None: links are not followed
+    link_loader: LinkLoader | None = field(default=None, compare=False, repr=False)
 
     @property
     def level(self) -> ScopeLevel:

@@ -162,16 +162,28 @@ def _expand_nested(
     (``evaluated``: the template was given as an expression, and the parent evaluated it —
     what remains is the nested deployment's own, see ``Resolver._template_expression``)."""
     properties = resource.body.get("properties") or {}
+    link = properties.get("templateLink") if isinstance(properties, dict) else None
+    loaded_link = None
     if not isinstance(raw_template, dict):
-        link = properties.get("templateLink") if isinstance(properties, dict) else None
-        resource.nested_deferred_reason = (
-            "linked templates (templateLink) are not fetched by the local ARM"
-            if link
-            else "the nested deployment has no inline template"
-        )
-        return
+        loader = parent.context.link_loader
+        if not isinstance(link, dict) or loader is None or _has_expression(link):
+            resource.nested_deferred_reason = (
+                "its template is linked (templateLink), which only the local ARM service fetches"
+                if link
+                else "the nested deployment has no inline template"
+            )
+            return
+        try:
+            raw_template, loaded_link = loader(link, parent.context.template_link)
+        except TemplateError as exc:
+            raise TemplateError(
+                exc.message, code=exc.code, target=resource.key, details=exc.details
+            ) from None
+        evaluated = True  # a linked template is always evaluated in its own (inner) scope
     inner_scope = evaluated or uses_inner_scope(properties, location=f"{resource.key}.properties")
     child_context = _nested_context(parent.context, resource, properties)
+    if loaded_link is not None:
+        child_context = replace(child_context, template_link=loaded_link)
     if inner_scope:
         params = properties.get("parameters") or {}
         if resource.deferred and _has_expression(params):

@@ -19,6 +19,7 @@ SCHEMAS = {
     "managementgroupdeploymenttemplate.json": "managementGroup",
     "tenantdeploymenttemplate.json": "tenant",
 }
+ACCEPTED_OTHER_SCHEMAS = {"deploymentparameters.json"}
 LANGUAGE_VERSIONS = {"1.0", "2.0", "1.9-experimental", "1.10-experimental", "2.1-experimental"}
 TOP_LEVEL_KEYS = {
     "$schema",
@@ -56,7 +57,10 @@ def check_template(template: Any) -> None:
     schema = template.get("$schema")
     if not isinstance(schema, str) or not schema:
         raise _invalid("The template has no '$schema'; set it to the deploymentTemplate schema.")
-    if schema.rstrip("#").rsplit("/", 1)[-1].lower() not in SCHEMAS:
+    named = schema.rstrip("#").rsplit("/", 1)[-1].lower()
+    # ARM deploys a template whose $schema names the parameters file's schema (a common
+    # copy-paste slip) as a resource group template
+    if named not in SCHEMAS and named not in ACCEPTED_OTHER_SCHEMAS:
         raise _invalid(
             f"The template schema '{schema}' is not supported. Use one of: "
             + ", ".join(sorted(SCHEMAS))

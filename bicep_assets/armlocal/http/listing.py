@@ -307,7 +307,8 @@ def resource_types(backend: ArmBackend, namespace: str) -> list[Any]:
             "resourceType": spelled[key],
             "locations": locations,
             "apiVersions": api_versions,
-            "capabilities": "None",
+            # a top-level type is a tracked resource (tags, a location), as Azure's report it
+            "capabilities": "None" if "/" in spelled[key] else "SupportsTags, SupportsLocation",
         }
         stable = [v for v in api_versions if "-" not in v[10:]]
         if stable:

@@ -17,6 +17,7 @@ from ..service import behaviors
 from ..service.backend import ArmBackend
 from ..service.deployments import check_location_unchanged
 from ..service.errors import ArmHttpError, TemplateRejected, group_not_found
+from ..service.locks import check_unlocked
 from ..service.records import (
     DeploymentScope,
     check_deployment_name,
@@ -40,6 +41,16 @@ from .rest import (
 )
 from .routes_scopes import add_scope_resource_routes, add_scope_routes
 from .routes_stacks import add_stack_routes
+from .routes_surface import (
+    add_surface_routes,
+    answered,
+    correlation_id,
+    delete_by_id,
+    group_delete_response,
+    patch_by_id,
+    post_action,
+    put_by_id,
+)
 
 RESOURCES_API = "2025-04-01"
 # a deployment's scope: a resource group, a subscription, a management group or (empty) the
@@ -104,6 +115,7 @@ def _page(request: Request, items: list[Any]) -> dict[str, Any]:
 def put_group(backend: ArmBackend, request: Request, sub: str, rg: str) -> Response:
     backend.stacks.check_deny(DeploymentScope(sub, rg).id, principal_of(request), "write")
     body = require_object(read_json(request), "the resource group")
+    check_unlocked(backend.store, DeploymentScope(sub, rg).id, "write")
     group, created = backend.create_or_update_resource_group(sub, rg, body)
     return json_response(group, 201 if created else 200)
 
@@ -121,6 +133,7 @@ def patch_group(backend: ArmBackend, request: Request, sub: str, rg: str) -> Res
     group = backend.get_resource_group(sub, rg)
     backend.stacks.check_deny(group["id"], principal_of(request), "write")
     body = require_object(read_json(request), "the resource group patch")
+    check_unlocked(backend.store, DeploymentScope(sub, group["name"]).id, "write")
     merged = {
         "location": group["location"],
         "tags": body.get("tags", group.get("tags")),
@@ -150,10 +163,10 @@ def delete_group(backend: ArmBackend, request: Request, sub: str, rg: str) -> Re
             f"The resource group '{rg}' cannot be deleted while deployment "
             f"'{running[0]['name']}' is running.",
         )
+    group = backend.get_resource_group(sub, rg)
+    check_unlocked(backend.store, group["id"], "delete", below=True)
     backend.delete_resource_group(sub, rg)
-    operation = backend.start_operation()
-    operation.status, operation.result = "Succeeded", None
-    return _location_response(backend, request, sub, operation.id)
+    return group_delete_response(backend, request, group["id"], group["location"])
 
 
 def list_groups(backend: ArmBackend, request: Request, sub: str) -> Response:
@@ -165,19 +178,22 @@ def list_groups(backend: ArmBackend, request: Request, sub: str) -> Response:
 
 
 # -- generic resources -------------------------------------------------------------------
-def _filtered(request: Request, resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return filter_resources(request.args.get("$filter"), resources)
+def _filtered(
+    backend: ArmBackend, request: Request, resources: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    shown = [answered(backend, r) for r in resources]
+    return filter_resources(request.args.get("$filter"), shown)
 
 
 def list_group_resources(backend: ArmBackend, request: Request, sub: str, rg: str) -> Response:
     backend.get_resource_group(sub, rg)
     listed = tracked_resources(backend.store.list_resources(sub, rg))
-    return json_response(_page(request, _filtered(request, listed)))
+    return json_response(_page(request, _filtered(backend, request, listed)))
 
 
 def list_subscription_resources(backend: ArmBackend, request: Request, sub: str) -> Response:
     listed = tracked_resources(backend.store.list_resources(sub))
-    return json_response(_page(request, _filtered(request, listed)))
+    return json_response(_page(request, _filtered(backend, request, listed)))
 
 
 def _split_action(path: str) -> tuple[str, str | None]:
@@ -193,8 +209,8 @@ def generic_get(backend: ArmBackend, request: Request, rid: str) -> Response:
     parts = rid.split("/")
     collection = list_collection(backend, request, parts[2], parts[4], rid)
     if collection is not None:  # …/providers/ns/type: the provider lists that collection
-        return json_response(_page(request, _filtered(request, collection["value"])))
-    return json_response(backend.get_resource(rid))
+        return json_response(_page(request, _filtered(backend, request, collection["value"])))
+    return json_response(answered(backend, backend.get_resource(rid)))
 
 
 def list_subscription_collection(
@@ -203,32 +219,18 @@ def list_subscription_collection(
     collection = list_collection(backend, request, sub, None, path)
     if collection is None:
         raise ArmHttpError(404, "InvalidResourceType", f"No route for 'GET {path}'.")
-    return json_response(_page(request, _filtered(request, collection["value"])))
+    return json_response(_page(request, _filtered(backend, request, collection["value"])))
 
 
 def generic_head(backend: ArmBackend, request: Request, rid: str) -> Response:
     return empty_response(204 if backend.store.get_resource(rid) is not None else 404)
 
 
-def generic_put(backend: ArmBackend, request: Request, rid: str) -> Response:
-    backend.stacks.check_deny(rid, principal_of(request), "write")
-    body = require_object(read_json(request), "the resource")
-    stored, created = backend.put_resource(rid, body, request.args.get("api-version", ""))
-    return json_response(stored, 201 if created else 200)
-
-
-def generic_delete(backend: ArmBackend, request: Request, rid: str) -> Response:
-    backend.stacks.check_deny(rid, principal_of(request), "delete")
-    return empty_response(200 if backend.delete_resource(rid) else 204)
-
-
 def generic_post(backend: ArmBackend, request: Request, rid: str) -> Response:
     resource_id, action = _split_action(rid)
     if action is None:
         raise ArmHttpError(405, "MethodNotAllowed", "POST needs an action such as listKeys.")
-    backend.stacks.check_deny(resource_id, principal_of(request), f"action/{action}")
-    body = read_json(request, required=False)
-    return json_response(backend.invoke_action(resource_id, action, body))
+    return post_action(backend, request, resource_id, action)
 
 
 # -- providers ---------------------------------------------------------------------------
@@ -421,8 +423,10 @@ def what_if_deployment(backend: ArmBackend, request: Request, scope: str, name: 
         defaulted_paths=behaviors.defaulted_paths,
         result_format=settings.get("resultFormat", "FullResourcePayloads"),
     )
+    answer = secure_what_if(expansion, result)
+    answer.setdefault("properties", {})["correlationId"] = correlation_id(request)
     # computed while the request was read: answered at once (200, as validate)
-    return json_response(secure_what_if(expansion, result))
+    return json_response(answer)
 
 
 def _service_owned_paths(resource_type: str) -> set[str]:
@@ -476,6 +480,7 @@ def build_router() -> Router:
     router = Router()
     add = router.add
     add_stack_routes(router)
+    add_surface_routes(router)
     add_scope_routes(router)
     add("PUT", DEPLOYMENT, put_deployment, "Deployments_CreateOrUpdate")
     add("GET", DEPLOYMENT, get_deployment, "Deployments_Get")
@@ -538,7 +543,8 @@ def build_router() -> Router:
     generic = r"(?P<rid>/subscriptions/[^/]+/resourcegroups/[^/]+/providers/.+)"
     add("GET", generic, generic_get, "Resources_GetById")
     add("HEAD", generic, generic_head, "Resources_CheckExistenceById")
-    add("PUT", generic, generic_put, "Resources_CreateOrUpdateById")
-    add("DELETE", generic, generic_delete, "Resources_DeleteById")
+    add("PUT", generic, put_by_id, "Resources_CreateOrUpdateById")
+    add("PATCH", generic, patch_by_id, "Resources_UpdateById")
+    add("DELETE", generic, delete_by_id, "Resources_DeleteById")
     add("POST", generic, generic_post, "Resources_InvokeAction")
     return router

@@ -24,10 +24,10 @@ from .rest import (
     Router,
     empty_response,
     json_response,
-    principal_of,
     read_json,
     require_object,
 )
+from .routes_surface import answered, delete_by_id, patch_by_id, put_by_id
 
 MG = r"/providers/Microsoft\.Management/managementGroups/(?P<mg>[^/]+)"
 MG_TYPE = "Microsoft.Management/managementGroups"
@@ -231,7 +231,7 @@ def _require_scope(backend: ArmBackend, rid: str) -> None:
 
 
 def scoped_get(backend: ArmBackend, request: Request, rid: str) -> Response:
-    return json_response(backend.get_resource(rid))
+    return json_response(answered(backend, backend.get_resource(rid)))
 
 
 def scoped_head(backend: ArmBackend, request: Request, rid: str) -> Response:
@@ -240,15 +240,12 @@ def scoped_head(backend: ArmBackend, request: Request, rid: str) -> Response:
 
 def scoped_put(backend: ArmBackend, request: Request, rid: str) -> Response:
     _require_scope(backend, rid)
-    backend.stacks.check_deny(rid, principal_of(request), "write")
-    body = require_object(read_json(request), "the resource")
-    stored, created = backend.put_resource(rid, body, request.args.get("api-version", ""))
-    return json_response(stored, 201 if created else 200)
+    return put_by_id(backend, request, rid)
 
 
-def scoped_delete(backend: ArmBackend, request: Request, rid: str) -> Response:
-    backend.stacks.check_deny(rid, principal_of(request), "delete")
-    return empty_response(200 if backend.delete_resource(rid) else 204)
+def scoped_patch(backend: ArmBackend, request: Request, rid: str) -> Response:
+    _require_scope(backend, rid)
+    return patch_by_id(backend, request, rid)
 
 
 def add_scope_routes(router: Router) -> None:
@@ -316,4 +313,5 @@ def add_scope_resource_routes(router: Router) -> None:
         add("GET", pattern, scoped_get, "Resources_GetById")
         add("HEAD", pattern, scoped_head, "Resources_CheckExistenceById")
         add("PUT", pattern, scoped_put, "Resources_CreateOrUpdateById")
-        add("DELETE", pattern, scoped_delete, "Resources_DeleteById")
+        add("PATCH", pattern, scoped_patch, "Resources_UpdateById")
+        add("DELETE", pattern, delete_by_id, "Resources_DeleteById")

@@ -34,6 +34,7 @@ from ..service.errors import ArmHttpError
 from ..service.faults import FaultPlan, FaultPlanError, FaultPlanSpec, read_fault_plan
 from ..service.stacks import STACK_API_VERSIONS
 from ..state.store import ArmStore, ArmStoreError
+from .api_versions import supported_versions
 from .client import LocalArmConnection
 from .identity import (
     METADATA_PATH,
@@ -52,6 +53,7 @@ from .rest import (
     read_json,
 )
 from .routes import build_router
+from .routes_surface import arm_headers
 from .tempdirs import owned_temp_dir, remove_orphaned_temp_dirs
 
 log = logging.getLogger("bicep_assets.armlocal")
@@ -121,6 +123,7 @@ class ArmApp:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = ArmRequest(environ)
         response = self.handle(request, environ)
+        arm_headers(request, response)
         with self._lock:
             self.requests.append((request.method, request.path, response.status_code))
         return response(environ, start_response)
@@ -214,12 +217,14 @@ class ArmApp:
             known = set(STACK_API_VERSIONS)
         elif OPERATION_RESULTS.search(path):  # polled by every API, stacks included
             known = KNOWN_API_VERSIONS | set(STACK_API_VERSIONS)
-        if (own and version not in known) or not API_VERSION.match(version):
+        accepted = supported_versions(path, known if own else frozenset())
+        if (accepted and version not in accepted) or not API_VERSION.match(version):
+            listed = supported_versions(path) or accepted
             raise ArmHttpError(
                 400,
                 "InvalidApiVersionParameter",
                 f"The api-version '{version}' is invalid. The supported versions are '"
-                + ",".join(sorted(known, reverse=True))
+                + ",".join(listed)
                 + "'.",
             )
 

@@ -20,6 +20,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import replace
 from typing import Any
 
 from ..engine import DeploymentContext, Expansion, ResourceGroup, SecretMask, TemplateError, expand
@@ -30,6 +31,7 @@ from ..state.timestamps import iso, iso_duration, utc_now
 from .caller import caller_object_id
 from .errors import ArmHttpError, TemplateRejected, group_not_found
 from .host import ServiceHost
+from .linked_templates import LinkLoader
 from .preflight import as_http_error, check_preflight, deployment_location_error
 from .records import (
     DEPLOYMENT_TYPE,
@@ -73,27 +75,30 @@ class DeploymentRunner(ResourceSteps):
                 "InvalidRequestContent",
                 "The request content was invalid: a deployment needs a 'properties' object.",
             )
-        properties = body["properties"]
+        properties = dict(body["properties"])
+        loader = LinkLoader(self.backend.store.get_resource)
         if "templateLink" in properties and "template" not in properties:
-            link = properties["templateLink"]
-            uri = link.get("uri") if isinstance(link, dict) else link
-            raise ArmHttpError(
-                400,
-                "InvalidContentLink",
-                f"Unable to download deployment content from '{uri}': the local ARM does not "
-                "fetch linked templates; send the template inline.",
-            )
+            try:
+                template, shown = loader(properties["templateLink"], None)
+            except TemplateError as exc:
+                raise ArmHttpError(400, exc.code, exc.message) from None
+            properties["template"], properties["templateLink"] = template, shown
         if not isinstance(properties.get("template"), dict):
             raise ArmHttpError(
                 400,
                 "InvalidRequestContent",
                 "The request content was invalid: 'properties.template' must be a JSON object.",
             )
-        if "parametersLink" in properties:
+        if "parametersLink" in properties and "parameters" not in properties:
+            try:
+                properties["parameters"] = loader.parameters(properties["parametersLink"])
+            except TemplateError as exc:
+                raise ArmHttpError(400, exc.code, exc.message) from None
+        elif "parametersLink" in properties:
             raise ArmHttpError(
                 400,
-                "InvalidContentLink",
-                "The local ARM does not fetch parameter links; send 'parameters' inline.",
+                "InvalidDeploymentParameters",
+                "A deployment takes 'parameters' or 'parametersLink', not both.",
             )
         mode = properties.get("mode", "Incremental")
         if mode not in ("Incremental", "Complete"):
@@ -177,8 +182,12 @@ class DeploymentRunner(ResourceSteps):
         expansion, or an ARM error (400). Validate, what-if and the deployment's PUT all
         come through here, so they refuse the same templates."""
         properties = self.parse_request(scope, body)
-        context = self.context_for(
-            scope, name, properties.get("mode", "Incremental"), body.get("location")
+        context = replace(
+            self.context_for(
+                scope, name, properties.get("mode", "Incremental"), body.get("location")
+            ),
+            template_link=properties.get("templateLink"),
+            link_loader=LinkLoader(self.backend.store.get_resource),
         )
         parameters = local_secret_values(properties.get("parameters") or {})
         try:
@@ -276,11 +285,14 @@ class DeploymentRunner(ResourceSteps):
                 "correlationId": correlation_id or str(uuid.uuid4()),
                 "providers": providers_of(expansion),
                 "dependencies": dependencies_of(expansion),
-                "outputResources": [],
             },
         }
         if body.get("location"):
             record["location"] = body["location"]
+        if isinstance(properties.get("templateLink"), dict):
+            record["properties"]["templateLink"] = dict(properties["templateLink"])
+        if isinstance(properties.get("templateLink"), dict):
+            record["properties"]["templateLink"] = dict(properties["templateLink"])
         on_error = properties.get("onErrorDeployment")
         if isinstance(on_error, dict):
             record["properties"]["onErrorDeployment"] = dict(on_error)
@@ -352,8 +364,10 @@ class DeploymentRunner(ResourceSteps):
         props["provisioningState"] = state
         props["duration"] = iso_duration(time.monotonic() - started)
         props["timestamp"] = iso(utc_now())
-        props["outputResources"] = [{"id": i} for i in dict.fromkeys(deployed)]
-        if outputs is not None:
+        # as ARM: a deployment that deployed nothing, or has no outputs, has no such keys
+        if deployed:
+            props["outputResources"] = [{"id": i} for i in dict.fromkeys(deployed)]
+        if outputs:
             props["outputs"] = outputs
         if error is not None:
             props["error"] = self._mask(record["id"]).value(error)

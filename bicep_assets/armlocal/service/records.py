@@ -286,14 +286,24 @@ def _json_type(value: Any) -> str:
 
 
 def providers_of(expansion: Expansion) -> list[dict[str, Any]]:
-    seen: dict[str, set[str]] = {}
+    """The deployment's ``providers``: each namespace with its resource types, and the
+    locations the deployment puts each type in (as ARM lists them)."""
+    seen: dict[str, dict[str, dict[str, None]]] = {}
     for resource in expansion.all_resources():
         namespace, _, rtype = resource.type.partition("/")
-        seen.setdefault(namespace, set()).add(rtype)
-    return [
-        {"namespace": ns, "resourceTypes": [{"resourceType": t} for t in sorted(types)]}
-        for ns, types in seen.items()
-    ]
+        where = seen.setdefault(namespace, {}).setdefault(rtype, {})
+        if isinstance(resource.location, str) and resource.location:
+            where.setdefault(resource.location, None)
+    result = []
+    for ns, types in seen.items():
+        entries = []
+        for rtype in sorted(types):
+            entry: dict[str, Any] = {"resourceType": rtype}
+            if types[rtype]:
+                entry["locations"] = list(types[rtype])
+            entries.append(entry)
+        result.append({"namespace": ns, "resourceTypes": entries})
+    return result
 
 
 def dependencies_of(expansion: Expansion) -> list[dict[str, Any]]:

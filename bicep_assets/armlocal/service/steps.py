@@ -15,6 +15,7 @@ from ..state.timestamps import iso, iso_duration, utc_now
 from . import behaviors
 from .errors import parent_not_found, top_level_parent
 from .host import ServiceHost
+from .locks import blocking_locks, is_lock, scope_locked
 from .preflight import expanded_resource_errors
 from .records import (
     DeploymentFailure,
@@ -83,6 +84,7 @@ class ResourceSteps:
             problems = expanded_resource_errors(evaluated, store.get_resource)
             if problems:
                 raise DeploymentFailure(problems[0], status=400)
+            self._check_locks(evaluated.id, "write")
             rule = self.backend.faults.resource_rule(
                 "deployment_error", evaluated.type, evaluated.name
             )
@@ -142,6 +144,16 @@ class ResourceSteps:
             raise DeploymentFailure(error) from None
         _settle(operation, started, "Succeeded", "OK" if existing else "Created")
         store.put_operation(deployment_id, operation)
+
+    def _check_locks(self, resource_id: str, operation: str) -> None:
+        """A lock over the resource refuses the step, as ARM refuses the request
+        (``ScopeLocked``); the deployment fails there."""
+        locks = blocking_locks(self.backend.store, resource_id, operation, below=True)
+        if locks:
+            error = scope_locked(resource_id, operation, locks)
+            raise DeploymentFailure(
+                {"code": error.code, "message": error.message, "target": resource_id}
+            )
 
     def _check_target(self, resource: ExpandedResource) -> None:
         parts = parse_resource_id(resource.id)
@@ -312,9 +324,16 @@ class ResourceSteps:
             rid = resource["id"].lower()
             if rid in declared or any(rid.startswith(d + "/") for d in declared):
                 continue
+            if is_lock(rid):  # locks are not deleted in complete mode
+                continue
             if store.get_resource(resource["id"]) is None:  # gone with a deleted parent
                 continue
             operation = self._operation(deployment_id, resource, "Delete")
+            try:
+                self._check_locks(resource["id"], "delete")
+            except DeploymentFailure as failure:
+                self._fail_operation(deployment_id, operation, time.monotonic(), failure.error, 409)
+                raise
             props = operation["properties"]
             props.update(provisioningState="Succeeded", statusCode="OK")
             with store.transaction():

@@ -1,0 +1,156 @@
+"""Linked templates and template specs, fetched as ARM fetches them.
+
+A deployment (or a nested deployment) names its template with ``templateLink`` instead of
+``template`` ("Using linked and nested templates when deploying Azure resources"):
+
+- ``uri``: fetched over HTTP(S) from any reachable address, with ``queryString`` (a SAS
+  token, say) appended; the answer must be a JSON template.
+- ``relativePath``: a nested deployment's path relative to its parent's link — resolved
+  against the parent's ``uri`` (the parent's ``queryString`` applies too), or, in a
+  template spec, to one of the version's ``linkedTemplates``.
+- ``id``: a template spec version (``Microsoft.Resources/templateSpecs/{name}/versions/{v}``)
+  stored here; its ``mainTemplate`` is deployed.
+
+``parametersLink.uri`` names a parameters file the same way. What cannot be fetched is ARM's
+400 ``InvalidContentLink`` naming the address. Bodies are read up to ARM's 4 MB limit, for
+at most 30 seconds.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from ..engine import TemplateError
+from ..engine.json_input import ArmJsonError, ArmJsonTooDeep, read_arm_json
+
+MAX_BYTES = 4 * 1024 * 1024
+TIMEOUT_S = 30.0
+VERSION_TYPE = "microsoft.resources/templatespecs/versions"
+
+Lookup = Callable[[str], "dict[str, Any] | None"]
+
+
+def _link_error(where: str, why: str) -> TemplateError:
+    return TemplateError(
+        f"Unable to download deployment content from '{where}': {why}. Please see "
+        "https://aka.ms/arm-deploy for usage details.",
+        code="InvalidContentLink",
+    )
+
+
+def with_query(uri: str, query: str | None) -> str:
+    """``uri`` with ``queryString`` appended, as ARM appends it."""
+    if not query:
+        return uri
+    query = query.lstrip("?")
+    return f"{uri}{'&' if '?' in uri else '?'}{query}"
+
+
+def fetch_json(uri: str) -> Any:
+    """The JSON document at an http(s) ``uri``, or ``InvalidContentLink``."""
+    scheme = urlsplit(uri).scheme.lower()
+    if scheme not in ("http", "https"):
+        raise _link_error(uri, "the address must be an http or https URI")
+    try:
+        with urllib.request.urlopen(uri, timeout=TIMEOUT_S) as answer:
+            data = answer.read(MAX_BYTES + 1)
+    except urllib.error.HTTPError as exc:
+        raise _link_error(uri, f"the server answered {exc.code}") from None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise _link_error(uri, f"it could not be reached ({reason})") from None
+    if len(data) > MAX_BYTES:
+        raise _link_error(uri, f"the content is larger than {MAX_BYTES} bytes")
+    try:
+        return read_arm_json(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ArmJsonError, ArmJsonTooDeep) as exc:
+        raise _link_error(uri, f"the content is not valid JSON ({exc})") from None
+
+
+class LinkLoader:
+    """Resolves ``templateLink``s against the web and the template specs in ``lookup``."""
+
+    def __init__(self, lookup: Lookup) -> None:
+        self.lookup = lookup
+
+    def __call__(
+        self, link: dict[str, Any], parent: dict[str, Any] | None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(template, the link as the deployment reports it) for ``link`` under ``parent``
+        (the parent deployment's resolved link, or None at the top)."""
+        if not isinstance(link, dict):
+            raise _link_error(str(link), "'templateLink' must be an object")
+        if link.get("id"):
+            return self._spec_version(str(link["id"]), link), _shown(link)
+        relative = link.get("relativePath")
+        if relative and not link.get("uri"):
+            return self._relative(str(relative), link, parent or {})
+        uri = link.get("uri")
+        if not isinstance(uri, str) or not uri:
+            raise _link_error(str(link), "the link needs a 'uri', an 'id' or a 'relativePath'")
+        template = fetch_json(with_query(uri, link.get("queryString")))
+        return _template(template, uri), _shown(link)
+
+    def parameters(self, link: dict[str, Any]) -> dict[str, Any]:
+        """The ``parameters`` of the parameters file a ``parametersLink`` names."""
+        uri = link.get("uri") if isinstance(link, dict) else None
+        if not isinstance(uri, str) or not uri:
+            raise _link_error(str(link), "'parametersLink' needs a 'uri'")
+        document = fetch_json(uri)
+        values = document.get("parameters") if isinstance(document, dict) else None
+        if not isinstance(values, dict):
+            raise _link_error(uri, "the content is not a parameters file (no 'parameters')")
+        return values
+
+    def _relative(
+        self, relative: str, link: dict[str, Any], parent: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        if parent.get("id"):  # inside a template spec: one of the version's linked templates
+            version = self._version(str(parent["id"]))
+            base = posixpath.dirname(str(parent.get("relativePath") or ""))
+            wanted = posixpath.normpath(posixpath.join(base, relative)).lower()
+            for entry in version.get("linkedTemplates") or []:
+                path = posixpath.normpath(str(entry.get("path", "")).replace("\\", "/")).lower()
+                if path == wanted and isinstance(entry.get("template"), dict):
+                    shown = {"id": parent["id"], "relativePath": wanted}
+                    return entry["template"], shown
+            raise _link_error(relative, f"the template spec has no linked template '{wanted}'")
+        base_uri = parent.get("uri")
+        if not isinstance(base_uri, str) or not base_uri:
+            raise _link_error(
+                relative, "a relativePath needs a parent deployed from a link (uri or id)"
+            )
+        uri = urljoin(base_uri.split("?")[0], relative)
+        query = link.get("queryString") or parent.get("queryString")
+        template = fetch_json(with_query(uri, query))
+        shown = {"uri": uri, **({"queryString": query} if query else {})}
+        return _template(template, uri), shown
+
+    def _version(self, version_id: str) -> dict[str, Any]:
+        stored = self.lookup(version_id)
+        if stored is None or str(stored.get("type", "")).lower() != VERSION_TYPE:
+            raise TemplateError(
+                f"The template spec version '{version_id}' could not be found.",
+                code="TemplateSpecVersionNotFound",
+            )
+        return dict(stored.get("properties") or {})
+
+    def _spec_version(self, version_id: str, link: dict[str, Any]) -> dict[str, Any]:
+        main = self._version(version_id).get("mainTemplate")
+        return _template(main, version_id)
+
+
+def _template(template: Any, where: str) -> dict[str, Any]:
+    if not isinstance(template, dict):
+        raise _link_error(where, "the content is not a template (a JSON object)")
+    return template
+
+
+def _shown(link: dict[str, Any]) -> dict[str, Any]:
+    return {k: link[k] for k in ("uri", "id", "relativePath", "queryString", "contentVersion")
+            if link.get(k)}  # fmt: skip

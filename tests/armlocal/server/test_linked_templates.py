@@ -1,0 +1,175 @@
+"""Issue 16: linked templates (``templateLink.uri`` with ``queryString``, ``relativePath``,
+``parametersLink``) fetched from a local HTTP server, and template specs stored, versioned and
+deployed by id — through the official SDKs."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from azure.core.exceptions import HttpResponseError
+from azure.mgmt.resource.templatespecs import TemplateSpecsClient
+
+from bicep_assets.armlocal import LocalArm
+
+from .conftest import deploy_body, storage, template
+
+SUB = "00000000-0000-0000-0000-000000000000"
+RG_ID = f"/subscriptions/{SUB}/resourceGroups/rg-test"
+
+
+class Files:
+    """A local web server with a few JSON files; it records the paths (and queries) asked."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, Any] = {}
+        self.asked: list[str] = []
+        files = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                files.asked.append(self.path)
+                body = files.files.get(self.path.split("?")[0])
+                if body is None:
+                    self.send_response(404)
+                    self.end_headers()
+                    return
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def files() -> Iterator[Files]:
+    served = Files()
+    yield served
+    served.server.shutdown()
+    served.server.server_close()
+
+
+def nested_link(name: str, **link: Any) -> dict[str, Any]:
+    return {
+        "type": "Microsoft.Resources/deployments",
+        "apiVersion": "2022-09-01",
+        "name": name,
+        "properties": {"mode": "Incremental", "templateLink": link},
+    }
+
+
+def test_linked_template_with_query_string_and_relative_path(
+    arm: LocalArm, deployments: Any, files: Files, group: str
+) -> None:
+    files.files["/t/main.json"] = template(
+        [storage("stmain01"), nested_link("child", relativePath="nested/child.json")],
+        outputs={"link": {"type": "string", "value": "[deployment().properties.templateLink.uri]"}},
+    )
+    files.files["/t/nested/child.json"] = template([storage("stchild01")])
+    files.files["/p/main.parameters.json"] = {"parameters": {}}
+    body = {
+        "properties": {
+            "mode": "Incremental",
+            "templateLink": {"uri": f"{files.base}/t/main.json", "queryString": "sv=1&sig=x"},
+            "parametersLink": {"uri": f"{files.base}/p/main.parameters.json"},
+        }
+    }
+    result = deployments.deployments.begin_create_or_update(group, "linked", body).result()
+    assert result.properties.provisioning_state == "Succeeded"
+    assert result.properties.outputs["link"]["value"] == f"{files.base}/t/main.json"
+    assert result.properties.template_link.uri == f"{files.base}/t/main.json"
+    assert list(dict.fromkeys(files.asked)) == [
+        "/t/main.json?sv=1&sig=x",
+        "/p/main.parameters.json",
+        "/t/nested/child.json?sv=1&sig=x",  # the parent's queryString applies to relative paths
+    ]
+    ids = {r["name"] for r in arm.store.list_resources(SUB, "rg-test")}
+    assert {"stmain01", "stchild01"} <= ids
+    # what-if follows the links too: no nested deployment left unsupported
+    preview = deployments.deployments.begin_what_if(group, "linked", body).result()
+    assert {c.change_type for c in preview.changes} == {"NoChange"}
+
+
+def test_unreachable_link_is_invalid_content_link(
+    arm: LocalArm, deployments: Any, files: Files, group: str
+) -> None:
+    body = {"properties": {"mode": "Incremental", "templateLink": {"uri": f"{files.base}/none"}}}
+    with pytest.raises(HttpResponseError) as caught:
+        deployments.deployments.begin_create_or_update(group, "missing", body).result()
+    assert caught.value.status_code == 400
+    assert caught.value.error.code == "InvalidContentLink"
+    assert f"'{files.base}/none': the server answered 404" in caught.value.error.message
+    files.files["/t/bad.json"] = template([nested_link("n", relativePath="gone.json")])
+    body["properties"]["templateLink"] = {"uri": f"{files.base}/t/bad.json"}
+    with pytest.raises(HttpResponseError) as caught:
+        deployments.deployments.begin_create_or_update(group, "bad", body).result()
+    assert caught.value.error.code == "InvalidContentLink"
+    assert caught.value.error.target == "resources[0]"  # the nested deployment
+
+
+def test_template_spec_versions_deploy_by_id(arm: LocalArm, deployments: Any, group: str) -> None:
+    specs = TemplateSpecsClient(**arm.connection.client_kwargs())
+    spec = specs.template_specs.create_or_update(
+        group, "storage-spec", {"location": "westeurope", "properties": {"description": "d"}}
+    )
+    assert spec.id == f"{RG_ID}/providers/Microsoft.Resources/templateSpecs/storage-spec"
+    main = template(
+        [storage("stspec01"), nested_link("inner", relativePath="artifacts/inner.json")]
+    )
+    version = specs.template_spec_versions.create_or_update(
+        group,
+        "storage-spec",
+        "1.0",
+        {
+            "location": "westeurope",
+            "properties": {
+                "mainTemplate": main,
+                "linkedTemplates": [
+                    {"path": "artifacts/inner.json", "template": template([storage("stspec02")])}
+                ],
+            },
+        },
+    )
+    assert version.main_template["resources"][0]["name"] == "stspec01"
+    listed = list(specs.template_spec_versions.list(group, "storage-spec"))
+    assert [v.name for v in listed] == ["1.0"]
+    body = deploy_body(template([]))
+    del body["properties"]["template"]
+    body["properties"]["templateLink"] = {"id": version.id}
+    result = deployments.deployments.begin_create_or_update(group, "from-spec", body).result()
+    assert result.properties.provisioning_state == "Succeeded"
+    names = {r["name"] for r in arm.store.list_resources(SUB, "rg-test")}
+    assert {"stspec01", "stspec02"} <= names
+    # Bicep's `module m 'ts:…'` compiles to a nested deployment linked by id
+    module = template([nested_link("ts-module", id=version.id)])
+    nested = deployments.deployments.begin_create_or_update(
+        group, "with-module", deploy_body(module)
+    ).result()
+    assert nested.properties.provisioning_state == "Succeeded"
+    body["properties"]["templateLink"] = {"id": version.id.replace("1.0", "9.9")}
+    with pytest.raises(HttpResponseError) as caught:
+        deployments.deployments.begin_create_or_update(group, "nope", body).result()
+    assert caught.value.error.code == "TemplateSpecVersionNotFound"
+
+
+def test_template_whose_schema_names_the_parameters_file_is_deployed(
+    deployments: Any, group: str
+) -> None:
+    tpl = template([storage("stschema01")])
+    tpl["$schema"] = (
+        "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#"
+    )
+    result = deployments.deployments.begin_create_or_update(group, "p", deploy_body(tpl)).result()
+    assert result.properties.provisioning_state == "Succeeded"
