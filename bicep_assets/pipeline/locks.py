@@ -19,35 +19,14 @@ from typing import Any
 
 import dagster as dg
 from azure.core.exceptions import AzureError
-from azure.core.rest import HttpRequest
 
-from ..environments import EnvironmentSpec, Identity
+from ..environments import EnvironmentSpec
 from ..failures import LogicFailure
 from ..models import Plan
 from ..resources.arm import ArmClient
 
-LOCKS_API_VERSION = "2016-09-01"
 WRITES = ("Create", "Modify", "NoChange", "Deploy")
 _SUFFIX = "/providers/microsoft.authorization/locks/"
-
-
-def list_locks(
-    arm: ArmClient, subscription_id: str, identity: Identity | None = None
-) -> list[dict[str, Any]]:
-    """Every management lock in the subscription (at it, its groups and their resources)."""
-    client = arm._client("resources", subscription_id, identity)
-    locks: list[dict[str, Any]] = []
-    url: str | None = (
-        f"/subscriptions/{subscription_id}/providers/Microsoft.Authorization/locks"
-        f"?api-version={LOCKS_API_VERSION}"
-    )
-    while url:
-        response = client.send_request(HttpRequest("GET", url))
-        response.raise_for_status()
-        page = response.json()
-        locks.extend(page.get("value") or [])
-        url = page.get("nextLink")
-    return locks
 
 
 def refusing_locks(plan: Plan, locks: list[dict[str, Any]]) -> list[tuple[dict[str, Any], str]]:
@@ -81,7 +60,7 @@ def refuse_locked_plan(
         locks = [
             lock
             for subscription in sorted(subscriptions.values())
-            for lock in list_locks(arm, subscription, spec.identity)
+            for lock in arm.list_locks(subscription_id=subscription, identity=spec.identity)
         ]
     except AzureError as exc:  # e.g. no permission to read locks: ARM still enforces them
         log.warning(f"Could not read the management locks, so none was checked: {exc}")

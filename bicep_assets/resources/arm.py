@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 import dagster as dg
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.core.rest import HttpRequest
 from pydantic import Field, PrivateAttr
 
 from ..armlocal import FaultPlan, LocalArm, LocalArmConfig, LocalArmConnection
@@ -37,6 +38,7 @@ from ..failures import LogicFailure
 _LOCAL_SERVERS: dict[str, Any] = {}  # state path → LocalArm running in this process
 _LOCAL_LOCK = threading.Lock()
 DEFAULT_API_VERSION = "2023-01-01"
+LOCKS_API_VERSION = "2016-09-01"
 
 
 def default_local_state() -> Path:
@@ -387,6 +389,25 @@ class ArmClient(dg.ConfigurableResource):
         return [o.as_dict() for o in found]
 
     # -- resources and health ------------------------------------------------------------
+    def list_locks(
+        self, *, subscription_id: str, identity: Identity | None = None
+    ) -> list[dict[str, Any]]:
+        """Every management lock in the subscription (at it, its groups and their resources):
+        ``GET /subscriptions/{id}/providers/Microsoft.Authorization/locks``, page by page."""
+        client = self._client("resources", subscription_id, identity)
+        locks: list[dict[str, Any]] = []
+        url: str | None = (
+            f"/subscriptions/{subscription_id}/providers/Microsoft.Authorization/locks"
+            f"?api-version={LOCKS_API_VERSION}"
+        )
+        while url:
+            response = client.send_request(HttpRequest("GET", url))
+            response.raise_for_status()
+            page = response.json()
+            locks.extend(page.get("value") or [])
+            url = page.get("nextLink")
+        return locks
+
     def api_version_for(
         self, *, subscription_id: str, resource_type: str, identity: Identity | None = None
     ) -> str:
