@@ -25,6 +25,8 @@ ROOMS = [
     "manifest_yaml",
     "models",
     "armlocal",
+    "dagster_private",
+    "instance",
     "environments",
     "failures",
     "resources",
