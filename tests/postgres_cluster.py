@@ -55,9 +55,8 @@ class PostgresCluster:
         if os.geteuid() == 0:
             owner = pwd.getpwnam("postgres")
             for folder in (root, *root.parents):  # the server must reach its folder
-                if folder == Path("/") or folder.stat().st_mode & 0o001:
-                    break
-                os.chmod(folder, folder.stat().st_mode | 0o001)
+                if not folder.stat().st_mode & 0o001:
+                    os.chmod(folder, folder.stat().st_mode | 0o001)
             os.chown(root, owner.pw_uid, owner.pw_gid)
             as_user = ["runuser", "-u", "postgres", "--"]
         pwfile = root / "pwfile"

@@ -101,7 +101,7 @@ def read_finished_runs(
     instance: dg.DagsterInstance,
     *,
     after_storage_id: int | None,
-    settle_timeout_s: float = SETTLE_TIMEOUT_S,
+    settle_timeout_s: float | None = None,
     on_unsettled: Callable[[str], None] | None = None,
 ) -> tuple[list[RunAudit], int | None]:
     """The audit records of the deployment runs whose end (success, failure, canceled) was
@@ -114,6 +114,8 @@ def read_finished_runs(
     event up to it is committed); when a transaction stays open past ``settle_timeout_s``,
     the runs are read all the same but the cursor stays where it was (``on_unsettled`` is
     told why), so the next refresh reads them again and whatever committed late."""
+    if settle_timeout_s is None:
+        settle_timeout_s = SETTLE_TIMEOUT_S
     settled = settled_storage_id(instance, timeout_s=settle_timeout_s)
     up_to = settled.storage_id if settled is not None else None
     latest: dict[str, int] = {}
