@@ -22,9 +22,15 @@ from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, Tabl
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 from dagster._utils.error import SerializableErrorInfo
 from dagster_duckdb.io_manager import DuckDbClient
+from dagster_msteams.adaptive_card import AdaptiveCard
 
 # dagster, dagster-webserver 1.13.x; dagster-postgres, dagster-duckdb(-pandas) 0.29.x
-CHECKED_WITH = {"dagster": "1.13.27", "dagster-postgres": "0.29.27", "dagster-duckdb": "0.29.27"}
+CHECKED_WITH = {
+    "dagster": "1.13.27",
+    "dagster-postgres": "0.29.27",
+    "dagster-duckdb": "0.29.27",
+    "dagster-msteams": "0.29.27",
+}
 
 # name → (where it lives in Dagster, what bicep_assets uses it for)
 PRIVATE_APIS: dict[str, tuple[str, str]] = {
@@ -46,6 +52,7 @@ PRIVATE_APIS: dict[str, tuple[str, str]] = {
     ),
     "SerializableErrorInfo": ("dagster._utils.error", "a failure's error chain in the audit"),
     "DuckDbClient": ("dagster_duckdb.io_manager", "the audit IO manager's DuckDB client"),
+    "AdaptiveCard": ("dagster_msteams.adaptive_card", "the Teams failure alert's card"),
     # attributes and methods of Dagster's storage classes, not importable names
     "PostgresEventLogStorage.postgres_url": (
         "dagster_postgres.PostgresEventLogStorage (attribute)",
@@ -99,6 +106,7 @@ __all__ = [
     "CHECKED_WITH",
     "IMPORTED_ELSEWHERE",
     "PRIVATE_APIS",
+    "AdaptiveCard",
     "DbIOManager",
     "DbTypeHandler",
     "DuckDbClient",
