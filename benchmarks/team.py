@@ -66,6 +66,7 @@ class TeamStack:
         self.home.mkdir(parents=True, exist_ok=True)
         project_yaml = (self.project / "dagster.yaml").read_text()
         (self.home / "dagster.yaml").write_text(instance_yaml(project_yaml, self.postgres_url))
+        self._create_storage()
         self._start_local_arm()
         workspace = self.home.parent / "team-workspace.yaml"
         workspace.write_text(
@@ -97,6 +98,24 @@ class TeamStack:
         self._spawn("daemon", [str(BIN / "dagster-daemon"), "run", "-w", str(workspace)])
         self._wait_for_location()
         return self
+
+    def _create_storage(self) -> None:
+        """Create the instance's tables once, before the processes start: three processes
+        creating a fresh SQLite storage at once leave two alembic heads behind (what
+        ``dagster instance migrate`` does before a deployment starts its processes)."""
+        import dagster as dg
+
+        saved = os.environ.get("BICEP_ASSETS_POSTGRES_URL")
+        if self.postgres_url:
+            os.environ["BICEP_ASSETS_POSTGRES_URL"] = self.postgres_url
+        try:
+            with dg.DagsterInstance.from_config(str(self.home)):
+                pass
+        finally:
+            if saved is None:
+                os.environ.pop("BICEP_ASSETS_POSTGRES_URL", None)
+            else:
+                os.environ["BICEP_ASSETS_POSTGRES_URL"] = saved
 
     def _spawn(self, name: str, command: list[str]) -> subprocess.Popen[bytes]:
         log = (self.logs / f"{name}.log").open("wb")
