@@ -4,6 +4,7 @@ anything is written (docs/operations.md#running-it-for-a-team)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import dagster as dg
@@ -29,6 +30,9 @@ def test_plan_and_deploy_store_their_runs_in_postgres(
     assert planned.returncode == 0, planned.stderr
     deployed = cli_here(project, "deploy", "dev", home=home, env=env)
     assert deployed.returncode == 0, deployed.stderr
+    exported = cli_here(project, "audit", "export", "--env", "dev", home=home, env=env)
+    assert exported.returncode == 0, exported.stderr
+    assert len(json.loads(exported.stdout)["runs"]) == 2
 
     written = (home / "dagster.yaml").read_text()
     assert yaml.safe_load(written)["storage"] == {
@@ -41,7 +45,7 @@ def test_plan_and_deploy_store_their_runs_in_postgres(
     for path in home.rglob("*"):
         if path.is_file():
             assert PASSWORD.encode() not in path.read_bytes(), path
-    for done in (planned, deployed):
+    for done in (planned, deployed, exported):
         assert PASSWORD not in done.stdout + done.stderr
     assert not list(home.glob("history/runs/*.db")), "SQLite run shards were written"
 
