@@ -215,7 +215,7 @@ def _run(args: argparse.Namespace) -> int:
                 debug=args.debug,
             )
         except LaunchError as exc:
-            return _fail(str(exc))
+            return _fail(str(exc), exc.exit_code)
     if args.command == "ui":
         from .project import find_project_dir
         from .runs import LaunchError, run_ui
@@ -223,7 +223,7 @@ def _run(args: argparse.Namespace) -> int:
         try:
             return run_ui(project or find_project_dir(), args.port)
         except LaunchError as exc:
-            return _fail(str(exc))
+            return _fail(str(exc), exc.exit_code)
     if args.command == "emulator":
         from .armlocal import run_emulator
 
@@ -286,11 +286,11 @@ def _expand(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fail(message: str) -> int:
-    """``error: …`` on stderr, one line per problem; exit code 2."""
+def _fail(message: str, code: int = EXIT_INPUT) -> int:
+    """``error: …`` on stderr, one line per problem; exit code 2 (or ``code``)."""
     for line in message.splitlines() or [""]:
         print(f"error: {line}", file=sys.stderr)
-    return EXIT_INPUT
+    return code
 
 
 def _redact_outputs(expansion: Expansion, outputs: dict[str, Any]) -> dict[str, Any]:
@@ -380,7 +380,7 @@ def _audit(args: argparse.Namespace) -> int:
         home = prepare_dagster_home(args.project or find_project_dir())
         instance = open_instance(home)
     except LaunchError as exc:
-        return _fail(str(exc))
+        return _fail(str(exc), exc.exit_code)
     with instance:
         recover_after_crashes(instance, "audit export", sys.stderr)
         if args.plan:

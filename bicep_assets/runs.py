@@ -35,15 +35,42 @@ SECRET_HINT = "(secure parameters are read from the environment at the ARM call;
 
 
 def prepare_dagster_home(project_dir: Path) -> Path:
-    """DAGSTER_HOME (default ``<project>/.dagster_home``) with the project's dagster.yaml;
-    :class:`LaunchError` when that folder cannot be used."""
+    """DAGSTER_HOME (default ``<project>/.dagster_home``) with the project's dagster.yaml —
+    plus PostgreSQL storage when ``BICEP_ASSETS_POSTGRES_URL`` is set, after one connection
+    proved it usable; :class:`LaunchError` when that folder or that setting cannot be used
+    (nothing is written then)."""
+    from .instance import (
+        POSTGRES_URL_VAR,
+        StorageSettingError,
+        check_postgres,
+        instance_yaml,
+        with_driver,
+    )
+
     home = Path(os.environ.get("DAGSTER_HOME") or project_dir / ".dagster_home").resolve()
     source = project_dir / "dagster.yaml"
     target = home / "dagster.yaml"
+    postgres_url = os.environ.get(POSTGRES_URL_VAR, "").strip() or None
+    try:
+        project_yaml = source.read_text(encoding="utf-8") if source.is_file() else None
+    except OSError as exc:
+        raise LaunchError(f"{source}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        wanted = None
+        if project_yaml is not None or postgres_url:
+            wanted = instance_yaml(project_yaml or "", postgres_url)
+        if postgres_url:
+            check_postgres(postgres_url)
+    except StorageSettingError as exc:
+        raise LaunchError(str(exc), exit_code=exc.exit_code) from None
+    if postgres_url:  # for Dagster in this process and the processes it starts (bicep-assets ui)
+        os.environ[POSTGRES_URL_VAR] = with_driver(postgres_url)
     try:
         home.mkdir(parents=True, exist_ok=True)
-        if source.is_file() and (not target.exists() or target.read_bytes() != source.read_bytes()):
-            shutil.copyfile(source, target)
+        if wanted is not None and (
+            not target.exists() or target.read_text(encoding="utf-8") != wanted
+        ):
+            target.write_text(wanted, encoding="utf-8")
     except OSError as exc:
         raise LaunchError(
             f"DAGSTER_HOME {home}: cannot be used as Dagster's folder ({exc.strerror or exc})"
@@ -75,6 +102,8 @@ def open_instance(home: Path) -> Any:
     shown = f"{home / 'dagster.yaml'} (the project's dagster.yaml, copied)"
     try:
         return dg.DagsterInstance.get()
+    except ImportError as exc:  # a storage whose package is missing (dagster-postgres)
+        raise LaunchError(f"{shown}: {exc}: install it (pip install dagster-postgres)") from None
     except dg.DagsterInvalidConfigError as exc:
         details = "; ".join(str(e.message).split(". Expected:")[0] for e in exc.errors)
         raise LaunchError(f"{shown}: {details or exc}") from None
@@ -114,7 +143,12 @@ def run_config_for(
 
 class LaunchError(ValueError):
     """A launch refused before any run exists: what ``bicep-assets`` was given is wrong (the
-    CLI exits 2 with the message, one line per problem)."""
+    CLI exits 2 with the message, one line per problem), or — ``exit_code`` 1 — something it
+    needs cannot be reached right now (the PostgreSQL server)."""
+
+    def __init__(self, message: str, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 def parse_params(items: list[str]) -> dict[str, str]:
@@ -370,8 +404,8 @@ def was_interrupted(result: Any, progress: Any) -> bool:
     or Dagster stopped the run between steps (its run failure's reason: an unexpected
     termination, which for a run executed in this process is the interrupt)."""
     from dagster import DagsterEventType
-    from dagster._core.events import RunFailureReason
 
+    from .dagster_private import RunFailureReason
     from .failures import INTERRUPTED
 
     if any(f.facts is not None and f.facts.arm_code == INTERRUPTED for f in progress.failures):

@@ -20,7 +20,10 @@ from bicep_assets.armlocal import FaultPlanSpec, LocalArm, LocalArmConfig
 from bicep_assets.cli import main as cli_main
 from bicep_assets.resources.arm import stop_embedded_local_arms
 
+from .postgres_cluster import PostgresCluster
+
 REPO = Path(__file__).resolve().parents[1]
+POSTGRES = "postgres_url"  # the fixture of a database on the session's PostgreSQL server
 
 # Compiled modules are cached in __pycache__ (ignored by git) even where the environment sets
 # PYTHONDONTWRITEBYTECODE: on a fresh checkout every xdist worker and every process a test
@@ -52,7 +55,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     def rank(item: pytest.Item) -> int:
         if {"start_dagster_dev", "shared_dagster_dev"} & set(item.fixturenames):
             return 0
-        return 1 if item.get_closest_marker("slow") or "history" in item.fixturenames else 2
+        if item.get_closest_marker("slow") or {"history", POSTGRES} & set(item.fixturenames):
+            return 1
+        return 2
 
     items.sort(key=rank)
     workers = getattr(config, "workerinput", {}).get("workercount", 1)
@@ -64,6 +69,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in (item for item in items if rank(item) < 2):
         if "shared_dagster_dev" in item.fixturenames:
             key: object = "shared_dagster_dev"
+        elif POSTGRES in item.fixturenames:  # one PostgreSQL cluster: on one worker
+            key = POSTGRES
         else:
             key = "history" if "history" in item.fixturenames else item
         units.setdefault(key, []).append(item)
@@ -79,6 +86,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         part.extend(itertools.islice(quick, max(0, share - len(part))))  # fewer when few
     parts[-1].extend(quick)  # when one part's long tests outnumber its share
     items[:] = [item for part in parts for item in part]
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresCluster]:
+    """One real PostgreSQL server for the session (tests/postgres_cluster.py); the collection
+    hook deals the tests using it to one worker, so one cluster starts."""
+    cluster = PostgresCluster.start(tmp_path_factory.mktemp("postgres"))
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster: PostgresCluster) -> str:
+    """The URL of a new, empty database on the session's PostgreSQL server."""
+    return postgres_cluster.create_database()
 
 
 @pytest.fixture(scope="session")

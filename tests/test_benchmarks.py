@@ -99,3 +99,23 @@ def test_conformance_suite_matches_every_published_example_it_replays(session_ar
         "'name' is [], the example shows 'my-resource-group'",
         "'properties.provisioningState' is [], the example shows 'Succeeded'",
     ]
+
+
+def test_team_load_benchmark_makes_the_environments_it_claims(tmp_path: Path) -> None:
+    """The load benchmark's project: every environment loads and has its deploy job (the run
+    itself is what tests/test_team_processes.py exercises with real processes)."""
+    from bicep_assets.environments import scan_environments
+
+    bench = load("team_load")
+    names = bench.write_project(tmp_path / "project", 50)
+    scan = scan_environments(tmp_path / "project")
+    assert sorted(scan.environments) == names and not scan.broken
+    lines = bench.table(
+        {
+            storage: {"runs": 50, "succeeded": 50, "throughput_per_min": 12.0,
+                      "queue_median_s": 1.0, "queue_p95_s": 2.0, "refresh_s": 3.0}
+            for storage in ("postgres", "sqlite")
+        }
+    )  # fmt: skip
+    assert lines[0].split() == ["postgres", "sqlite"]
+    assert lines[2].split() == ["throughput", "12.0", "runs/min", "12.0", "runs/min"]

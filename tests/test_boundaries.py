@@ -26,6 +26,8 @@ ROOMS = [
     "models",
     "check_plugins",
     "armlocal",
+    "dagster_private",
+    "instance",
     "environments",
     "failures",
     "resources",

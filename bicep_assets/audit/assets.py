@@ -122,7 +122,9 @@ def audit_assets(project_dir: Path | None = None) -> list[dg.AssetsDefinition]:
             previous = None
             if cursor is not None:
                 previous = tables.read_tables(["deployed_resources"])["deployed_resources"]
-            audits, new_cursor = read_finished_runs(context.instance, after_storage_id=cursor)
+            audits, new_cursor = read_finished_runs(
+                context.instance, after_storage_id=cursor, on_unsettled=context.log.warning
+            )
             frames = history_frames(previous, audits)
             refresh = "incremental" if cursor is not None else "full"
             context.log.info(

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import dagster as dg
 from dagster import DagsterEventType, EventLogEntry, RunRecord
-from dagster._utils.error import SerializableErrorInfo
 
+from ..dagster_private import SerializableErrorInfo, mark_shards_checked
 from ..failures import FailureFacts
+from ..instance import settled_storage_id
 from ..models import SavedPlan
 from ..pipeline.saved_plans import PLANS_PREFIX, saved_plan_from_metadata
 from .records import EventRow, RunAudit, is_deployment_run
@@ -54,18 +55,26 @@ TRANSITIONS: dict[DagsterEventType, str] = {
 READ_EVENT_TYPES = frozenset(
     {*TRANSITIONS, DagsterEventType.STEP_OUTPUT, DagsterEventType.ENGINE_EVENT}
 )
+# how long a refresh waits for PostgreSQL transactions open when it starts (docs/audit.md)
+SETTLE_TIMEOUT_S = 30.0
 _ERROR_PREFIX = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Failure|Failed)\w*: ")
 
 
 def finished_run_changes(
-    instance: dg.DagsterInstance, *, after_storage_id: int | None, page_size: int = 1000
+    instance: dg.DagsterInstance,
+    *,
+    after_storage_id: int | None,
+    up_to_storage_id: int | None = None,
+    page_size: int = 1000,
 ) -> Iterator[tuple[int, str]]:
     """``(storage id, run id)`` of every run-end event (success, failure, canceled) stored
-    after ``after_storage_id`` (all when None), from the event log's run-status index."""
+    after ``after_storage_id`` (all when None) and, when given, at or below
+    ``up_to_storage_id``, from the event log's run-status index."""
     for event_type in RUN_END_EVENTS:
         records_filter = dg.RunStatusChangeRecordsFilter(
             event_type=event_type,  # type: ignore[arg-type]
             after_storage_id=after_storage_id,
+            before_storage_id=None if up_to_storage_id is None else up_to_storage_id + 1,
         )
         cursor: str | None = None
         while True:
@@ -89,16 +98,42 @@ def run_records(instance: dg.DagsterInstance, run_ids: Sequence[str]) -> list[Ru
 
 
 def read_finished_runs(
-    instance: dg.DagsterInstance, *, after_storage_id: int | None
+    instance: dg.DagsterInstance,
+    *,
+    after_storage_id: int | None,
+    settle_timeout_s: float | None = None,
+    on_unsettled: Callable[[str], None] | None = None,
 ) -> tuple[list[RunAudit], int | None]:
     """The audit records of the deployment runs whose end (success, failure, canceled) was
     stored after ``after_storage_id`` (every finished run when None), in the order they
-    ended, and the new cursor: the last run-end event's storage id."""
+    ended, and the new cursor: the last run-end event's storage id read.
+
+    On PostgreSQL, storage ids follow insertion, not commit: a run end with a lower id can
+    commit after one with a higher id, and a cursor past it would skip it for ever. So the
+    read stops at the settled id (:func:`~bicep_assets.instance.settled_storage_id`: every
+    event up to it is committed); when a transaction stays open past ``settle_timeout_s``,
+    the runs are read all the same but the cursor stays where it was (``on_unsettled`` is
+    told why), so the next refresh reads them again and whatever committed late."""
+    if settle_timeout_s is None:
+        settle_timeout_s = SETTLE_TIMEOUT_S
+    settled = settled_storage_id(instance, timeout_s=settle_timeout_s)
+    up_to = settled.storage_id if settled is not None else None
     latest: dict[str, int] = {}
     cursor = after_storage_id
-    for storage_id, run_id in finished_run_changes(instance, after_storage_id=after_storage_id):
+    for storage_id, run_id in finished_run_changes(
+        instance, after_storage_id=after_storage_id, up_to_storage_id=up_to
+    ):
         latest[run_id] = max(storage_id, latest.get(run_id, storage_id))
         cursor = storage_id if cursor is None else max(cursor, storage_id)
+    if settled is not None and settled.still_open:
+        cursor = after_storage_id
+        if on_unsettled is not None:
+            on_unsettled(
+                f"PostgreSQL transactions open for more than {settle_timeout_s:g} s may still "
+                f"add run ends below storage id {up_to}: {'; '.join(settled.still_open)}. The "
+                "runs read are written, and the cursor stays, so the next refresh reads "
+                "them again."
+            )
     records = [r for r in run_records(instance, list(latest)) if is_deployment_run(r.dagster_run)]
     records.sort(key=lambda r: latest[r.dagster_run.run_id])
     skip_shard_schema_checks(instance, [r.dagster_run.run_id for r in records])
@@ -112,13 +147,7 @@ def skip_shard_schema_checks(instance: dg.DagsterInstance, run_ids: Iterable[str
     has no schema yet; a shard file that exists was created by Dagster when the run stored
     its first event. So the existing shards of the runs about to be read are marked checked
     (other storages — Postgres, MySQL, consolidated SQLite — have no per-run shards)."""
-    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
-
-    storage = instance.event_log_storage
-    checked = getattr(storage, "_initialized_dbs", None)
-    if not isinstance(storage, SqliteEventLogStorage) or not isinstance(checked, set):
-        return
-    checked.update(r for r in run_ids if os.path.exists(storage.path_for_shard(r)))
+    mark_shards_checked(instance, list(run_ids), os.path.exists)
 
 
 def read_run_audit(instance: dg.DagsterInstance, record: RunRecord) -> RunAudit:

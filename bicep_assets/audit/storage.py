@@ -26,10 +26,10 @@ from typing import Any
 import dagster as dg
 import duckdb
 import pandas as pd
-from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, TableSlice
-from dagster_duckdb.io_manager import DuckDbClient
 from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
 from pydantic import Field
+
+from ..dagster_private import DbIOManager, DbTypeHandler, DuckDbClient, TableSlice
 
 # not "audit.duckdb": DuckDB names a file's catalog after it, and a catalog named like the
 # schema makes every ``audit.<table>`` ambiguous

@@ -9,8 +9,8 @@ from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
 import dagster as dg
-from dagster._core.events import RunFailureReason
 
+from ..dagster_private import RunFailureReason
 from ..failures import FailureFacts
 from ..models import SavedPlan
 from ..pipeline.deploy import deployment_name

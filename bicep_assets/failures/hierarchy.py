@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
 import dagster as dg
-from dagster._core.errors import DagsterExecutionInterruptedError
-from dagster._core.events import DagsterEvent, EngineEventData
 
 from ..armlocal.engine import SecretMask
+from ..dagster_private import EngineEventData
 from .classification import FailureInput, FailureKind, classify_failure
 from .scrubbing import scrub_metadata, scrub_metadata_value, scrub_model
 
@@ -336,7 +335,7 @@ class FailureBoundary:
         if failure.kind is FailureKind.ENVIRONMENTAL:
             step_context = context.get_step_execution_context()
             message, data = attempt_record(failure, step_context.step.key)
-            DagsterEvent.engine_event(step_context, message, data)
+            dg.DagsterEvent.engine_event(step_context, message, data)
         return failure
 
 
@@ -364,7 +363,7 @@ def failure_boundary(context: dg.OpExecutionContext) -> Iterator[FailureBoundary
         yield boundary
     except dg.RetryRequested:
         raise
-    except (KeyboardInterrupt, DagsterExecutionInterruptedError):
+    except (KeyboardInterrupt, dg.DagsterExecutionInterruptedError):
         # Ctrl-C (Dagster raises its own error for it inside a step): a person stopped the
         # run, which no retry may undo — the step fails as interrupted, the rest is skipped
         raise boundary.finish(interrupted(context.get_step_execution_context().step.key)) from None

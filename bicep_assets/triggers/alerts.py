@@ -22,10 +22,10 @@ from urllib.parse import urlparse
 
 import dagster as dg
 from dagster_msteams import Card, MSTeamsResource
-from dagster_msteams.adaptive_card import AdaptiveCard
 from pydantic import Field
 from slack_sdk.webhook import WebhookClient
 
+from ..dagster_private import AdaptiveCard
 from ..failures import FailureFacts
 from ..pipeline.jobs import ENVIRONMENT_TAG, TRIGGER_TAG
 from ..pipeline.provenance import GIT_SHA_TAG

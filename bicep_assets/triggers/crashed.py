@@ -35,14 +35,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import dagster as dg
-from dagster._core.events import (
-    DagsterEventType,
-    EngineEventData,
-    JobFailureData,
-    RunFailureReason,
-)
 
 from ..armlocal import ProcessIdentity, process_liveness
+from ..dagster_private import EngineEventData, JobFailureData, RunFailureReason
 from ..pipeline.jobs import ENVIRONMENT_TAG
 
 try:  # POSIX; elsewhere two detectors may both report a run (harmless: the first wins)
@@ -67,12 +62,12 @@ UNFINISHED = [
     dg.DagsterRunStatus.STARTED,
     dg.DagsterRunStatus.CANCELING,
 ]
-_STEP_STARTS = {DagsterEventType.STEP_START, DagsterEventType.STEP_RESTARTED}
+_STEP_STARTS = {dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_RESTARTED}
 _STEP_ENDS = {
-    DagsterEventType.STEP_SUCCESS,
-    DagsterEventType.STEP_FAILURE,
-    DagsterEventType.STEP_SKIPPED,
-    DagsterEventType.STEP_UP_FOR_RETRY,
+    dg.DagsterEventType.STEP_SUCCESS,
+    dg.DagsterEventType.STEP_FAILURE,
+    dg.DagsterEventType.STEP_SKIPPED,
+    dg.DagsterEventType.STEP_UP_FOR_RETRY,
 }
 
 

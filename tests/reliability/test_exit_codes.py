@@ -186,6 +186,17 @@ def _short_secret(s: Setup) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _with_postgres_url(s: Setup, url: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [CLI, "plan", "dev"],
+        cwd=s.project,
+        env={**s.env(), "BICEP_ASSETS_POSTGRES_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
 SCENARIOS: dict[str, Callable[[Setup], subprocess.CompletedProcess[str]]] = {
     "it did what was asked": lambda s: s.run("plan", "dev"),
     "a run failed (lint, plan, gate, deploy or verify); the run is in the history": _lint_fails,
@@ -193,6 +204,12 @@ SCENARIOS: dict[str, Callable[[Setup], subprocess.CompletedProcess[str]]] = {
     'ARM answered with an error (`arm` prints it as `{"error": …}`)': _arm_error,
     "the template engine refused the template (`expand` prints ARM's error)": _engine_refuses,
     "a running local ARM could not be reached: about the moment, so try again": _unreachable,
+    "the PostgreSQL server of `BICEP_ASSETS_POSTGRES_URL` could not be reached": (
+        lambda s: _with_postgres_url(s, f"postgresql://u:p@127.0.0.1:{free_port()}/db")
+    ),
+    "`BICEP_ASSETS_POSTGRES_URL` wrong: not a PostgreSQL URL, user or password refused, no such "
+    "database, or set beside a storage the project's `dagster.yaml` chooses ([Running it for a "
+    "team](#running-it-for-a-team))": lambda s: _with_postgres_url(s, "mysql://x"),
     "a command line argparse refuses (usage)": lambda s: s.run("deploy"),
     "no such environment": lambda s: s.run("deploy", "staging"),
     "a manifest that does not load": _broken_manifest,

@@ -1,0 +1,220 @@
+"""Where Dagster keeps runs and events: SQLite under DAGSTER_HOME (the quickstart), or
+PostgreSQL when ``BICEP_ASSETS_POSTGRES_URL`` is set (docs/operations.md#running-it-for-a-team).
+
+The instance's ``dagster.yaml`` is the project's, plus — with the setting — a ``storage:``
+block that names the variable rather than its value (``postgres_url: {env: …}``): the
+password is never written to a file, and the UI's configuration page shows the variable's
+name. Before anything opens the instance, :func:`check_postgres` connects once and turns
+every way that can go wrong into one line naming the setting, the password masked.
+
+Storage ids on PostgreSQL come from a sequence, so they are handed out in the order events
+are *inserted*, not committed: :func:`settled_storage_id` gives the id up to which every
+event is committed (or never will be), which the audit's incremental refresh reads up to.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from .dagster_private import maximum_storage_id, postgres_url_of
+
+POSTGRES_URL_VAR = "BICEP_ASSETS_POSTGRES_URL"
+# the keys of dagster.yaml that choose storage: with any of them the file decides
+STORAGE_KEYS = ("storage", "run_storage", "event_log_storage", "schedule_storage")
+CONNECT_TIMEOUT_S = 5
+
+
+class StorageSettingError(Exception):
+    """The storage setting cannot be used: ``exit_code`` 2 for a wrong setting (fix it), 1
+    for a server that cannot be reached now (try again)."""
+
+    def __init__(self, message: str, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its password replaced by ``***`` (what errors and logs may show)."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return "(an unparsable URL)"
+    if not password:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rsplit("@", 1)[1]
+    return parts._replace(netloc=f"{user}:***@{host}").geturl()
+
+
+def _scrub(text: str, url: str) -> str:
+    """``text`` without the URL's password, whatever quoted it."""
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        password = None
+    text = text.replace(url, redact_url(url))
+    return text.replace(password, "***") if password else text
+
+
+def with_driver(url: str) -> str:
+    """``url`` naming the psycopg2 driver that dagster-postgres installs: SQLAlchemy 2.1 reads
+    a bare ``postgresql://`` as psycopg 3, which dagster-postgres does not install."""
+    for bare in ("postgresql://", "postgres://"):
+        if url.startswith(bare):
+            return "postgresql+psycopg2://" + url[len(bare) :]
+    return url
+
+
+def check_postgres_url(url: str) -> None:
+    """:class:`StorageSettingError` (exit 2) unless ``url`` is a PostgreSQL URL with a host
+    and a database."""
+    where = f"{POSTGRES_URL_VAR}={redact_url(url)}"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise StorageSettingError(f"{where}: not a URL ({_scrub(str(exc), url)})") from None
+    if parts.scheme not in ("postgresql", "postgres", "postgresql+psycopg2"):
+        raise StorageSettingError(
+            f"{where}: not a PostgreSQL URL: expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
+        )
+    if not parts.hostname or not parts.path.strip("/"):
+        raise StorageSettingError(
+            f"{where}: names no {'host' if not parts.hostname else 'database'}: expected "
+            "postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
+        )
+    del port
+
+
+def check_postgres(url: str, *, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    """Connect to ``url`` once: :class:`StorageSettingError` naming the setting when the
+    URL is wrong (exit 2: authentication, no such database, not a URL) or the server cannot
+    be reached (exit 1: about the moment). The password never appears in the message."""
+    import psycopg2
+
+    check_postgres_url(url)
+    where = f"{POSTGRES_URL_VAR}={redact_url(url)}"
+    dsn = url.replace("postgresql+psycopg2://", "postgresql://", 1)
+    try:
+        connection = psycopg2.connect(dsn, connect_timeout=max(1, int(timeout_s)))
+    except psycopg2.OperationalError as exc:
+        text = _scrub(" ".join(str(exc).split()), url)
+        lowered = text.lower()
+        if "password authentication failed" in lowered or "no password supplied" in lowered:
+            raise StorageSettingError(
+                f"{where}: PostgreSQL refused the user name or password "
+                f"(authentication failed): check the URL's credentials"
+            ) from None
+        if "does not exist" in lowered:
+            raise StorageSettingError(f"{where}: {text}: create it, or name another") from None
+        raise StorageSettingError(
+            f"{where}: PostgreSQL cannot be reached ({text}); is the server running "
+            "and the host and port right?",
+            exit_code=1,
+        ) from None
+    except psycopg2.Error as exc:
+        raise StorageSettingError(f"{where}: {_scrub(str(exc).strip(), url)}") from None
+    connection.close()
+
+
+def instance_config(project_config: Mapping[str, Any] | None, postgres_url: str | None) -> dict:
+    """The instance's dagster.yaml as a mapping: the project's, plus the PostgreSQL storage
+    block when ``postgres_url`` is given (naming the variable, never the URL)."""
+    config = dict(project_config or {})
+    if postgres_url:
+        chosen = [key for key in STORAGE_KEYS if key in config]
+        if chosen:
+            raise StorageSettingError(
+                f"{POSTGRES_URL_VAR} is set and the project's dagster.yaml chooses storage "
+                f"itself ({', '.join(chosen)}): keep one of them"
+            )
+        config["storage"] = {"postgres": {"postgres_url": {"env": POSTGRES_URL_VAR}}}
+    return config
+
+
+def instance_yaml(project_yaml: str, postgres_url: str | None) -> str:
+    """The text of DAGSTER_HOME/dagster.yaml: the project's file as it is, with the storage
+    block appended when ``postgres_url`` is given."""
+    if not postgres_url:
+        return project_yaml
+    try:
+        parsed = yaml.safe_load(project_yaml) if project_yaml.strip() else {}
+    except yaml.YAMLError:
+        parsed = None  # the file's own mistake: Dagster reports it with its line
+    if isinstance(parsed, dict):
+        instance_config(parsed, postgres_url)  # refuses a file that chooses storage too
+    block = {"storage": instance_config(None, postgres_url)["storage"]}
+    return (
+        project_yaml.rstrip("\n")
+        + f"\n\n# Added by bicep-assets because {POSTGRES_URL_VAR} is set (the URL stays in "
+        "that variable).\n" + yaml.safe_dump(block, sort_keys=False)
+    )
+
+
+# --- commit order on PostgreSQL -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SettledId:
+    """The storage id up to which every event is committed or never will be (None: the event
+    log is empty), and the transactions still open when the wait ended (empty when settled)."""
+
+    storage_id: int | None
+    still_open: tuple[str, ...] = ()
+
+
+def settled_storage_id(instance: Any, *, timeout_s: float = 30.0) -> SettledId | None:
+    """On PostgreSQL: the highest storage id below which no event can still appear. None on
+    other storages, whose ids follow commit order (SQLite writes one transaction at a time).
+
+    The event log's largest committed id M is read first; any id below M that is not
+    visible yet belongs to a transaction already open at that moment (ids are handed out
+    in increasing order, and M's was handed out after it). So the transactions open then
+    are listed from ``pg_stat_activity`` and waited for; once they ended, every id up to M is
+    committed or rolled back. A transaction still open after ``timeout_s`` is returned in
+    ``still_open`` (pid and start), and M then is not settled."""
+    url = postgres_url_of(instance)
+    if url is None:
+        return None
+    import sqlalchemy as sa
+    from sqlalchemy.pool import NullPool
+
+    highest = maximum_storage_id(instance)
+    engine = sa.create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            open_then = connection.execute(
+                sa.text(
+                    "SELECT pid, xact_start FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                    "AND xact_start IS NOT NULL AND backend_type = 'client backend'"
+                )
+            ).all()
+            deadline = time.monotonic() + timeout_s
+            waiting = [(pid, start) for pid, start in open_then]
+            while waiting:
+                rows = connection.execute(
+                    sa.text(
+                        "SELECT pid, xact_start FROM pg_stat_activity "
+                        "WHERE pid = ANY(:pids) AND xact_start IS NOT NULL"
+                    ),
+                    {"pids": [pid for pid, _ in waiting]},
+                ).all()
+                current = set(map(tuple, rows))
+                waiting = [(pid, start) for pid, start in waiting if (pid, start) in current]
+                if not waiting or time.monotonic() > deadline:
+                    break
+                time.sleep(0.02)
+    finally:
+        engine.dispose()
+    return SettledId(
+        storage_id=highest,
+        still_open=tuple(f"pid {pid} (in a transaction since {start})" for pid, start in waiting),
+    )

@@ -1,0 +1,126 @@
+"""Dagster on PostgreSQL: ``BICEP_ASSETS_POSTGRES_URL`` chooses the storage of every command,
+and each way the setting can be wrong is one line naming it, without the password, before
+anything is written (docs/operations.md#running-it-for-a-team)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import yaml
+from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage
+
+from bicep_assets.instance import POSTGRES_URL_VAR, instance_yaml, redact_url
+
+from .cli_helpers import project_in_git
+from .conftest import CliRun
+from .postgres_cluster import PASSWORD
+
+SECRETS = {"DEV_APP_SECRET": "dev-secret-value-1234"}
+
+
+def test_plan_and_deploy_store_their_runs_in_postgres(
+    tmp_path: Path, cli_here: CliRun, postgres_url: str
+) -> None:
+    project, home = project_in_git(tmp_path / "project"), tmp_path / "home"
+    env = {**SECRETS, POSTGRES_URL_VAR: postgres_url}
+    planned = cli_here(project, "plan", "dev", home=home, env=env)
+    assert planned.returncode == 0, planned.stderr
+    deployed = cli_here(project, "deploy", "dev", home=home, env=env)
+    assert deployed.returncode == 0, deployed.stderr
+    exported = cli_here(project, "audit", "export", "--env", "dev", home=home, env=env)
+    assert exported.returncode == 0, exported.stderr
+    assert len(json.loads(exported.stdout)["runs"]) == 2
+
+    written = (home / "dagster.yaml").read_text()
+    assert yaml.safe_load(written)["storage"] == {
+        "postgres": {"postgres_url": {"env": POSTGRES_URL_VAR}}
+    }
+    # the queue's per-environment limit is the project's, unchanged
+    project_config = yaml.safe_load((project / "dagster.yaml").read_text())
+    assert yaml.safe_load(written)["run_coordinator"] == project_config["run_coordinator"]
+    # the password is in no file under DAGSTER_HOME, nor in what the commands printed
+    for path in home.rglob("*"):
+        if path.is_file():
+            assert PASSWORD.encode() not in path.read_bytes(), path
+    for done in (planned, deployed, exported):
+        assert PASSWORD not in done.stdout + done.stderr
+    assert not list(home.glob("history/runs/*.db")), "SQLite run shards were written"
+
+    instance = dg.DagsterInstance.from_config(str(home))
+    with instance:
+        assert isinstance(instance.run_storage, PostgresRunStorage)
+        assert isinstance(instance.event_log_storage, PostgresEventLogStorage)
+        runs = instance.get_runs()
+        assert sorted(r.job_name for r in runs) == ["deploy_dev", "plan_dev"]
+        assert {r.status for r in runs} == {dg.DagsterRunStatus.SUCCESS}
+        # Dagster's own view of its configuration (the UI's "Configuration" page)
+        assert PASSWORD not in instance.info_str()
+
+
+@pytest.mark.parametrize(
+    ("change", "code", "expected"),
+    [
+        ({"password": "wrong-password-123"}, 2, "refused the user name or password"),
+        ({"database": "no_such_db"}, 2, 'database "no_such_db" does not exist'),
+        ({"port": "1"}, 1, "PostgreSQL cannot be reached"),
+        ({"scheme": "mysql"}, 2, "not a PostgreSQL URL"),
+    ],
+)
+def test_a_wrong_setting_is_one_line_naming_it_and_nothing_is_written(
+    tmp_path: Path,
+    cli_here: CliRun,
+    postgres_cluster,
+    change: dict[str, str],
+    code: int,
+    expected: str,
+) -> None:
+    password = change.get("password", PASSWORD)
+    url = postgres_cluster.url(change.get("database", "postgres"), password=password)
+    if "port" in change:
+        url = url.replace(f":{postgres_cluster.port}/", f":{change['port']}/")
+    if "scheme" in change:
+        url = url.replace("postgresql://", f"{change['scheme']}://")
+    project, home = project_in_git(tmp_path / "project"), tmp_path / "home"
+    done = cli_here(project, "deploy", "dev", home=home, env={**SECRETS, POSTGRES_URL_VAR: url})
+    assert done.returncode == code, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {POSTGRES_URL_VAR}="), done.stderr
+    assert expected in lines[0]
+    assert password not in done.stdout + done.stderr and ":***@" in lines[0]
+    assert "Traceback" not in done.stderr
+    assert not home.exists()  # nothing written
+
+
+def test_the_setting_and_a_storage_of_the_projects_own_are_refused_together(
+    tmp_path: Path, cli_here: CliRun, postgres_url: str
+) -> None:
+    project, home = project_in_git(tmp_path / "project"), tmp_path / "home"
+    config = project / "dagster.yaml"
+    config.write_text(config.read_text() + "\nstorage:\n  sqlite:\n    base_dir: x\n")
+    done = cli_here(
+        project, "plan", "dev", home=home, env={**SECRETS, POSTGRES_URL_VAR: postgres_url}
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        f"error: {POSTGRES_URL_VAR} is set and the project's dagster.yaml chooses storage "
+        "itself (storage): keep one of them"
+    )
+    assert not home.exists()
+
+
+def test_redact_url_and_the_instance_yaml_never_hold_the_password() -> None:
+    url = "postgresql://dagster:s3cr3t-Pa55@db.example.com:5432/dagster"
+    assert redact_url(url) == "postgresql://dagster:***@db.example.com:5432/dagster"
+    assert redact_url("postgresql://db/dagster") == "postgresql://db/dagster"
+    text = instance_yaml("telemetry:\n  enabled: false\n", url)
+    assert "s3cr3t" not in text
+    assert yaml.safe_load(text) == {
+        "telemetry": {"enabled": False},
+        "storage": {"postgres": {"postgres_url": {"env": POSTGRES_URL_VAR}}},
+    }
+    assert instance_yaml("telemetry:\n  enabled: false\n", None) == (
+        "telemetry:\n  enabled: false\n"
+    )
