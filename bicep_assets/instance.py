@@ -14,11 +14,12 @@ event is committed (or never will be), which the audit's incremental refresh rea
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import yaml
 
@@ -39,28 +40,39 @@ class StorageSettingError(Exception):
         self.exit_code = exit_code
 
 
+def _passwords(url: str) -> list[str]:
+    """Every password ``url`` carries: its user information's (all after the user name's
+    ``:`` up to the last ``@``, even with an ``@`` left unencoded) and a ``password`` query
+    parameter's, as written and decoded."""
+    found: list[str] = []
+    scheme_end = url.find("://")
+    rest = url[scheme_end + 3 :] if scheme_end >= 0 else url
+    authority = re.split(r"[/?#]", rest.rsplit("@", 1)[0], maxsplit=1)[0] if "@" in rest else ""
+    if ":" in authority:
+        found.append(authority.split(":", 1)[1])
+    query = url.split("?", 1)[1].split("#", 1)[0] if "?" in url else ""
+    for name, value in re.findall(r"(?:^|&)([^=&]*)=([^&]*)", query):
+        if unquote(name).lower() == "password" and value:
+            found.append(value)
+    return [form for p in found for form in {p, unquote(p)} if form]
+
+
 def redact_url(url: str) -> str:
     """``url`` with its password replaced by ``***`` (what errors and logs may show)."""
-    try:
-        parts = urlsplit(url)
-        password = parts.password
-    except ValueError:
-        return "(an unparsable URL)"
-    if not password:
-        return url
-    user = parts.username or ""
-    host = parts.netloc.rsplit("@", 1)[1]
-    return parts._replace(netloc=f"{user}:***@{host}").geturl()
+    return _scrub(url, url)
 
 
 def _scrub(text: str, url: str) -> str:
-    """``text`` without the URL's password, whatever quoted it."""
-    try:
-        password = urlsplit(url).password
-    except ValueError:
-        password = None
-    text = text.replace(url, redact_url(url))
-    return text.replace(password, "***") if password else text
+    """``text`` without the URL's password, whatever quoted it: the password, and each part of
+    it between ``@``, ``:`` and ``/`` of 3 characters or more (a server that reads an
+    unencoded ``@`` as the end of the user information quotes the rest as a host name)."""
+    pieces = set()
+    for password in _passwords(url):
+        pieces.add(password)
+        pieces.update(p for p in re.split(r"[@:/]", password) if len(p) >= 3)
+    for piece in sorted(pieces, key=len, reverse=True):
+        text = text.replace(piece, "***")
+    return text
 
 
 def with_driver(url: str) -> str:
@@ -84,6 +96,11 @@ def check_postgres_url(url: str) -> None:
     if parts.scheme not in ("postgresql", "postgres", "postgresql+psycopg2"):
         raise StorageSettingError(
             f"{where}: not a PostgreSQL URL: expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
+        )
+    if parts.netloc.count("@") > 1:
+        raise StorageSettingError(
+            f"{where}: the user name or password holds an '@': percent-encode it (%40; and ':'"
+            " as %3A, '/' as %2F) so that the host is what follows the last '@'"
         )
     if not parts.hostname or not parts.path.strip("/"):
         raise StorageSettingError(

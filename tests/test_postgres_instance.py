@@ -12,7 +12,14 @@ import pytest
 import yaml
 from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage
 
-from bicep_assets.instance import POSTGRES_URL_VAR, instance_yaml, redact_url
+from bicep_assets.instance import (
+    POSTGRES_URL_VAR,
+    StorageSettingError,
+    _scrub,
+    check_postgres_url,
+    instance_yaml,
+    redact_url,
+)
 
 from .cli_helpers import project_in_git
 from .conftest import CliRun
@@ -124,3 +131,42 @@ def test_redact_url_and_the_instance_yaml_never_hold_the_password() -> None:
     assert instance_yaml("telemetry:\n  enabled: false\n", None) == (
         "telemetry:\n  enabled: false\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "postgresql+psycopg2://dagster@db:5432/dagster?password=QueryPassw0rd",
+            "postgresql+psycopg2://dagster@db:5432/dagster?password=***",
+        ),
+        (
+            "postgresql://u:pw%40rd@db/dagster?sslmode=require&password=Other1",
+            "postgresql://u:***@db/dagster?sslmode=require&password=***",
+        ),
+        (
+            "postgresql://dagster:Hunter@2Secret@db:5432/dagster",
+            "postgresql://dagster:***@db:5432/dagster",
+        ),
+    ],
+    ids=["query", "both", "unencoded-at"],
+)
+def test_every_form_of_password_is_masked(url: str, shown: str) -> None:
+    """libpq takes a password in the query string too, and a server reading an unencoded
+    '@' as the end of the user information quotes the rest of the password as a host."""
+    assert redact_url(url) == shown
+    text = 'could not translate host name "2Secret@db" (QueryPassw0rd, pw@rd, Other1)'
+    scrubbed = _scrub(text, url)
+    for password in ("2Secret", "QueryPassw0rd", "pw@rd", "Other1"):
+        assert (password in url.replace("%40", "@")) == (password not in scrubbed)
+
+
+def test_an_unencoded_at_in_the_password_is_refused_naming_the_fix() -> None:
+    with pytest.raises(StorageSettingError) as refused:
+        check_postgres_url("postgresql://dagster:Hunter@2Secret@db:5432/dagster")
+    assert str(refused.value) == (
+        f"{POSTGRES_URL_VAR}=postgresql://dagster:***@db:5432/dagster: the user name or "
+        "password holds an '@': percent-encode it (%40; and ':' as %3A, '/' as %2F) so that "
+        "the host is what follows the last '@'"
+    )
+    assert refused.value.exit_code == 2
