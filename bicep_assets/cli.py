@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -151,6 +152,15 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if args.debug:
             raise
+        if _storage_lost(exc):
+            print(
+                f"error: Dagster's storage stopped answering ({type(exc).__name__}: "
+                f"{_storage_text(exc)}); what the run did until then is recorded — run the "
+                "command again once the database answers (it marks the unfinished run failed "
+                "first)",
+                file=sys.stderr,
+            )
+            return 1
         print(
             f"error: unexpected {type(exc).__name__}: {_first_line(exc)} — a bug in "
             "bicep-assets; run again with --debug for the traceback",
@@ -235,6 +245,21 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "audit":
         return _audit(args)
     return EXIT_INPUT  # pragma: no cover - argparse rejects unknown commands
+
+
+def _storage_lost(exc: BaseException) -> bool:
+    """Whether ``exc`` is the instance's database going away mid-command (dagster-postgres
+    gives up retrying; SQLAlchemy's or a driver's OperationalError): environmental, not a bug."""
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    return bool(names & {"DagsterPostgresException", "OperationalError"})
+
+
+def _storage_text(exc: BaseException) -> str:
+    """The error's first line, without the PostgreSQL setting's password."""
+    from .instance import POSTGRES_URL_VAR, scrub_password
+
+    url = os.environ.get(POSTGRES_URL_VAR)
+    return scrub_password(_first_line(exc), url) if url else _first_line(exc)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -59,10 +59,10 @@ def _passwords(url: str) -> list[str]:
 
 def redact_url(url: str) -> str:
     """``url`` with its password replaced by ``***`` (what errors and logs may show)."""
-    return _scrub(url, url)
+    return scrub_password(url, url)
 
 
-def _scrub(text: str, url: str) -> str:
+def scrub_password(text: str, url: str) -> str:
     """``text`` without the URL's password, whatever quoted it: the password, and each part of
     it between ``@``, ``:`` and ``/`` of 3 characters or more (a server that reads an
     unencoded ``@`` as the end of the user information quotes the rest as a host name)."""
@@ -92,7 +92,7 @@ def check_postgres_url(url: str) -> None:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise StorageSettingError(f"{where}: not a URL ({_scrub(str(exc), url)})") from None
+        raise StorageSettingError(f"{where}: not a URL ({scrub_password(str(exc), url)})") from None
     if parts.scheme not in ("postgresql", "postgres", "postgresql+psycopg2"):
         raise StorageSettingError(
             f"{where}: not a PostgreSQL URL: expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
@@ -122,7 +122,7 @@ def check_postgres(url: str, *, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
     try:
         connection = psycopg2.connect(dsn, connect_timeout=max(1, int(timeout_s)))
     except psycopg2.OperationalError as exc:
-        text = _scrub(" ".join(str(exc).split()), url)
+        text = scrub_password(" ".join(str(exc).split()), url)
         lowered = text.lower()
         if "password authentication failed" in lowered or "no password supplied" in lowered:
             raise StorageSettingError(
@@ -137,7 +137,7 @@ def check_postgres(url: str, *, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
             exit_code=1,
         ) from None
     except psycopg2.Error as exc:
-        raise StorageSettingError(f"{where}: {_scrub(str(exc).strip(), url)}") from None
+        raise StorageSettingError(f"{where}: {scrub_password(str(exc).strip(), url)}") from None
     connection.close()
 
 

@@ -15,10 +15,10 @@ from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage
 from bicep_assets.instance import (
     POSTGRES_URL_VAR,
     StorageSettingError,
-    _scrub,
     check_postgres_url,
     instance_yaml,
     redact_url,
+    scrub_password,
 )
 
 from .cli_helpers import project_in_git
@@ -156,7 +156,7 @@ def test_every_form_of_password_is_masked(url: str, shown: str) -> None:
     '@' as the end of the user information quotes the rest of the password as a host."""
     assert redact_url(url) == shown
     text = 'could not translate host name "2Secret@db" (QueryPassw0rd, pw@rd, Other1)'
-    scrubbed = _scrub(text, url)
+    scrubbed = scrub_password(text, url)
     for password in ("2Secret", "QueryPassw0rd", "pw@rd", "Other1"):
         assert (password in url.replace("%40", "@")) == (password not in scrubbed)
 
@@ -170,3 +170,32 @@ def test_an_unencoded_at_in_the_password_is_refused_naming_the_fix() -> None:
         "the host is what follows the last '@'"
     )
     assert refused.value.exit_code == 2
+
+
+def test_storage_lost_mid_command_is_environmental_not_a_bug(
+    cli_here: CliRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dagster-postgres gives up retrying when the server goes away during a run: the command
+    says so in one line, exit 1 (try again), not 'a bug' (exit 3); the password stays out."""
+    import sqlalchemy.exc
+    from dagster_postgres.utils import DagsterPostgresException
+
+    import bicep_assets.cli as cli
+
+    url = f"postgresql://dagster:{PASSWORD}@127.0.0.1:9/dagster"
+    lost = [
+        DagsterPostgresException("too many retries for DB connection"),
+        sqlalchemy.exc.OperationalError(
+            "SELECT 1", {}, Exception(f'connection to "{url}" failed: Connection refused')
+        ),
+    ]
+    for error in lost:
+
+        def gone(args: object, error: Exception = error) -> int:
+            raise error
+
+        monkeypatch.setattr(cli, "_run", gone)
+        done = cli_here(tmp_path, "plan", "dev", env={POSTGRES_URL_VAR: url})
+        assert done.returncode == 1, done.stderr
+        assert done.stderr.startswith("error: Dagster's storage stopped answering (")
+        assert "a bug" not in done.stderr and PASSWORD not in done.stderr
