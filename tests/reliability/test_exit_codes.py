@@ -204,7 +204,8 @@ SCENARIOS: dict[str, Callable[[Setup], subprocess.CompletedProcess[str]]] = {
     'ARM answered with an error (`arm` prints it as `{"error": …}`)': _arm_error,
     "the template engine refused the template (`expand` prints ARM's error)": _engine_refuses,
     "a running local ARM could not be reached: about the moment, so try again": _unreachable,
-    "the PostgreSQL server of `BICEP_ASSETS_POSTGRES_URL` could not be reached, or stopped answering during the command": (
+    "the PostgreSQL server of `BICEP_ASSETS_POSTGRES_URL` could not be reached, or stopped "
+    "answering during the command": (
         lambda s: _with_postgres_url(s, f"postgresql://u:p@127.0.0.1:{free_port()}/db")
     ),
     "`BICEP_ASSETS_POSTGRES_URL` wrong: not a PostgreSQL URL, user or password refused, no such "
