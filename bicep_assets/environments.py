@@ -472,7 +472,7 @@ class CustomCheckEntry(_Strict):
     :mod:`bicep_assets.check_plugins`): ``check`` names it, ``timeout_s`` and ``retries`` work
     as for HTTP probes, and every other key is the plugin's own (``config``), validated by the
     plugin when the manifest loads. String values may use ``{outputs.NAME}``. A plugin that is
-    not installed here is not validated: verify reports it as a failed check."""
+    not installed here is not validated: lint, where the run executes, refuses it."""
 
     check: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
     timeout_s: Annotated[float, Field(gt=0, le=600)] = 10.0
@@ -496,7 +496,7 @@ class CustomCheckEntry(_Strict):
         try:
             plugin = load_check(self.check)
         except PluginError:
-            return self  # not installed or not loadable here: verify reports it
+            return self  # not installed or not loadable here: lint refuses it where runs execute
         try:
             plugin.validate(self.config)
         except PluginConfigError as exc:

@@ -3,14 +3,47 @@ its plugin (:mod:`bicep_assets.check_plugins`) beside the built-in checks."""
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
-from ..check_plugins import CheckContext, run_custom_check
-from ..environments import CustomCheckEntry, ManifestError, render_placeholders
-from ..models import CheckResult
+from ..check_plugins import ENTRY_POINT_GROUP, CheckContext, installed_checks, run_custom_check
+from ..environments import (
+    CustomCheckEntry,
+    EnvironmentSpec,
+    ManifestError,
+    render_placeholders,
+)
+from ..models import CheckResult, Diagnostic
 from ..resources.probes import Check
+
+
+def missing_check_diagnostics(spec: EnvironmentSpec) -> list[Diagnostic]:
+    """lint's error for each ``health_checks.custom`` entry whose plugin is not installed
+    where the run executes — found before the deployment, not by verify after it."""
+    entries = spec.health_checks.custom
+    if not entries:
+        return []
+    installed = sorted(installed_checks())
+    found = []
+    for index, entry in enumerate(entries):
+        if entry.check in installed:
+            continue
+        close = difflib.get_close_matches(entry.check, installed, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        found.append(
+            Diagnostic(
+                severity="error",
+                code="custom-check-missing",
+                message=f"check '{entry.check}' is not installed{hint}: no distribution "
+                f"registers it in the entry point group '{ENTRY_POINT_GROUP}' (installed checks: "
+                f"{', '.join(installed) or 'none'}); install the package that provides it where "
+                "the runs execute, or fix the name",
+                location=f"{spec.manifest_path.name}:health_checks.custom[{index}].check",
+            )
+        )
+    return found
 
 
 def plain_outputs(outputs: Mapping[str, Any]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from ..models import CompiledTemplate, Diagnostic, SecureReference
 from ..resources.arm import ArmClient
 from ..resources.bicep import BicepCli, BicepError, BicepNotFoundError
 from ..resources.environment import DeploymentEnvironment
+from .custom_checks import missing_check_diagnostics
 from .metadata import table
 from .parameter_overrides import SecureOverrideError, check_parameter_overrides
 from .provenance import SCOPE_KIND_TAG, SCOPE_TAG, launch_facts
@@ -98,6 +99,7 @@ def compile_environment(
     diagnostics.extend(
         static_checks(template, parameters, secure_names=set(secure), source=str(template_file))
     )
+    diagnostics.extend(missing_check_diagnostics(spec))
     return CompiledTemplate(
         environment=spec.name,
         template_path=str(spec.template),

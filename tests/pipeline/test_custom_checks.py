@@ -97,7 +97,6 @@ def test_a_raising_plugin_fails_only_its_own_check(
             "custom": [
                 {"check": "boom", "retries": 0},
                 {"check": "tls_expiry", "host": "{outputs.webHost}"},
-                {"check": "not_installed_anywhere"},
                 {"check": "tls_expiry", "host": "{outputs.noSuchOutput}"},
             ]
         },
@@ -111,15 +110,33 @@ def test_a_raising_plugin_fails_only_its_own_check(
         f"check 'boom' raised ValueError while running: cannot judge {host}"
     )
     assert [ok for key, (ok, _) in checks.items() if "tls_expiry 127" in key] == [True]
-    assert checks["custom not_installed_anywhere"][1].startswith(
-        "check 'not_installed_anywhere' is not installed"
-    )
     assert checks["custom tls_expiry"] == (
         False,
         "check 'tls_expiry': '{outputs.noSuchOutput}': the deployment has no output "
         "'noSuchOutput' (its outputs: webHost)",
     )
     assert all(ok for key, (ok, _) in checks.items() if key.startswith("provisioning_state"))
+
+
+def test_a_check_that_is_not_installed_fails_lint_before_anything_is_deployed(
+    project: Project, with_tls_plugin: Path
+) -> None:
+    """A misspelt or missing plugin is lint's error (with the closest installed name), so a
+    deployment never goes out to be judged by a check that cannot run."""
+    path = project.write_template("main.json", template([SITE], outputs=OUTPUTS))
+    project.write_manifest(
+        "dev",
+        template=path,
+        health_checks={"custom": [{"check": "tls_expiri", "host": "{outputs.webHost}"}]},
+    )
+    result = project.run("deploy_dev")
+    assert not result.success
+    assert [e.step_key for e in result.all_events if e.is_step_failure] == ["lint"]
+    assert project.deployments("rg-dev") == []
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    message = failure.step_failure_data.error.message
+    assert "custom-check-missing" in message
+    assert "check 'tls_expiri' is not installed (did you mean 'tls_expiry'?)" in message
 
 
 ECHOING = """
