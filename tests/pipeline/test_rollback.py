@@ -17,6 +17,7 @@ from bicep_assets.armlocal import FaultRule
 from bicep_assets.audit.definitions import audit_definitions
 from bicep_assets.environments import ManifestError, load_environment
 from bicep_assets.pipeline.rollback import rollback_deployment_name
+from bicep_assets.pipeline.scopes import SCHEMAS
 
 from .conftest import SUB, Project, step_events, template
 
@@ -194,6 +195,50 @@ def test_a_passing_arm_error_during_the_rollback_is_retried_and_resumed(rb: Proj
     assert [r.data["ok"] for r in failure.metadata["checks"].records].count(False) == 1
     messages = [e.user_message for e in rb.instance.all_logs(bad.run_id) if e.step_key == "verify"]
     assert any("resuming the rollback" in m for m in messages)
+
+
+def test_a_rollback_at_subscription_scope(project: Project) -> None:
+    """Above a resource group the rollback is the same: the recorded template (here one that
+    creates a resource group and names an endpoint) redeployed at the subscription."""
+    sub_template = {
+        **template(
+            [
+                {
+                    "type": "Microsoft.Resources/resourceGroups",
+                    "apiVersion": "2022-09-01",
+                    "name": "[parameters('group')]",
+                    "location": "westeurope",
+                }
+            ],
+            parameters={"group": {"type": "string"}, "endpoint": {"type": "string"}},
+            outputs={"endpoint": {"type": "string", "value": "[parameters('endpoint')]"}},
+        ),
+        "$schema": SCHEMAS["subscription"],
+    }
+    path = project.write_template("sub.json", sub_template)
+    open_port = project.arm.connection.base_url.split("//")[1].split("/")[0]
+
+    def write(group: str, endpoint: str) -> None:
+        project.write_manifest(
+            "sub",
+            template=path,
+            scope={"subscription_id": SUB, "location": "westeurope"},
+            parameters={"group": group, "endpoint": endpoint},
+            deployment={"rollback_on_verify_failure": True},
+            health_checks={"tcp": [{"host": "{outputs.endpoint}", "retries": 0}]},
+        )
+
+    write("rg-good", open_port)
+    good = project.run("deploy_sub")
+    assert good.success
+    write("rg-bad", "127.0.0.1:1")  # nothing listens there
+    bad = project.run("deploy_sub")
+    (event,) = step_events(bad, "verify", "STEP_FAILURE")
+    failure = event.step_failure_data.user_failure_data
+    assert failure.metadata["rollback"].value == "restored", failure.description
+    assert failure.metadata["rollback_to_run"].value == good.run_id
+    names = {d["name"] for d in project.arm.store.list_deployments(f"/subscriptions/{SUB}")}
+    assert rollback_deployment_name("sub", bad.run_id) in names
 
 
 def test_a_stack_environment_is_refused_at_load(tmp_path: Path) -> None:
