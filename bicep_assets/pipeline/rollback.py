@@ -287,18 +287,14 @@ def roll_back(
         f"{good.deployment_name}, mode {good.mode}."
     )
     if started_rollback(context, spec.name) is None:
-        context.log_event(
-            dg.AssetObservation(
-                asset_key=dg.AssetKey(["azure", spec.name]),
-                description=f"verify failed; rolling back to run {good.run_id}",
-                metadata=boundary.metadata(
-                    {
-                        ROLLBACK_MARK: json.dumps([c.model_dump() for c in failed_checks]),
-                        "rollback_to_run": good.run_id,
-                        "rollback_to_git_sha": good.git_sha,
-                    }
-                ),
-            )
+        boundary.observe(
+            dg.AssetKey(["azure", spec.name]),
+            f"verify failed; rolling back to run {good.run_id}",
+            {
+                ROLLBACK_MARK: json.dumps([c.model_dump() for c in failed_checks]),
+                "rollback_to_run": good.run_id,
+                "rollback_to_git_sha": good.git_sha,
+            },
         )
     name = rollback_deployment_name(spec.name, context.run_id)
     facts = {"to_run": good.run_id, "to_git_sha": good.git_sha, "deployment": name}
