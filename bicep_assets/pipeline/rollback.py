@@ -306,9 +306,13 @@ def roll_back(
         failure = DeploymentFailure.from_error(exc)
         if isinstance(failure, EnvironmentalFailure):
             raise failure from None
+        why = failure.facts
+        cause = (failure.description or "").splitlines()[0].rstrip(".")
+        if why.arm_code or why.arm_message:  # ARM's own reason, not only that it failed
+            cause = f"{cause} ({why.arm_code or 'no ARM code'}: {why.arm_message or ''})"
         sentence = (
             f"The rollback to run {good.run_id} (git SHA {good.git_sha or 'unknown'}) failed: "
-            f"{(failure.description or '').splitlines()[0]}."
+            f"{cause}; health is NOT restored."
         )
         boundary.log.error(sentence)
         return RollbackOutcome("failed", sentence, **facts)
