@@ -276,8 +276,12 @@ def roll_back(
         return RollbackOutcome("no_good_deployment", sentence)
     try:
         good = recorded_deployment(context, spec, arm, run)
-    except DeploymentFailure as exc:
-        sentence = f"No rollback to run {run.run_id}: {exc.description}; nothing was changed."
+    except Exception as exc:  # an ARM error reading the record, or the record missing
+        failure = DeploymentFailure.from_error(exc)
+        if isinstance(failure, EnvironmentalFailure):
+            raise failure from None  # the step retries: nothing was sent yet
+        first = (failure.description or "").splitlines()[0]
+        sentence = f"No rollback to run {run.run_id}: {first}; nothing was changed."
         boundary.log.error(sentence)
         return RollbackOutcome("failed", sentence, to_run=run.run_id)
     boundary.log.warning(
