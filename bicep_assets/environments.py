@@ -354,6 +354,8 @@ class DeploymentOptions(_Strict):
 
     mode: Literal["Incremental", "Complete"] = "Incremental"
     rollback_on_error: bool = False
+    # verify failed after a successful deployment: redeploy the last verified one (rollback.py)
+    rollback_on_verify_failure: bool = False
     what_if_ignore: list[Annotated[str, Field(pattern=r"^\S+$")]] = Field(default_factory=list)
     require_approved_plan: bool = False
     max_plan_age: str = "24h"
@@ -370,6 +372,13 @@ class DeploymentOptions(_Strict):
             raise ValueError(
                 "stack: a deployment stack has no rollback to the last successful deployment "
                 "(ARM's onErrorDeployment); remove rollback_on_error"
+            )
+        if self.stack is not None and self.rollback_on_verify_failure:
+            raise ValueError(
+                "stack: rollback_on_verify_failure redeploys an earlier ARM deployment's "
+                "recorded template, and a deployment stack keeps only its current template "
+                "(one stack per environment, updated in place); remove "
+                "rollback_on_verify_failure, or deploy without a stack"
             )
         return self
 

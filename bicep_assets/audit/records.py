@@ -89,6 +89,10 @@ class RunAudit(NamedTuple):
     allow_destructive_config: str | None
     applied: bool
     approved_plan: str | None
+    rollback: str | None  # rollback_on_verify_failure: what became of the rollback
+    rolled_back_to_run: str | None
+    rolled_back_to_git_sha: str | None
+    rollback_deployment: str | None
     events: list[EventRow]
     changes: list[ChangeRow]
     resources: list[ResourceRow]

@@ -130,6 +130,14 @@ DEPLOYMENT_RUNS = _table(
     ("allow_destructive_config", "VARCHAR", "the run config that allowed deletions"),
     ("applied", "BOOLEAN", "the ARM deployment succeeded in this run"),
     ("approved_plan", "VARCHAR", "the saved plan the run applied (gate approved_plan)"),
+    (
+        "rollback",
+        "VARCHAR",
+        "after a failed verify: restored, unhealthy, failed or no_good_deployment",
+    ),
+    ("rolled_back_to_run", "VARCHAR", "the verified run whose deployment was redeployed"),
+    ("rolled_back_to_git_sha", "VARCHAR", "the commit of that run"),
+    ("rollback_deployment", "VARCHAR", "ARM deployment name (<env>-rollback-<run id>)"),
 )
 
 DEPLOYMENT_EVENTS = _table(

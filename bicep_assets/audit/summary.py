@@ -241,6 +241,10 @@ def summarize_run(run: dg.DagsterRun, facts: RunFacts) -> RunAudit:
         allow_destructive_config=allowed_by,
         applied="deploy" in outputs,
         approved_plan=_approved_plan(run, gate),
+        rollback=text_or_none(verify.get("rollback")),
+        rolled_back_to_run=text_or_none(verify.get("rollback_to_run")),
+        rolled_back_to_git_sha=text_or_none(verify.get("rollback_to_git_sha")),
+        rollback_deployment=text_or_none(verify.get("rollback_deployment")),
         events=facts.events,
         changes=[
             ChangeRow(

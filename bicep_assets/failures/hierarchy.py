@@ -327,6 +327,18 @@ class FailureBoundary:
             )
         )
 
+    def observe(
+        self, asset_key: dg.AssetKey, description: str, metadata: Mapping[str, Any]
+    ) -> None:
+        """Log an asset observation, scrubbed."""
+        self.context.log_event(
+            dg.AssetObservation(
+                asset_key=asset_key,
+                description=self.mask.text(description),
+                metadata=self.metadata(metadata),
+            )
+        )
+
     def finish(self, failure: DeploymentFailure) -> DeploymentFailure:
         """``failure`` as the op raises it: of this attempt, masked; an environmental one
         is first logged as the attempt record."""

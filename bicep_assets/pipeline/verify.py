@@ -10,13 +10,14 @@ from azure.core.exceptions import HttpResponseError
 from dagster import OpExecutionContext
 
 from ..environments import EnvironmentSpec, Identity, ManifestError, render_placeholders
-from ..failures import EnvironmentalFailure, LogicFailure, failure_boundary
+from ..failures import EnvironmentalFailure, FailureBoundary, LogicFailure, failure_boundary
 from ..models import CheckResult, CompiledTemplate, DeploymentResult, HealthReport
 from ..resources.arm import ArmClient
 from ..resources.environment import DeploymentEnvironment
 from ..resources.probes import Check, Probes, http_probe, redact_url, run_checks, tcp_probe
 from .custom_checks import custom_checks
 from .metadata import table
+from .rollback import RollbackOutcome, roll_back, started_rollback
 from .secrets import run_secure_values
 
 _SUBSCRIPTION = re.compile(r"^/subscriptions/([^/]+)", re.IGNORECASE)
@@ -202,6 +203,49 @@ def checks_table(checks: list[CheckResult]) -> Any:
     )
 
 
+def _judge(
+    spec: EnvironmentSpec,
+    compiled: CompiledTemplate,
+    result: DeploymentResult,
+    arm: ArmClient,
+    probes: Probes,
+) -> list[CheckResult]:
+    """Every check's result for ``result`` (a deployment of ``compiled``)."""
+    checks = build_checks(spec, compiled, result, arm, probes)
+    return run_checks(checks, max_workers=probes.max_workers)
+
+
+def _roll_back(
+    context: OpExecutionContext,
+    boundary: FailureBoundary,
+    spec: EnvironmentSpec,
+    arm: ArmClient,
+    probes: Probes,
+    report: HealthReport,
+    verdict: str,
+) -> RollbackOutcome:
+    """The rollback (rollback.py); a passing error on the way is retried with both verdicts
+    said so far (the retry resumes the rollback)."""
+    try:
+        return roll_back(
+            context,
+            boundary,
+            spec,
+            arm,
+            report.checks,
+            lambda compiled, result: _judge(spec, compiled, result, arm, probes),
+        )
+    except EnvironmentalFailure as exc:
+        raise EnvironmentalFailure(
+            f"{verdict}\nThe rollback was interrupted by a passing error; a retry of verify "
+            f"resumes it (re-attaching to its deployment): {exc.description}",
+            arm_code=exc.facts.arm_code,
+            arm_message=exc.facts.arm_message,
+            http_status=exc.facts.http_status,
+            metadata={"checks": checks_table(report.checks)},
+        ) from None
+
+
 @dg.op(out=dg.Out(HealthReport))
 def verify(
     context: OpExecutionContext,
@@ -215,10 +259,20 @@ def verify(
     with failure_boundary(context) as boundary:
         spec = environment.load()
         boundary.add_secrets(run_secure_values(spec))
-        checks = build_checks(spec, compiled, result, arm, probes)
-        report = HealthReport(
-            environment=spec.name, checks=run_checks(checks, max_workers=probes.max_workers)
-        )
+        rolling_back = spec.deployment.rollback_on_verify_failure
+        resumed = started_rollback(context, spec.name) if rolling_back else None
+        if resumed is not None:
+            # an earlier attempt failed these checks and began a rollback: judging the
+            # half-restored environment again would say nothing about this run's deployment
+            boundary.log.info(
+                "An earlier attempt of verify failed these checks and began a rollback: "
+                "resuming the rollback."
+            )
+            report = HealthReport(environment=spec.name, checks=resumed)
+        else:
+            report = HealthReport(
+                environment=spec.name, checks=_judge(spec, compiled, result, arm, probes)
+            )
         for check in report.checks:
             log = boundary.log.info if check.ok else boundary.log.error
             log(f"{check.kind} {check.target}: {'ok' if check.ok else 'FAILED'} ({check.detail})")
@@ -236,9 +290,15 @@ def verify(
                 metadata=metadata,
             )
         if failed:
+            verdict = f"{len(failed)} of {len(report.checks)} health check(s) failed: " + "; ".join(
+                f"{c.kind} {c.target}: {c.detail}" for c in failed[:10]
+            )
+            if rolling_back:  # never for the rollback's own checks: a rollback never loops
+                outcome = _roll_back(context, boundary, spec, arm, probes, report, verdict)
+                verdict = f"{verdict}\n{outcome.sentence}"
+                metadata.update(outcome.metadata(checks_table))
             raise LogicFailure(
-                f"{len(failed)} of {len(report.checks)} health check(s) failed: "
-                + "; ".join(f"{c.kind} {c.target}: {c.detail}" for c in failed[:10]),
+                verdict,
                 arm_code="HealthCheckFailed",
                 arm_message=failed[0].detail,
                 metadata=metadata,

@@ -374,6 +374,28 @@ class ArmClient(dg.ConfigurableResource):
             poller = ops.begin_create_or_update_at_tenant_scope(name, body, polling=False)
         return poller.result().as_dict()
 
+    def export_template(
+        self, *, scope: Scope, name: str, identity: Identity | None = None
+    ) -> dict[str, Any] | None:
+        """The template deployment ``name`` ran, as ARM kept it (``exportTemplate``), or None
+        when ARM no longer has the deployment."""
+        ops = self._client("deployments", scope.subscription, identity).deployments
+        try:
+            if scope.kind == "resourceGroup":
+                found = ops.export_template(scope.group, name)
+            elif scope.kind == "subscription":
+                found = ops.export_template_at_subscription_scope(name)
+            elif scope.kind == "managementGroup":
+                found = ops.export_template_at_management_group_scope(
+                    scope.management_group_id, name
+                )
+            else:
+                found = ops.export_template_at_tenant_scope(name)
+        except ResourceNotFoundError:
+            return None
+        template = found.template
+        return template if isinstance(template, dict) else None
+
     def list_operations(
         self, *, scope: Scope, name: str, identity: Identity | None = None
     ) -> list[dict[str, Any]]:
