@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -32,32 +31,6 @@ POSTGRES = "postgres_url"  # the fixture of a database on the session's PostgreS
 # project's modules, and pytest would rewrite the test modules' asserts, again and again.
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 sys.dont_write_bytecode = False
-
-
-def _temporary_files_in_ram() -> None:
-    """The session's temporary files (tmp_path, DAGSTER_HOMEs, SQLite and DuckDB files, the
-    processes' TMPDIR) on the tmpfs at /dev/shm when Linux offers one with room, unless TMPDIR
-    is set already. Dagster's SQLite storage commits and closes a connection with an fsync
-    hundreds of times per run; on a disk an audit refresh test took 17 s instead of 9 s for
-    the same CPU."""
-    shm = Path("/dev/shm")
-    if "TMPDIR" in os.environ or not shm.is_dir():
-        return
-    try:
-        room = os.statvfs(shm)
-    except OSError:
-        return
-    if room.f_bavail * room.f_frsize < 4 * 2**30:
-        return
-    folder = shm / f"bicep-assets-tests-{os.getuid()}"
-    folder.mkdir(mode=0o700, exist_ok=True)
-    if folder.is_symlink() or folder.stat().st_uid != os.getuid():
-        return  # someone else's: keep the default
-    os.environ["TMPDIR"] = str(folder)
-    tempfile.tempdir = None  # read TMPDIR again
-
-
-_temporary_files_in_ram()
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
