@@ -13,8 +13,10 @@ The definitions (docs/audit.md says the same, with the edge cases):
 - **change failure rate**: failed deployments / deployments in the week;
 - **failed deployment recovery time** (time to restore): from a failed deployment that
   follows a success (or opens the environment's history) to the next successful deployment;
-  consecutive failures are one outage. Counted in the week the outage began; an outage not
-  restored yet counts as ``unrestored_failures`` and in no median.
+  consecutive failures are one outage. A failed run whose rollback restored health
+  (``rollback = 'restored'``) restores at its own end (an outage of its own from the run's
+  start, or the end of one already going on). Counted in the week the outage began; an outage
+  not restored yet counts as ``unrestored_failures`` and in no median.
 """
 
 from __future__ import annotations
@@ -158,9 +160,19 @@ def outages(deployments: pd.DataFrame) -> list[Outage]:
     found: list[Outage] = []
     for env, group in deployments.groupby("environment", sort=True):
         began: pd.Timestamp | None = None
-        for status, ended_at in zip(group["status"], group["ended_at"], strict=True):
-            if status == "failure" and began is None:
+        rollbacks = group["rollback"] if "rollback" in group else [None] * len(group)
+        for status, started_at, ended_at, rollback in zip(
+            group["status"], group["started_at"], group["ended_at"], rollbacks, strict=True
+        ):
+            if status == "failure" and began is None and rollback == "restored":
+                # verify failed and the run's rollback restored the last verified deployment:
+                # the outage lay within the run
+                found.append(Outage(str(env), started_at, ended_at))
+            elif status == "failure" and began is None:
                 began = ended_at
+            elif status == "failure" and rollback == "restored":  # ends an ongoing outage
+                found.append(Outage(str(env), began, ended_at))
+                began = None
             elif status == "success" and began is not None:
                 found.append(Outage(str(env), began, ended_at))
                 began = None

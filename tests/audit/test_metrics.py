@@ -168,3 +168,31 @@ def test_no_deployments_gives_no_rows() -> None:
 def test_the_audit_page_lists_the_metrics_tables_columns(spec: TableSpec) -> None:
     page = (Path(__file__).resolve().parents[2] / "docs" / "audit.md").read_text(encoding="utf-8")
     assert documented_columns(page, spec.name) == spec.column_names
+
+
+def test_a_rollback_that_restored_health_ends_the_outage() -> None:
+    """Verify failed and the run rolled back to the last verified deployment, healthy again:
+    the outage lay within the run (its start to its end); a failure before it had begun one
+    that the rollback ends."""
+
+    def rolled(run_id: str, started: str, ended: str) -> dict[str, object]:
+        return {
+            **run(run_id, "stage", "failure", ended),
+            "started_at": pd.Timestamp(started),
+            "rollback": "restored",
+        }
+
+    runs = DEPLOYMENT_RUNS.coerce(
+        pd.DataFrame(
+            [
+                run("s1", "stage", "success", "2026-03-02T09:00Z"),
+                rolled("s2", "2026-03-02T10:00Z", "2026-03-02T10:30Z"),
+                run("s3", "stage", "failure", "2026-03-03T10:00Z"),  # ARM failed it
+                rolled("s4", "2026-03-03T11:00Z", "2026-03-03T12:00Z"),
+            ]
+        )
+    )
+    commits = deployed_commit_rows(runs, None, GitHistory(Path("/nonexistent"))).frame
+    row = next(metrics_frame(runs, commits, now=NOW).itertuples())  # the week of 03-02
+    assert (row.failures_restored, row.unrestored_failures) == (2, 0)
+    assert row.time_to_restore_median_s == (0.5 * H + 2 * H) / 2
