@@ -18,6 +18,7 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -156,6 +157,18 @@ def instance_config(project_config: Mapping[str, Any] | None, postgres_url: str 
     return config
 
 
+ADDED_MARK = f"# Added by bicep-assets because {POSTGRES_URL_VAR} is set"
+
+
+def uses_postgres(instance_file: Path) -> bool:
+    """Whether a DAGSTER_HOME's dagster.yaml is one :func:`instance_yaml` wrote for PostgreSQL
+    (opening it without the variable would silently start a SQLite history beside it)."""
+    try:
+        return ADDED_MARK in instance_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
 def instance_yaml(project_yaml: str, postgres_url: str | None) -> str:
     """The text of DAGSTER_HOME/dagster.yaml: the project's file as it is, with the storage
     block appended when ``postgres_url`` is given."""
@@ -170,8 +183,8 @@ def instance_yaml(project_yaml: str, postgres_url: str | None) -> str:
     block = {"storage": instance_config(None, postgres_url)["storage"]}
     return (
         project_yaml.rstrip("\n")
-        + f"\n\n# Added by bicep-assets because {POSTGRES_URL_VAR} is set (the URL stays in "
-        "that variable).\n" + yaml.safe_dump(block, sort_keys=False)
+        + f"\n\n{ADDED_MARK} (the URL stays in that variable).\n"
+        + yaml.safe_dump(block, sort_keys=False)
     )
 
 

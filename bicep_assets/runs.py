@@ -44,6 +44,7 @@ def prepare_dagster_home(project_dir: Path) -> Path:
         StorageSettingError,
         check_postgres,
         instance_yaml,
+        uses_postgres,
         with_driver,
     )
 
@@ -63,6 +64,12 @@ def prepare_dagster_home(project_dir: Path) -> Path:
             check_postgres(postgres_url)
     except StorageSettingError as exc:
         raise LaunchError(str(exc), exit_code=exc.exit_code) from None
+    if not postgres_url and uses_postgres(target):
+        raise LaunchError(
+            f"DAGSTER_HOME {home}: keeps its runs in PostgreSQL (its dagster.yaml was written "
+            f"with {POSTGRES_URL_VAR} set), but {POSTGRES_URL_VAR} is not set: set it, or point "
+            "DAGSTER_HOME at another folder for a SQLite instance of its own. Nothing was written."
+        )
     if postgres_url:  # for Dagster in this process and the processes it starts (bicep-assets ui)
         os.environ[POSTGRES_URL_VAR] = with_driver(postgres_url)
     try:

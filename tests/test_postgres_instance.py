@@ -199,3 +199,25 @@ def test_storage_lost_mid_command_is_environmental_not_a_bug(
         assert done.returncode == 1, done.stderr
         assert done.stderr.startswith("error: Dagster's storage stopped answering (")
         assert "a bug" not in done.stderr and PASSWORD not in done.stderr
+
+
+def test_a_postgres_home_opened_without_the_setting_is_refused(
+    tmp_path: Path, cli_here: CliRun
+) -> None:
+    """A CI runner that lost the variable would start a SQLite history beside the team's:
+    refused, naming the folder and the variable, the instance file left as it was."""
+    project, home = project_in_git(tmp_path / "project"), tmp_path / "home"
+    home.mkdir()
+    text = instance_yaml(
+        (project / "dagster.yaml").read_text(encoding="utf-8"), "postgresql://h/db"
+    )
+    (home / "dagster.yaml").write_text(text, encoding="utf-8")
+    done = cli_here(project, "plan", "dev", home=home, env={**SECRETS, POSTGRES_URL_VAR: None})
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"error: DAGSTER_HOME {home}: keeps its runs in PostgreSQL (its dagster.yaml was written "
+        f"with {POSTGRES_URL_VAR} set), but {POSTGRES_URL_VAR} is not set: set it, or point "
+        "DAGSTER_HOME at another folder for a SQLite instance of its own. Nothing was written.\n"
+    )
+    assert (home / "dagster.yaml").read_text(encoding="utf-8") == text
+    assert sorted(p.name for p in home.iterdir()) == ["dagster.yaml"]

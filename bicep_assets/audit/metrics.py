@@ -170,11 +170,8 @@ def outages(deployments: pd.DataFrame) -> list[Outage]:
                 found.append(Outage(str(env), started_at, ended_at))
             elif status == "failure" and began is None:
                 began = ended_at
-            elif status == "failure" and rollback == "restored":  # ends an ongoing outage
-                found.append(Outage(str(env), began, ended_at))
-                began = None
-            elif status == "success" and began is not None:
-                found.append(Outage(str(env), began, ended_at))
+            elif began is not None and (status == "success" or rollback == "restored"):
+                found.append(Outage(str(env), began, ended_at))  # ends the outage going on
                 began = None
         if began is not None:
             found.append(Outage(str(env), began, None))
