@@ -251,6 +251,17 @@ def run_job(
     if approved_plan:
         approved_plan = check_plan_id(approved_plan)
     spec = resolve_environment(environment, project_dir, params)  # before Dagster loads
+    if (
+        target == "azure"
+        and spec.identity.kind == "workload_identity"
+        and not os.environ.get("AZURE_FEDERATED_TOKEN_FILE")
+    ):
+        raise LaunchError(
+            f"parameters/{spec.manifest_path.name}: identity.kind is workload_identity, but "
+            "AZURE_FEDERATED_TOKEN_FILE is not set: write the job's OIDC token to a file and "
+            "set the variable to its path (the README's multi-subscription setup), or use "
+            "another identity.kind"
+        )
     if kind == "deploy" and spec.deployment.require_approved_plan:  # the gate would refuse
         raise LaunchError(
             f"environment '{spec.name}' requires an approved plan "

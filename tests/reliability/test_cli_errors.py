@@ -604,3 +604,28 @@ def test_an_unexpected_error_is_one_line_and_exit_3(tmp_path: Path) -> None:
         assert traced.returncode == 1
         assert traced.stderr.startswith("Traceback (most recent call last):")
         assert traced.stderr.endswith("KeyError: 'a bug planted by the test'\n")
+
+
+def test_workload_identity_without_its_token_file_is_refused_before_a_run(
+    project: Path, tmp_path: Path, run: Run
+) -> None:
+    (project / "parameters" / "wi.yaml").write_text(
+        MINIMAL.replace("rg-bad", "rg-wi")
+        + "parameters: {environmentName: wi}\n"
+        + "secure_parameters:\n  appSecret: {env: DEV_APP_SECRET}\n"
+        + "identity:\n  kind: workload_identity\n"
+        + "  tenant_id: 72f988bf-86f1-41af-91ab-2d7cd011db47\n"
+        + "  client_id: 9b2c6a0e-1f3d-4e5a-8b7c-6d5e4f3a2b1c\n",
+        encoding="utf-8",
+    )
+    home = tmp_path / "home"
+    done = run(
+        project, "plan", "wi", "--target", "azure", home=home, AZURE_FEDERATED_TOKEN_FILE=None
+    )
+    assert_input_error(
+        done,
+        "parameters/wi.yaml: identity.kind is workload_identity, but AZURE_FEDERATED_TOKEN_FILE "
+        "is not set: write the job's OIDC token to a file and set the variable to its path (the "
+        "README's multi-subscription setup), or use another identity.kind",
+    )
+    assert not home.exists()
