@@ -140,6 +140,7 @@ def step_summary(step: str, metadata: dict[str, Any]) -> str:
         return (
             f"{metadata['creates']} to create, {metadata['modifies']} to modify, "
             f"{metadata['deletes']} to delete, {metadata['no_change']} unchanged"
+            + (f", {metadata['detaches']} to detach" if metadata.get("detaches") else "")
         )
     if step == "gate":
         deleted = metadata.get("deleted_resources") or []

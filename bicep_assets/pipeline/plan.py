@@ -133,7 +133,8 @@ def plan_markdown(plan: Plan) -> str:
         "",
         f"{plan.count('Create')} to create, {plan.count('Modify')} to modify, "
         f"{plan.count('Delete')} to delete, {plan.count('NoChange')} unchanged, "
-        f"{plan.count('Ignore')} ignored, {plan.count('Unsupported')} unsupported.",
+        f"{plan.count('Ignore')} ignored, {plan.count('Unsupported')} unsupported"
+        + (f", {plan.count('Detach')} to detach from the stack." if plan.count("Detach") else "."),
         "",
         "```diff",
     ]
@@ -231,6 +232,7 @@ def plan_metadata(plan: Plan) -> dict[str, Any]:
         "no_change": plan.count("NoChange"),
         "ignored": plan.count("Ignore"),
         "unsupported": plan.count("Unsupported"),
+        **({"detaches": plan.count("Detach")} if plan.count("Detach") else {}),
     }
 
 

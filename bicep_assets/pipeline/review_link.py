@@ -36,7 +36,9 @@ def plan_summary(plan: Plan, plan_id: str) -> str:
     """``2 to create, 1 to modify, 0 to delete (plan <id>)``."""
     return (
         f"{plan.count('Create')} to create, {plan.count('Modify')} to modify, "
-        f"{plan.count('Delete')} to delete (plan {plan_id})"
+        f"{plan.count('Delete')} to delete"
+        + (f", {plan.count('Detach')} to detach" if plan.count("Detach") else "")
+        + f" (plan {plan_id})"
     )
 
 

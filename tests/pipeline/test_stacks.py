@@ -15,6 +15,7 @@ from bicep_assets.armlocal import FaultRule
 from bicep_assets.audit.events import read_finished_runs
 from bicep_assets.environments import load_environment
 from bicep_assets.manifest_yaml import ManifestError
+from bicep_assets.pipeline.review_link import plan_summary
 from bicep_assets.progress import step_summary
 
 from .conftest import SUB, Project, step_events, storage, template
@@ -98,6 +99,10 @@ def test_a_detach_is_planned_as_detach_and_passes_the_gate(project: Project) -> 
     assert result.success
     plan = result.output_for_node("plan")
     assert [c.change_type for c in plan.changes if c.resource_id.endswith("/stk2")] == ["Detach"]
+    # the summaries a reviewer reads count it too (the diff's first line, the step's metadata)
+    assert metadata_of(result, "plan")["detaches"] == 1
+    assert ", 1 to detach from the stack." in metadata_of(result, "plan")["diff"]
+    assert plan_summary(plan, "p").endswith("0 to delete, 1 to detach (plan p)")
     assert managed(project) == ["stk1"]
     names = sorted(r["name"] for r in project.arm.store.list_resources(SUB, "rg-dev"))
     assert names == ["stk1", "stk2"]  # detached: still there
