@@ -199,13 +199,13 @@ def log_unmanaged(spec: EnvironmentSpec, plan: Plan, log: Callable[[str], None])
         return
     for change in plan.changes:
         if change.change_type == "Detach":
-            log(f"Detached from stack {stack_name(spec)}, left as it is: {change.resource_id}")
+            log(f"Stack {stack_name(spec)} will detach, leaving it as it is: {change.resource_id}")
     deletions = plan.deletions
     if deletions:
         log(
-            f"Deployment stack {stack_name(spec)} deletes {len(deletions)} resource(s) it no "
-            "longer declares (deployment.stack.action_on_unmanage: delete); they pass the gate "
-            "as any deletion does."
+            f"Deployment stack {stack_name(spec)} would delete {len(deletions)} resource(s) it "
+            "no longer declares (deployment.stack.action_on_unmanage: delete): like any "
+            "deletion, they need approval at the gate."
         )
 
 
