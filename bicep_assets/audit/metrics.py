@@ -72,7 +72,10 @@ DEPLOYMENT_METRICS = TableSpec(
 )
 
 # the columns of deployment_runs the metrics read
-RUN_COLUMNS = ["run_id", "environment", "kind", "status", "git_sha", "ended_at", "deployment_name"]
+RUN_COLUMNS = [
+    *("run_id", "environment", "kind", "status", "git_sha", "started_at", "ended_at"),
+    *("deployment_name", "rollback"),
+]
 
 
 def week_of(times: pd.Series) -> pd.Series:
@@ -160,9 +163,8 @@ def outages(deployments: pd.DataFrame) -> list[Outage]:
     found: list[Outage] = []
     for env, group in deployments.groupby("environment", sort=True):
         began: pd.Timestamp | None = None
-        rollbacks = group["rollback"] if "rollback" in group else [None] * len(group)
         for status, started_at, ended_at, rollback in zip(
-            group["status"], group["started_at"], group["ended_at"], rollbacks, strict=True
+            group["status"], group["started_at"], group["ended_at"], group["rollback"], strict=True
         ):
             if status == "failure" and began is None and rollback == "restored":
                 # verify failed and the run's rollback restored the last verified deployment:
