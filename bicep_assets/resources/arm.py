@@ -291,6 +291,19 @@ class ArmClient(dg.ConfigurableResource):
         """Deployments above resource groups carry a location (where ARM keeps their data)."""
         return None if scope.kind == "resourceGroup" else scope.location
 
+    @staticmethod
+    def _at_scope(operations: Any, method: str, scope: Scope, *args: Any, **kwargs: Any) -> Any:
+        """``operations.<method>`` in the SDK's form for the scope: ``method(group, …)``, or
+        ``method_at_subscription_scope(…)``, ``…_at_management_group_scope(group id, …)``,
+        ``…_at_tenant_scope(…)``."""
+        if scope.kind == "resourceGroup":
+            return getattr(operations, method)(scope.group, *args, **kwargs)
+        if scope.kind == "managementGroup":
+            call = getattr(operations, f"{method}_at_management_group_scope")
+            return call(scope.management_group_id, *args, **kwargs)
+        suffix = "_at_subscription_scope" if scope.kind == "subscription" else "_at_tenant_scope"
+        return getattr(operations, method + suffix)(*args, **kwargs)
+
     def what_if(
         self,
         *,
@@ -311,16 +324,7 @@ class ArmClient(dg.ConfigurableResource):
             what_if_format="FullResourcePayloads",
             location=self._location(scope),
         )
-        if scope.kind == "resourceGroup":
-            poller = ops.begin_what_if(scope.group, deployment_name, body)
-        elif scope.kind == "subscription":
-            poller = ops.begin_what_if_at_subscription_scope(deployment_name, body)
-        elif scope.kind == "managementGroup":
-            poller = ops.begin_what_if_at_management_group_scope(
-                scope.management_group_id, deployment_name, body
-            )
-        else:
-            poller = ops.begin_what_if_at_tenant_scope(deployment_name, body)
+        poller = self._at_scope(ops, "begin_what_if", scope, deployment_name, body)
         return poller.result().as_dict()
 
     def get_deployment(
@@ -328,14 +332,7 @@ class ArmClient(dg.ConfigurableResource):
     ) -> dict[str, Any] | None:
         ops = self._client("deployments", scope.subscription, identity).deployments
         try:
-            if scope.kind == "resourceGroup":
-                found = ops.get(scope.group, name)
-            elif scope.kind == "subscription":
-                found = ops.get_at_subscription_scope(name)
-            elif scope.kind == "managementGroup":
-                found = ops.get_at_management_group_scope(scope.management_group_id, name)
-            else:
-                found = ops.get_at_tenant_scope(name)
+            found = self._at_scope(ops, "get", scope, name)
         except ResourceNotFoundError:
             return None
         return found.as_dict()
@@ -362,16 +359,7 @@ class ArmClient(dg.ConfigurableResource):
             on_error_last_successful=rollback_on_error,
             location=self._location(scope),
         )
-        if scope.kind == "resourceGroup":
-            poller = ops.begin_create_or_update(scope.group, name, body, polling=False)
-        elif scope.kind == "subscription":
-            poller = ops.begin_create_or_update_at_subscription_scope(name, body, polling=False)
-        elif scope.kind == "managementGroup":
-            poller = ops.begin_create_or_update_at_management_group_scope(
-                scope.management_group_id, name, body, polling=False
-            )
-        else:
-            poller = ops.begin_create_or_update_at_tenant_scope(name, body, polling=False)
+        poller = self._at_scope(ops, "begin_create_or_update", scope, name, body, polling=False)
         return poller.result().as_dict()
 
     def export_template(
@@ -381,16 +369,7 @@ class ArmClient(dg.ConfigurableResource):
         when ARM no longer has the deployment."""
         ops = self._client("deployments", scope.subscription, identity).deployments
         try:
-            if scope.kind == "resourceGroup":
-                found = ops.export_template(scope.group, name)
-            elif scope.kind == "subscription":
-                found = ops.export_template_at_subscription_scope(name)
-            elif scope.kind == "managementGroup":
-                found = ops.export_template_at_management_group_scope(
-                    scope.management_group_id, name
-                )
-            else:
-                found = ops.export_template_at_tenant_scope(name)
+            found = self._at_scope(ops, "export_template", scope, name)
         except ResourceNotFoundError:
             return None
         template = found.template
@@ -400,15 +379,7 @@ class ArmClient(dg.ConfigurableResource):
         self, *, scope: Scope, name: str, identity: Identity | None = None
     ) -> list[dict[str, Any]]:
         ops = self._client("deployments", scope.subscription, identity).deployment_operations
-        if scope.kind == "resourceGroup":
-            found = ops.list(scope.group, name)
-        elif scope.kind == "subscription":
-            found = ops.list_at_subscription_scope(name)
-        elif scope.kind == "managementGroup":
-            found = ops.list_at_management_group_scope(scope.management_group_id, name)
-        else:
-            found = ops.list_at_tenant_scope(name)
-        return [o.as_dict() for o in found]
+        return [o.as_dict() for o in self._at_scope(ops, "list", scope, name)]
 
     # -- resources and health ------------------------------------------------------------
     def list_locks(
