@@ -64,6 +64,11 @@ def test_arm_commands_over_a_state_file(tmp_path: Path, here: Cli) -> None:
     created = here(*base, "group", "create", "-n", "rg-cli", "-l", "westeurope")
     assert created.returncode == 0, created.stderr
     assert json.loads(created.stdout)["name"] == "rg-cli"
+    table = here(*base, "group", "list", "-o", "table").stdout.splitlines()
+    assert [line.split() for line in table] == [
+        ["Name", "Location", "Status"],
+        ["rg-cli", "westeurope", "Succeeded"],
+    ]  # az group list -o table's columns
 
     params = ["-p", "name=stcli", "-p", "pw=canary-pw-42"]
     whatif = here(*base, "deployment", "group", "what-if", "-g", "rg-cli", "-f", str(tpl), *params)

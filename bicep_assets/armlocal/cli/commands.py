@@ -38,6 +38,7 @@ from .scope_commands import (
     output_option,
     run_deployment,
     run_management_group,
+    text_table,
 )
 
 MAX_PORT = 65535
@@ -334,4 +335,12 @@ def _group(connection: LocalArmConnection, args: argparse.Namespace) -> str | No
     if args.group_command == "delete":
         groups.begin_delete(args.name).result()
         return None
-    return json.dumps([_as_dict(g) for g in groups.list()], indent=2)
+    listed = [_as_dict(g) for g in groups.list()]
+    if getattr(args, "output", None) == "table":  # az group list -o table's columns
+        rows = [("Name", "Location", "Status")]
+        rows += [
+            (g["name"], g["location"], (g.get("properties") or {}).get("provisioningState", ""))
+            for g in listed
+        ]
+        return text_table(rows)
+    return json.dumps(listed, indent=2)

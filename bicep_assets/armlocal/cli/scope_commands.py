@@ -302,7 +302,7 @@ def run_management_group(connection: LocalArmConnection, args: argparse.Namespac
     if command == "list":
         items = [_as_dict(g) for g in groups.management_groups.list()]
         if args.output == "table":
-            return _table(
+            return text_table(
                 [("Name", "DisplayName")] + [(g["name"], _display_name(g)) for g in items]
             )
         return _dump(items)
@@ -330,10 +330,11 @@ def deployment_table(items: list[dict[str, Any]]) -> str:
                 props.get("mode", ""),
             )
         )
-    return _table(rows)
+    return text_table(rows)
 
 
-def _table(rows: list[tuple[Any, ...]]) -> str:
+def text_table(rows: list[tuple[Any, ...]]) -> str:
+    """Rows as az's ``-o table`` prints them: columns padded, the first row the header."""
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     return "\n".join(
         "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows
