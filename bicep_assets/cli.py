@@ -152,10 +152,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if args.debug:
             raise
-        if _storage_lost(exc):
+        lost = _storage_lost(exc)
+        if lost is not None:
             print(
                 f"error: Dagster's storage stopped answering ({type(exc).__name__}: "
-                f"{_storage_text(exc)}); what the run did until then is recorded — run the "
+                f"{lost}); what the run did until then is recorded — run the "
                 "command again once the database answers (it marks the unfinished run failed "
                 "first)",
                 file=sys.stderr,
@@ -247,19 +248,18 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_INPUT  # pragma: no cover - argparse rejects unknown commands
 
 
-def _storage_lost(exc: BaseException) -> bool:
-    """Whether ``exc`` is the instance's database going away mid-command (dagster-postgres
-    gives up retrying; SQLAlchemy's or a driver's OperationalError): environmental, not a bug."""
-    names = {cls.__name__ for cls in type(exc).__mro__}
-    return bool(names & {"DagsterPostgresException", "OperationalError"})
-
-
-def _storage_text(exc: BaseException) -> str:
-    """The error's first line, without the PostgreSQL setting's password."""
+def _storage_lost(exc: BaseException) -> str | None:
+    """The error's first line, the password masked, when ``exc`` is the PostgreSQL instance
+    going away mid-command (dagster-postgres gives up retrying, or SQLAlchemy's
+    OperationalError): environmental, not a bug. None otherwise — on SQLite too, where an
+    OperationalError is a locked or broken file, not a server away."""
     from .instance import POSTGRES_URL_VAR, scrub_password
 
     url = os.environ.get(POSTGRES_URL_VAR)
-    return scrub_password(_first_line(exc), url) if url else _first_line(exc)
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    if not url or not names & {"DagsterPostgresException", "OperationalError"}:
+        return None
+    return scrub_password(_first_line(exc), url)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -199,6 +199,9 @@ def test_storage_lost_mid_command_is_environmental_not_a_bug(
         assert done.returncode == 1, done.stderr
         assert done.stderr.startswith("error: Dagster's storage stopped answering (")
         assert "a bug" not in done.stderr and PASSWORD not in done.stderr
+    # without PostgreSQL, an OperationalError is not a server away: still reported as a bug
+    done = cli_here(tmp_path, "plan", "dev", env={POSTGRES_URL_VAR: None})
+    assert done.returncode == 3 and "a bug in bicep-assets" in done.stderr
 
 
 def test_a_postgres_home_opened_without_the_setting_is_refused(
