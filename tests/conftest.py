@@ -260,15 +260,47 @@ def dagster_dev(  # a real `dagster dev` on a copy of the project: (port, DAGSTE
     return start_dagster_dev(), dagster_dev_home
 
 
-@pytest.fixture(scope="session")
-def shared_dagster_dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
+class SharedDagsterDev:
     """One real ``dagster dev`` on a copy of the project for the tests that launch runs over
-    its webserver and look only at their own runs (a start costs ~18 s of CPU): (port,
-    DAGSTER_HOME). The collection hook deals them to one worker together."""
-    root = tmp_path_factory.mktemp("dagster-dev")
-    home = copy_for_dagster_dev(root)
-    dev = DagsterDev(root)
-    try:
-        yield dev.start(), home
-    finally:
-        dev.stop()
+    its webserver and look only at their own runs: started by the first of them, stopped
+    after the last (the collection hook deals them to one worker one after another), so it
+    does not idle through the rest of the session — its daemon ticks the sensors and starts
+    a new code server every minute."""
+
+    def __init__(self) -> None:
+        self.dev: DagsterDev | None = None
+        self.port, self.home = 0, Path()
+
+    def get(self, tmp_path_factory: pytest.TempPathFactory) -> tuple[int, Path]:
+        if self.dev is None:
+            root = tmp_path_factory.mktemp("dagster-dev")
+            self.home = copy_for_dagster_dev(root)
+            self.dev = DagsterDev(root)
+            self.port = self.dev.start()
+        return self.port, self.home
+
+    def stop(self) -> None:
+        if self.dev is not None:
+            self.dev.stop()
+            self.dev = None
+
+
+SHARED_DAGSTER_DEV = SharedDagsterDev()
+
+
+@pytest.fixture
+def shared_dagster_dev(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, Path]:
+    """The shared ``dagster dev`` (:class:`SharedDagsterDev`): (port, DAGSTER_HOME)."""
+    return SHARED_DAGSTER_DEV.get(tmp_path_factory)
+
+
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """The shared ``dagster dev`` stops after the last test using it on this worker."""
+    if "shared_dagster_dev" in item.fixturenames and (
+        nextitem is None or "shared_dagster_dev" not in nextitem.fixturenames
+    ):
+        SHARED_DAGSTER_DEV.stop()
+
+
+def pytest_sessionfinish() -> None:
+    SHARED_DAGSTER_DEV.stop()
