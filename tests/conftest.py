@@ -53,7 +53,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     sit idle."""
 
     def rank(item: pytest.Item) -> int:
-        if {"start_dagster_dev", "shared_dagster_dev"} & set(item.fixturenames):
+        if {"start_dagster_daemon", "shared_dagster_dev"} & set(item.fixturenames):
             return 0
         if item.get_closest_marker("slow") or {"history", POSTGRES} & set(item.fixturenames):
             return 1
@@ -194,18 +194,15 @@ class DagsterDev:
         self.processes: list[subprocess.Popen[bytes]] = []
         self.log = (root / "dagster-dev.log").open("wb")
 
-    def start(self) -> int:
-        """Start ``dagster dev``; its port once the webserver answers."""
-        port = free_port()
+    def _spawn(self, program: str, *args: str) -> subprocess.Popen[bytes]:
         env = {
             **os.environ,
             "DAGSTER_HOME": str(self.root / "home"),
             "DEV_APP_SECRET": "dagster-dev-secret",
             "PROD_APP_SECRET": "dagster-dev-prod-secret",
         }
-        dagster = str(Path(sys.executable).with_name("dagster"))
         process = subprocess.Popen(
-            [dagster, "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+            [str(Path(sys.executable).with_name(program)), *args],
             cwd=self.root / "project",
             env=env,
             stdout=self.log,
@@ -213,6 +210,20 @@ class DagsterDev:
             start_new_session=True,
         )
         self.processes.append(process)
+        return process
+
+    def start_daemon(self) -> None:
+        """Start ``dagster-daemon run`` alone: what ``dagster dev`` runs for the sensors,
+        schedules and run queue, without its webserver (the tests that only wait for the
+        daemon's work save the webserver's start)."""
+        self._spawn("dagster-daemon", "run", "-w", "workspace.yaml")
+
+    def start(self) -> int:
+        """Start ``dagster dev``; its port once the webserver answers."""
+        port = free_port()
+        process = self._spawn(
+            "dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)
+        )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
@@ -243,21 +254,14 @@ def dagster_dev_home(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def start_dagster_dev(tmp_path: Path, dagster_dev_home: Path) -> Iterator[Callable[[], int]]:
-    """Starts a real ``dagster dev`` on ``dagster_dev_home`` when called (so a test can first
-    put runs in its instance); returns its port, and stops it when the test ends."""
+def start_dagster_daemon(tmp_path: Path, dagster_dev_home: Path) -> Iterator[Callable[[], None]]:
+    """Starts a real ``dagster-daemon run`` on ``dagster_dev_home`` when called (so a test can
+    first put runs in its instance), and stops it when the test ends."""
     dev = DagsterDev(tmp_path)
     try:
-        yield dev.start
+        yield dev.start_daemon
     finally:
         dev.stop()
-
-
-@pytest.fixture
-def dagster_dev(  # a real `dagster dev` on a copy of the project: (port, DAGSTER_HOME)
-    start_dagster_dev: Callable[[], int], dagster_dev_home: Path
-) -> tuple[int, Path]:
-    return start_dagster_dev(), dagster_dev_home
 
 
 class SharedDagsterDev:

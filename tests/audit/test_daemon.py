@@ -1,12 +1,10 @@
-"""The automatic refresh for real: a ``dagster dev`` daemon's ``audit_refresh`` sensor sees a
-CLI deployment end and launches one ``audit_refresh`` run in a process of its own, which writes
-the DuckDB file."""
+"""The automatic refresh for real: the daemon's ``audit_refresh`` sensor (``dagster-daemon
+run``, as ``dagster dev`` starts it) sees a CLI deployment end and launches one
+``audit_refresh`` run in a process of its own, which writes the DuckDB file."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +13,7 @@ import duckdb
 import pytest
 from dagster import DagsterInstance, DagsterRun, DagsterRunStatus
 
-pytestmark = pytest.mark.slow  # a real `dagster dev`
+pytestmark = pytest.mark.slow  # a real daemon
 
 
 def wait_for(what: str, probe, timeout_s: float = 120.0):  # type: ignore[no-untyped-def]
@@ -35,25 +33,25 @@ def deployed_run_id(home: Path) -> str:
 
 @pytest.mark.timeout(300)
 def test_daemon_refreshes_the_audit_after_a_cli_deploy(
-    dagster_dev_home: Path, start_dagster_dev: Callable[[], int]
+    dagster_dev_home: Path,
+    start_dagster_daemon: Callable[[], None],
+    cli_here: Callable[..., subprocess.CompletedProcess[str]],
 ) -> None:
-    """The deployment ends before ``dagster dev`` starts, so the sensor's first tick finds it
+    """The deployment ends before the daemon starts, so the sensor's first tick finds it
     (rather than one a minute later): the daemon catches up on what ended while it was down."""
     home = dagster_dev_home
     project = home.parent / "project"
-
-    env = {**os.environ, "DAGSTER_HOME": str(home), "DEV_APP_SECRET": "daemon-test-secret"}
-    deploy = subprocess.run(
-        [sys.executable, "-m", "bicep_assets.cli", "deploy", "dev", "--git-sha", "d" * 40],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
+    deploy = cli_here(
+        project,
+        "deploy",
+        "dev",
+        "--git-sha",
+        "d" * 40,
+        home=home,
+        env={"DEV_APP_SECRET": "daemon-test-secret"},
     )
     assert deploy.returncode == 0, deploy.stderr[-3000:]
-    start_dagster_dev()
+    start_dagster_daemon()
 
     def audit_run() -> DagsterRun | None:
         with DagsterInstance.from_config(str(home)) as instance:

@@ -11,6 +11,7 @@ answered, so the next child starts with them.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -41,21 +42,17 @@ def _child(request: dict, report: int) -> None:
         traceback.print_exc()
         code = 1
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(Exception):
             stream.flush()
-        except Exception:
-            pass
     new = "\n".join(sorted(name for name in set(sys.modules) - before if name != "__main__"))
     os.write(report, new.encode())
     os._exit(code)
 
 
 def _learn(names: list[str]) -> None:
-    for name in names:
-        try:
+    for name in names:  # one that cannot be imported here is imported by each child again
+        with contextlib.suppress(Exception):
             importlib.import_module(name)
-        except Exception:  # a module that cannot be imported here is imported by each child
-            pass
 
 
 def main() -> None:

@@ -501,18 +501,18 @@ def test_kill_9_at_random_points_then_the_next_deploy_succeeds_unaided(
 @pytest.mark.timeout(300)
 def test_a_running_daemon_marks_the_run_failed_without_any_command(
     dagster_dev_home: Path,
-    start_dagster_dev: Callable[[], int],
+    start_dagster_daemon: Callable[[], None],
     children: list[subprocess.Popen[bytes]],
 ) -> None:
-    """``dagster dev`` (webserver + daemon) on this repository's dagster.yaml: the sensor
-    ``crashed_runs`` is on by default and fails the run of a killed process by itself. (The
-    run is there before the daemon starts, so the sensor's first tick finds it rather than
-    one 30 s later.)"""
+    """The daemon (``dagster-daemon run``, as ``dagster dev`` starts it) on this repository's
+    dagster.yaml: the sensor ``crashed_runs`` is on by default and fails the run of a killed
+    process by itself. (The run is there before the daemon starts, so the sensor's first tick
+    finds it rather than one 30 s later.)"""
     home = dagster_dev_home
     process = exited_child(children)
     with dg.DagsterInstance.from_config(str(home)) as instance:
         run = started_run(instance, process)
-        start_dagster_dev()
+        start_dagster_daemon()
         deadline = time.monotonic() + 180
         while status_of(instance, run) != dg.DagsterRunStatus.FAILURE:
             assert time.monotonic() < deadline, "the daemon did not mark the run failed in 180 s"
