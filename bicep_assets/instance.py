@@ -10,13 +10,18 @@ every way that can go wrong into one line naming the setting, the password maske
 Storage ids on PostgreSQL come from a sequence, so they are handed out in the order events
 are *inserted*, not committed: :func:`settled_storage_id` gives the id up to which every
 event is committed (or never will be), which the audit's incremental refresh reads up to.
+
+:func:`environment_held` is the lock every deployment run of an environment holds while it
+runs, in whatever process runs it (a CLI, a daemon's run worker, another host).
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -248,3 +253,102 @@ def settled_storage_id(instance: Any, *, timeout_s: float = 30.0) -> SettledId |
         storage_id=highest,
         still_open=tuple(f"pid {pid} (in a transaction since {start})" for pid, start in waiting),
     )
+
+
+class EnvironmentHeld(RuntimeError):
+    """Another run held the environment for longer than the caller would wait."""
+
+
+def _advisory_key(environment: str) -> int:
+    """The PostgreSQL advisory lock key of ``environment``: a signed 64-bit hash."""
+    digest = hashlib.sha256(f"bicep_assets/environment:{environment}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+@contextlib.contextmanager
+def environment_held(
+    instance: Any,
+    environment: str,
+    *,
+    timeout_s: float,
+    poll_s: float = 0.5,
+    on_wait: Callable[[], None] = lambda: None,
+) -> Iterator[None]:
+    """Hold ``environment`` among every process that shares ``instance``'s storage, for one
+    deployment run: on PostgreSQL a session advisory lock keyed by the environment's name in
+    the event log's database (every CI runner, run worker and host that shares it), otherwise
+    an exclusive lock on ``DAGSTER_HOME/locks/<environment>.run.lock`` (SQLite storage is one
+    host's). Either ends with the process that holds it, so a killed run never keeps its
+    environment. ``on_wait`` is called once when the lock is taken by another run;
+    :class:`EnvironmentHeld` after ``timeout_s``. An ephemeral instance (no folder, no
+    shared storage) holds nothing."""
+    deadline = time.monotonic() + max(0.0, timeout_s)
+    url = postgres_url_of(instance)
+    if url is not None:
+        import psycopg2
+
+        dsn = url.replace("postgresql+psycopg2://", "postgresql://", 1)
+        try:
+            connection = psycopg2.connect(dsn, connect_timeout=CONNECT_TIMEOUT_S)
+        except psycopg2.Error as exc:
+            text = scrub_password(" ".join(str(exc).split()), url)
+            raise EnvironmentHeld(
+                f"{environment}: cannot take the environment's lock on PostgreSQL ({text})"
+            ) from None
+        connection.autocommit = True
+        key = _advisory_key(environment)
+        try:
+            with connection.cursor() as cursor:
+                _wait_until(
+                    lambda: _try_advisory(cursor, key), environment, deadline, poll_s, on_wait
+                )
+            yield
+        finally:
+            connection.close()  # ends the session, and with it the lock
+        return
+    root = getattr(instance, "root_directory", None)
+    if not root:
+        yield
+        return
+    import fcntl
+
+    path = Path(root) / "locks" / f"{environment}.run.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+") as lock:
+
+        def take() -> bool:
+            try:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            return True
+
+        _wait_until(take, environment, deadline, poll_s, on_wait)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
+
+def _try_advisory(cursor: Any, key: int) -> bool:
+    cursor.execute("SELECT pg_try_advisory_lock(%s)", (key,))
+    return bool(cursor.fetchone()[0])
+
+
+def _wait_until(
+    take: Callable[[], bool],
+    environment: str,
+    deadline: float,
+    poll_s: float,
+    on_wait: Callable[[], None],
+) -> None:
+    waited = False
+    while not take():
+        if time.monotonic() >= deadline:
+            raise EnvironmentHeld(
+                f"{environment} is held by another deployment run; gave up waiting for it"
+            )
+        if not waited:
+            on_wait()
+            waited = True
+        time.sleep(poll_s)

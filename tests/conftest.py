@@ -166,6 +166,34 @@ def cli_here(
         stop_embedded_local_arms(tmp_path)
 
 
+HOLDER = """
+import sys
+import dagster as dg
+from bicep_assets.instance import environment_held
+with dg.DagsterInstance.from_config(sys.argv[1]) as instance:
+    with environment_held(instance, sys.argv[2], timeout_s=0):
+        print("held", flush=True)
+        sys.stdin.read()
+"""
+
+
+def hold_environment_elsewhere(
+    home: Path, environment: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
+    """Another process holding ``environment`` of the instance in ``home`` as a deployment
+    run does (``instance.environment_held``), until its stdin is closed."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(home), environment],
+        env={**os.environ, **(env or {})},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline() == "held\n"
+    return process
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -187,24 +215,27 @@ def copy_for_dagster_dev(root: Path) -> Path:
 
 
 class DagsterDev:
-    """Real ``dagster dev`` processes on a copy made by :func:`copy_for_dagster_dev`."""
+    """Real ``dagster dev`` processes on a copy made by :func:`copy_for_dagster_dev`, with the
+    variables of ``env`` set too."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, env: dict[str, str] | None = None) -> None:
         self.root = root
-        self.processes: list[subprocess.Popen[bytes]] = []
-        self.log = (root / "dagster-dev.log").open("wb")
-
-    def _spawn(self, program: str, *args: str) -> subprocess.Popen[bytes]:
-        env = {
+        self.env = {
             **os.environ,
-            "DAGSTER_HOME": str(self.root / "home"),
+            "DAGSTER_HOME": str(root / "home"),
             "DEV_APP_SECRET": "dagster-dev-secret",
             "PROD_APP_SECRET": "dagster-dev-prod-secret",
+            **(env or {}),
         }
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self.log_path = root / "dagster-dev.log"
+        self.log = self.log_path.open("wb")
+
+    def _spawn(self, program: str, *args: str) -> subprocess.Popen[bytes]:
         process = subprocess.Popen(
             [str(Path(sys.executable).with_name(program)), *args],
             cwd=self.root / "project",
-            env=env,
+            env=self.env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -221,9 +252,22 @@ class DagsterDev:
     def start(self) -> int:
         """Start ``dagster dev``; its port once the webserver answers."""
         port = free_port()
-        process = self._spawn(
-            "dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)
+        self._serving(
+            self._spawn(
+                "dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)
+            ),
+            port,
         )
+        return port
+
+    def start_ui(self) -> int:
+        """Start ``bicep-assets ui`` (DAGSTER_HOME prepared, then ``dagster dev``); its port
+        once the webserver answers."""
+        port = free_port()
+        self._serving(self._spawn("bicep-assets", "ui", "--port", str(port)), port)
+        return port
+
+    def _serving(self, process: subprocess.Popen[bytes], port: int) -> None:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
@@ -236,8 +280,7 @@ class DagsterDev:
             time.sleep(0.5)
         else:
             pytest.fail("dagster dev did not start in 120 s")
-        assert process.poll() is None, (self.root / "dagster-dev.log").read_text()[-3000:]
-        return port
+        assert process.poll() is None, self.log_path.read_text()[-3000:]
 
     def stop(self) -> None:
         for process in self.processes:  # no test looks at its shutdown, which takes ~6 s

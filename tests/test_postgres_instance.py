@@ -5,24 +5,29 @@ anything is written (docs/operations.md#running-it-for-a-team)."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import dagster as dg
 import pytest
 import yaml
+from dagster_graphql import DagsterGraphQLClient
 from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage
 
 from bicep_assets.instance import (
     POSTGRES_URL_VAR,
+    EnvironmentHeld,
     StorageSettingError,
     check_postgres_url,
+    environment_held,
     instance_yaml,
     redact_url,
     scrub_password,
+    with_driver,
 )
 
 from .cli_helpers import project_in_git
-from .conftest import CliRun
+from .conftest import CliRun, DagsterDev, copy_for_dagster_dev, hold_environment_elsewhere
 from .postgres_cluster import PASSWORD
 
 SECRETS = {"DEV_APP_SECRET": "dev-secret-value-1234"}
@@ -65,6 +70,82 @@ def test_plan_and_deploy_store_their_runs_in_postgres(
         assert {r.status for r in runs} == {dg.DagsterRunStatus.SUCCESS}
         # Dagster's own view of its configuration (the UI's "Configuration" page)
         assert PASSWORD not in instance.info_str()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_the_ui_on_postgres_runs_what_it_launches_there(
+    tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``bicep-assets ui`` with the variable set: dagster dev's webserver and daemon on
+    PostgreSQL; a run launched over GraphQL (the UI's Launch button) is queued, run and
+    stored there, no SQLite run storage is created, and the password is in no file and not
+    in dagster dev's output."""
+    home = copy_for_dagster_dev(tmp_path)
+    (home / "dagster.yaml").unlink()  # bicep-assets ui writes it
+    dev = DagsterDev(tmp_path, env={POSTGRES_URL_VAR: postgres_url})
+    try:
+        client = DagsterGraphQLClient("127.0.0.1", port_number=dev.start_ui())
+        deadline = time.monotonic() + 120
+        while True:  # the code location loads in the background
+            try:
+                run_id = client.submit_job_execution("plan_dev")
+                break
+            except Exception:
+                assert time.monotonic() < deadline, "plan_dev could not be launched in 120 s"
+                time.sleep(1)
+        done = (dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE)
+        while client.get_run_status(run_id) not in done:
+            assert time.monotonic() < deadline + 120, "plan_dev did not end in 120 s"
+            time.sleep(0.5)
+    finally:
+        dev.stop()
+
+    assert yaml.safe_load((home / "dagster.yaml").read_text())["storage"] == {
+        "postgres": {"postgres_url": {"env": POSTGRES_URL_VAR}}
+    }
+    monkeypatch.setenv(POSTGRES_URL_VAR, with_driver(postgres_url))
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert isinstance(instance.run_storage, PostgresRunStorage)
+        run = instance.get_run_by_id(run_id)
+        assert run is not None and run.job_name == "plan_dev"
+        assert run.status == dg.DagsterRunStatus.SUCCESS
+    assert not list(home.glob("history/**/*.db")), "SQLite run storage was written"
+    for path in [*home.rglob("*"), dev.log_path]:
+        if path.is_file():
+            assert PASSWORD.encode() not in path.read_bytes(), path
+
+
+def test_runs_on_several_hosts_hold_an_environment_through_postgres(
+    tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL a run's hold is an advisory lock in the shared database, so it holds
+    for every host (each process here has a DAGSTER_HOME of its own, as hosts would); the
+    database ends it when the process holding it dies."""
+    url = with_driver(postgres_url)  # as the CLI sets it for its processes
+    monkeypatch.setenv(POSTGRES_URL_VAR, url)
+    homes = [tmp_path / "host-a", tmp_path / "host-b"]
+    for home in homes:
+        home.mkdir()
+        (home / "dagster.yaml").write_text(instance_yaml("", postgres_url))
+    holder = hold_environment_elsewhere(homes[0], "dev", {POSTGRES_URL_VAR: url})
+    try:
+        with dg.DagsterInstance.from_config(str(homes[1])) as instance:
+            with (
+                pytest.raises(EnvironmentHeld, match=r"^dev is held by another deployment run"),
+                environment_held(instance, "dev", timeout_s=0),
+            ):
+                pass
+            with environment_held(instance, "prod", timeout_s=0):  # others are free
+                pass
+            holder.kill()  # SIGKILL: the connection drops, the server ends the session
+            holder.wait(30)
+            with environment_held(instance, "dev", timeout_s=10, poll_s=0.05):
+                pass
+        assert not (homes[1] / "locks").exists()  # no lock file: the database holds it
+    finally:
+        holder.kill()
+        holder.wait(30)
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from ..failures import (
 )
 from ..models import CompiledTemplate, DeploymentResult, Plan
 from ..resources.arm import ArmClient
-from ..resources.environment import DeploymentEnvironment
+from ..resources.environment import DeploymentEnvironment, EnvironmentHold
 from .plan import check_management_group
 from .secrets import parameters_with_secrets, run_secure_values
 from .stacks import deploy_stack, managed_ids
@@ -119,8 +119,11 @@ def deploy(
     plan: Plan,
     environment: DeploymentEnvironment,
     arm: ArmClient,
+    environment_hold: EnvironmentHold,
 ) -> dg.Output[DeploymentResult]:
-    """Deploy the approved plan with ARM and stream its progress into the event log."""
+    """Deploy the approved plan with ARM and stream its progress into the event log.
+    (``environment_hold``: a run that deploys holds its environment from its start to its end.)"""
+    del environment_hold  # held by being initialised, at the run's start
     with failure_boundary(context) as boundary:
         spec = environment.load()
         # ARM's error messages can echo what they were sent: the boundary masks these values

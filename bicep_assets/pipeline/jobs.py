@@ -11,7 +11,7 @@ import dagster as dg
 
 from ..environments import BrokenManifest, EnvironmentSpec, RetryOptions, job_name
 from ..failures import retry_policy
-from ..resources.environment import BrokenEnvironment, DeploymentEnvironment
+from ..resources.environment import BrokenEnvironment, DeploymentEnvironment, EnvironmentHold
 from .deploy import deploy
 from .gate import gate
 from .lint import lint
@@ -120,7 +120,11 @@ def _job_pair(
     """``deploy_<env>`` and ``plan_<env>`` bound to ``environment``."""
     policy = retry_policy(retry.max_retries, retry.base_delay_s)
     common: dict[str, Any] = {
-        "resource_defs": {**resources, "environment": environment},
+        "resource_defs": {
+            **resources,
+            "environment": environment,
+            "environment_hold": EnvironmentHold(environment=environment.name),
+        },
         "tags": tags,
         "op_retry_policy": policy,
         "executor_def": dg.in_process_executor,

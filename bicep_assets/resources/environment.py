@@ -1,13 +1,17 @@
-"""The environment a job deploys: its manifest, loaded when an op needs it."""
+"""The environment a job deploys: its manifest, loaded when an op needs it; and the hold a
+deployment run keeps on it from its start to its end."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
 
 from ..environments import EnvironmentSpec, ManifestError, load_environment
-from ..failures import LogicFailure
+from ..failures import EnvironmentalFailure, LogicFailure
+from ..instance import EnvironmentHeld, environment_held
 
 
 class DeploymentEnvironment(dg.ConfigurableResource):
@@ -50,3 +54,32 @@ class BrokenEnvironment(DeploymentEnvironment):
 
 def _manifest_failure(message: str) -> LogicFailure:
     return LogicFailure(message)
+
+
+class EnvironmentHold(dg.ConfigurableResource):
+    """Held by a ``deploy_<env>`` run from its start to its end (``instance.environment_held``:
+    a PostgreSQL advisory lock or a lock file), whatever process runs it. The run queue and
+    ``bicep-assets deploy``'s wait keep one run of an environment in progress; this closes
+    the moment between their checks and a run's start, in which a queued run and a CLI run
+    could otherwise both begin. A run that finds the environment held waits (it says so in its
+    log) for up to ``timeout_s``."""
+
+    environment: str
+    timeout_s: float = 3600.0
+
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[EnvironmentHold]:
+        def waiting() -> None:
+            if context.log is not None:
+                context.log.info(
+                    f"waiting: another deployment run holds {self.environment}; this run "
+                    "starts when it ends"
+                )
+
+        try:
+            with environment_held(
+                context.instance, self.environment, timeout_s=self.timeout_s, on_wait=waiting
+            ):
+                yield self
+        except EnvironmentHeld as exc:
+            raise EnvironmentalFailure(str(exc)) from None

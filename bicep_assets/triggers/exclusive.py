@@ -11,8 +11,10 @@ Its own run then shows as in progress, so the queue holds back any run of that e
 until it ends. After ``timeout_s`` it gives up with :class:`EnvironmentBusy`
 (``timeout_s=0``: refuse at once).
 
-What remains: the daemon could dequeue a run of the same environment in the instant between
-the last check and this run's start (milliseconds).
+Between the last check and this run's start the daemon could still dequeue a run of the
+same environment: every deployment run therefore also holds its environment while it runs
+(``instance.environment_held``, through the job's ``environment_hold`` resource), and the
+later of the two waits.
 """
 
 from __future__ import annotations

@@ -1,19 +1,25 @@
 """``bicep-assets deploy`` bypasses the run queue, so it waits while a run of the same
-environment is in progress on the instance (or refuses with ``--wait-timeout 0``)."""
+environment is in progress on the instance (or refuses with ``--wait-timeout 0``); and every
+deployment run holds its environment from its start to its end, so a queued run and a CLI run
+that both passed their checks at the same moment do not deploy at once."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
+from bicep_assets.instance import EnvironmentHeld, environment_held
 from bicep_assets.triggers.exclusive import EnvironmentBusy, exclusive_environment
+from tests.conftest import hold_environment_elsewhere
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -133,3 +139,73 @@ def test_two_in_process_deploys_of_one_environment_exclude_each_other(home: Path
         exclusive_environment(instance, "dev", timeout_s=0),
     ):
         pass  # released
+
+
+def test_a_run_holds_its_environment_until_it_ends_or_its_process_dies(home: Path) -> None:
+    holder = hold_environment_elsewhere(home, "dev")
+    try:
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            waited: list[bool] = []
+            with (
+                pytest.raises(EnvironmentHeld, match=r"^dev is held by another deployment run"),
+                environment_held(
+                    instance, "dev", timeout_s=0.3, poll_s=0.05, on_wait=lambda: waited.append(True)
+                ),
+            ):
+                pass
+            assert waited == [True]  # said once, not once per poll
+            with environment_held(instance, "prod", timeout_s=0):  # others are free
+                pass
+            os.kill(holder.pid, signal.SIGKILL)  # a run worker killed -9
+            holder.wait(30)
+            with environment_held(instance, "dev", timeout_s=0):  # the kernel let it go
+                pass
+    finally:
+        holder.kill()
+        holder.wait(30)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_a_cli_run_started_while_another_run_holds_the_environment_waits_for_it(
+    project: Path, home: Path
+) -> None:
+    """The moment between the CLI's check and its run's start: another run (a run worker the
+    daemon launched then) holds dev although no run shows as in progress yet. The CLI's run
+    starts, says in its log that it waits, and deploys only after the other let go."""
+    holder = hold_environment_elsewhere(home, "dev")
+    try:
+        process = subprocess.Popen(
+            cli(project, "--wait-timeout", "0"),  # the check before the run passes: no run
+            env=env(home),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        waiting = "waiting: another deployment run holds dev; this run starts when it ends"
+        deadline = time.monotonic() + 120
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            while not any(
+                waiting in (entry.user_message or "")
+                for run in instance.get_runs()
+                for entry in instance.all_logs(run.run_id)
+            ):
+                assert process.poll() is None, process.communicate()[0][-3000:]
+                assert time.monotonic() < deadline, "the run did not say it waits"
+                time.sleep(0.2)
+        released = time.time()
+        holder.stdin.close()  # type: ignore[union-attr]
+        holder.wait(30)
+        output = process.communicate(timeout=240)[0]
+        assert process.returncode == 0, output[-3000:]
+    finally:
+        holder.kill()
+        holder.wait(30)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        (run,) = instance.get_runs()
+        steps = [
+            e.timestamp
+            for e in instance.all_logs(run.run_id)
+            if e.dagster_event and e.dagster_event.event_type_value == "STEP_START"
+        ]
+    assert steps and min(steps) >= released  # not even lint ran while it was held
