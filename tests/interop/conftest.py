@@ -5,9 +5,9 @@ One emulator and one login per xdist worker (session scope), shared by the inter
 a server and a login cost two seconds. Tests use names of their own (groups, management groups,
 deployments), so they pass in any order on a shared emulator.
 
-The login runs the ``az`` executable; the other commands run in children forked from one process
-that imported the CLI once (``az_fork.py``: ``python -m azure.cli`` with the same arguments,
-environment and folder), which takes a command from ~0.4 to ~0.07 s of CPU.
+The login runs the ``az`` executable; the other commands run in children forked from one
+process that imported the CLI once (``tests/fork_server.py``: ``python -m azure.cli`` with the
+same arguments, environment and folder), which takes a command from ~0.4 to ~0.07 s of CPU.
 ``BICEP_ASSETS_AZ_FORK=0`` runs every command as its own ``az`` process instead.
 """
 
@@ -15,18 +15,17 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import shlex
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from ..fork_server import ForkServer
 from .az_cli import az_executable
 
 SUB = "00000000-0000-0000-0000-000000000000"
@@ -43,16 +42,27 @@ class Az:
         self, executable: Path, env: dict[str, str], cwd: Path, base_url: str, scratch: Path
     ) -> None:
         self.executable, self.env, self.cwd, self.base_url = executable, env, cwd, base_url
-        self.scratch = scratch  # the forked commands' stdout and stderr files
         python = executable.with_name("python3")
-        forks = os.environ.get("BICEP_ASSETS_AZ_FORK", "1") != "0"
-        self.python = python if forks and python.exists() else None
-        self.server: subprocess.Popen[bytes] | None = None
+        forks = os.environ.get("BICEP_ASSETS_AZ_FORK", "1") != "0" and python.exists()
+        # az reads its configuration folder's variable when imported: the server gets `env`
+        self.forks = (
+            ForkServer(
+                python,
+                "azure.cli",
+                str(executable),
+                preload=["azure.cli.core"],
+                server_env={**env, "AZ_INSTALLER": env.get("AZ_INSTALLER", "PIP")},
+                scratch=scratch,
+            )
+            if forks
+            else None
+        )
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        if self.python is None:
+        if self.forks is None:
             return self.run_process(*args)
-        return self.run_forked(*args)
+        env = {**self.env, "AZ_INSTALLER": self.env.get("AZ_INSTALLER", "PIP")}  # as az sets it
+        return self.forks.run(list(args), cwd=self.cwd, env=env, timeout=TIMEOUT_S)
 
     def run_process(self, *args: str) -> subprocess.CompletedProcess[str]:
         """The command as its own ``az`` process."""
@@ -64,47 +74,6 @@ class Az:
             text=True,
             timeout=TIMEOUT_S,
         )
-
-    def run_forked(self, *args: str) -> subprocess.CompletedProcess[str]:
-        """The command in a child of the fork server (started with ``self.env`` on first use)."""
-        assert self.python is not None
-        command = [str(self.executable), *args]
-        if self.server is None or self.server.poll() is not None:
-            self.server = subprocess.Popen(
-                [str(self.python), str(Path(__file__).with_name("az_fork.py"))],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                env=self.env,
-                cwd=self.cwd,
-                start_new_session=True,
-                bufsize=0,
-            )
-        out, err = self.scratch / "stdout", self.scratch / "stderr"
-        request = {"args": list(args), "stdout": str(out), "stderr": str(err)}
-        assert self.server.stdin is not None and self.server.stdout is not None
-        self.server.stdin.write(json.dumps(request).encode() + b"\n")
-        answer = b""
-        deadline = time.monotonic() + TIMEOUT_S
-        while not answer.endswith(b"\n"):
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self.server.stdout], [], [], left)[0]:
-                self.close()
-                raise subprocess.TimeoutExpired(command, TIMEOUT_S)
-            chunk = os.read(self.server.stdout.fileno(), 4096)
-            assert chunk, f"the az fork server stopped (exit {self.server.wait()})"
-            answer += chunk
-        return subprocess.CompletedProcess(
-            command,
-            json.loads(answer)["returncode"],
-            out.read_text(encoding="utf-8"),
-            err.read_text(encoding="utf-8"),
-        )
-
-    def close(self) -> None:
-        if self.server is not None:
-            os.killpg(self.server.pid, signal.SIGKILL)
-            self.server.wait()
-            self.server = None
 
     def json(self, *args: str) -> Any:
         done = self.run(*args, "-o", "json")
@@ -121,6 +90,10 @@ class Az:
 
     def write(self, name: str, text: str) -> None:
         (self.cwd / name).write_text(text, encoding="utf-8")
+
+    def close(self) -> None:
+        if self.forks is not None:
+            self.forks.close()
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import ssl
 import subprocess
 import sys
@@ -30,9 +31,9 @@ from bicep_assets.armlocal.engine.limits import (
 )
 from bicep_assets.environments import load_environments
 from bicep_assets.manifest_yaml import ManifestError
+from tests.cli_helpers import run_bicep_assets
 
 SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
-CLI = str(Path(sys.executable).with_name("bicep-assets"))
 
 
 def template(variables: dict[str, Any] | None = None, **sections: Any) -> dict[str, Any]:
@@ -243,7 +244,7 @@ def test_each_attack_stays_under_the_memory_ceiling(tpl: Any, message: str, tmp_
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([CLI, *args], capture_output=True, text=True, timeout=120)
+    return run_bicep_assets(list(args), cwd=Path.cwd(), env=dict(os.environ), timeout=120)
 
 
 @pytest.mark.timeout(130)

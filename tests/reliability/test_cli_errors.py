@@ -19,10 +19,10 @@ import pytest
 import requests
 
 from bicep_assets.armlocal import LocalArm, LocalArmConfig
+from tests.cli_helpers import run_bicep_assets
 from tests.conftest import free_port
 
 REPO = Path(__file__).resolve().parents[2]
-CLI = str(Path(sys.executable).with_name("bicep-assets"))
 SECRET = "cli-errors-test-secret"
 MINIMAL = "template: ../infra/main.json\nscope:\n  resource_group: rg-bad\n  location: westeurope\n"
 
@@ -59,9 +59,9 @@ def run(cli_here: Run) -> Run:
 def run_process(
     cwd: Path, *args: str, home: Path | None = None, **env: str | None
 ) -> subprocess.CompletedProcess[str]:
-    """``bicep-assets ARGS`` as a process in ``cwd``; DAGSTER_HOME unset unless given (the
-    default is then ``.dagster_home`` in the project); ``env`` adds variables (None removes
-    one)."""
+    """``bicep-assets ARGS`` as a process of its own in ``cwd``; DAGSTER_HOME unset unless
+    given (the default is then ``.dagster_home`` in the project); ``env`` adds variables (None
+    removes one)."""
     environ = {k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", "DEV_APP_SECRET")}
     environ["DEV_APP_SECRET"] = SECRET
     if home is not None:
@@ -71,9 +71,7 @@ def run_process(
             environ.pop(key, None)
         else:
             environ[key] = value
-    return subprocess.run(
-        [CLI, *args], cwd=cwd, env=environ, capture_output=True, text=True, timeout=300
-    )
+    return run_bicep_assets(list(args), cwd=cwd, env=environ)
 
 
 def assert_input_error(done: subprocess.CompletedProcess[str], *lines: str) -> None:

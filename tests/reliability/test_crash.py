@@ -42,6 +42,7 @@ from bicep_assets.triggers.crashed import (
     process_tags,
 )
 from bicep_assets.triggers.exclusive import EnvironmentBusy, exclusive_environment
+from tests.cli_helpers import run_bicep_assets
 
 REPO = Path(__file__).resolve().parents[2]
 HOST = socket.gethostname()
@@ -335,14 +336,10 @@ def test_audit_export_is_a_next_command_that_recovers(
     for item in ("infra", "parameters"):
         shutil.copytree(REPO / item, project / item)
     shutil.copyfile(REPO / "dagster.yaml", project / "dagster.yaml")
-    done = subprocess.run(
-        [sys.executable, "-m", "bicep_assets.cli", "audit", "export", "--run", run.run_id],
+    done = run_bicep_assets(
+        ["audit", "export", "--run", run.run_id],
         cwd=project,
         env={**os.environ, "DAGSTER_HOME": str(instance.root_directory)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stderr == (

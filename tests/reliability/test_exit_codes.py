@@ -1,6 +1,6 @@
 """The exit-code table of docs/operations.md, row by row: each row's situation is produced
-for real and ``bicep-assets`` (a real process) must exit with the code the row says, without
-a traceback."""
+for real and ``bicep-assets`` (a process of its own: tests/cli_helpers.py) must exit with the
+code the row says, without a traceback."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from tests.cli_helpers import run_bicep_assets
 from tests.conftest import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -57,15 +58,9 @@ class Setup:
             "DEV_APP_SECRET": "exit-codes-test-secret",
         }
 
-    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [CLI, *args],
-            cwd=self.project,
-            env=self.env(),
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+    def run(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        """``bicep-assets ARGS`` as a process of its own, with the variables of ``env`` too."""
+        return run_bicep_assets(list(args), cwd=self.project, env={**self.env(), **env})
 
     def write(self, relative: str, text: str) -> Path:
         path = self.project / relative
@@ -176,25 +171,11 @@ def _interrupted(s: Setup) -> subprocess.CompletedProcess[str]:
 
 
 def _short_secret(s: Setup) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [CLI, "plan", "dev"],
-        cwd=s.project,
-        env={**s.env(), "DEV_APP_SECRET": "short"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return s.run("plan", "dev", DEV_APP_SECRET="short")
 
 
 def _with_postgres_url(s: Setup, url: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [CLI, "plan", "dev"],
-        cwd=s.project,
-        env={**s.env(), "BICEP_ASSETS_POSTGRES_URL": url},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return s.run("plan", "dev", BICEP_ASSETS_POSTGRES_URL=url)
 
 
 SCENARIOS: dict[str, Callable[[Setup], subprocess.CompletedProcess[str]]] = {

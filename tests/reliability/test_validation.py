@@ -9,6 +9,7 @@ against a real local ARM over HTTPS, and through ``bicep-assets`` as a subproces
 from __future__ import annotations
 
 import json
+import os
 import signal
 import ssl
 import subprocess
@@ -32,6 +33,7 @@ from bicep_assets.models import CompiledTemplate
 from bicep_assets.pipeline.plan import plan_from_what_if, what_if_at_scope
 from bicep_assets.pipeline.static_checks import static_checks
 from bicep_assets.resources.arm import ArmClient
+from tests.cli_helpers import run_bicep_assets
 from tests.conftest import fresh_arm
 
 SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
@@ -648,7 +650,7 @@ def test_a_symbolic_link_out_of_the_project_is_refused(tmp_path: Path) -> None:
 
 
 def run_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([CLI, *args], capture_output=True, text=True, timeout=timeout)
+    return run_bicep_assets(list(args), cwd=Path.cwd(), env=dict(os.environ), timeout=timeout)
 
 
 # (arguments, the argparse error after "error: argument ")
