@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import re
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -145,6 +147,42 @@ def check_postgres(url: str, *, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
     except psycopg2.Error as exc:
         raise StorageSettingError(f"{where}: {scrub_password(str(exc).strip(), url)}") from None
     connection.close()
+
+
+class _RetryNotice(logging.Filter):
+    """dagster-postgres logs each retry of each storage call on the root logger, four lines
+    apiece (``Retrying failed database connection: …``): a run that lost its server printed
+    ~100 lines before the command's one-line error. The first retry is said once, in one line
+    with the password masked; the others are dropped."""
+
+    PREFIX = "Retrying failed database"
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self.url, self.said = url, False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not str(record.msg).startswith(self.PREFIX):
+            return True
+        if not self.said:
+            self.said = True
+            reason = " ".join(str(arg) for arg in record.args or ()).strip().splitlines()
+            detail = scrub_password(reason[0], self.url) if reason else "no detail"
+            detail = re.sub(r"^\([\w.]+\)\s*", "", detail)  # "(psycopg2.OperationalError) "
+            print(
+                f"warning: PostgreSQL is not answering ({detail}); Dagster retries each call "
+                "a few times before the command gives up (further retries not shown)",
+                file=sys.stderr,
+                flush=True,
+            )
+        return False
+
+
+def quiet_connection_retries(url: str) -> None:
+    """Install :class:`_RetryNotice` on the root logger (once per process)."""
+    root = logging.getLogger()
+    if not any(isinstance(f, _RetryNotice) for f in root.filters):
+        root.addFilter(_RetryNotice(url))
 
 
 def instance_config(project_config: Mapping[str, Any] | None, postgres_url: str | None) -> dict:

@@ -44,6 +44,7 @@ def prepare_dagster_home(project_dir: Path) -> Path:
         StorageSettingError,
         check_postgres,
         instance_yaml,
+        quiet_connection_retries,
         uses_postgres,
         with_driver,
     )
@@ -62,6 +63,7 @@ def prepare_dagster_home(project_dir: Path) -> Path:
             wanted = instance_yaml(project_yaml or "", postgres_url)
         if postgres_url:
             check_postgres(postgres_url)
+            quiet_connection_retries(postgres_url)
     except StorageSettingError as exc:
         raise LaunchError(str(exc), exit_code=exc.exit_code) from None
     if not postgres_url and uses_postgres(target):

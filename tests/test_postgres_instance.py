@@ -5,6 +5,9 @@ anything is written (docs/operations.md#running-it-for-a-team)."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -28,7 +31,7 @@ from bicep_assets.instance import (
 
 from .cli_helpers import project_in_git
 from .conftest import CliRun, DagsterDev, copy_for_dagster_dev, hold_environment_elsewhere
-from .postgres_cluster import PASSWORD
+from .postgres_cluster import PASSWORD, CuttableProxy, PostgresCluster
 
 SECRETS = {"DEV_APP_SECRET": "dev-secret-value-1234"}
 
@@ -283,6 +286,49 @@ def test_storage_lost_mid_command_is_environmental_not_a_bug(
     # without PostgreSQL, an OperationalError is not a server away: still reported as a bug
     done = cli_here(tmp_path, "plan", "dev", env={POSTGRES_URL_VAR: None})
     assert done.returncode == 3 and "a bug in bicep-assets" in done.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_postgres_going_away_mid_run_is_one_warning_and_one_error(
+    tmp_path: Path, postgres_cluster: PostgresCluster
+) -> None:
+    """The server stops answering while a deploy plans (its connections cut, new ones
+    refused): one warning line when Dagster starts retrying, one error line when it gives up,
+    exit 1 — not the ~100 lines of Dagster's retries, no traceback, no password."""
+    proxy = CuttableProxy(postgres_cluster.port)
+    url = proxy.url(postgres_cluster.create_database())
+    project, home = project_in_git(tmp_path / "project"), tmp_path / "home"
+    process = subprocess.Popen(
+        [str(Path(sys.executable).with_name("bicep-assets")), "deploy", "dev"],
+        cwd=project,
+        env={**os.environ, **SECRETS, "DAGSTER_HOME": str(home), POSTGRES_URL_VAR: url},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        before = []
+        for line in process.stderr:  # progress is on stderr
+            before.append(line)
+            if line.startswith("plan    started"):
+                break
+        proxy.cut()
+        after = process.stderr.read()
+        assert process.wait(timeout=240) == 1, "".join(before) + after
+    finally:
+        proxy.cut()
+        process.kill()
+        process.wait()
+    lines = after.splitlines()
+    notices = [line for line in lines if line.startswith("warning: PostgreSQL is not answering")]
+    assert len(notices) == 1, after
+    assert "connection to server at" in notices[0] and "further retries not shown" in notices[0]
+    assert lines[-1].startswith("error: Dagster's storage stopped answering ("), after
+    assert "Retrying failed database" not in after and "Traceback" not in after
+    assert PASSWORD not in "".join(before) + after
+    assert len(lines) <= 6, after  # Dagster's own "Exception while writing logger call" lines
 
 
 def test_a_postgres_home_opened_without_the_setting_is_refused(
