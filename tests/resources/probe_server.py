@@ -119,7 +119,9 @@ class _Handler(BaseHTTPRequestHandler):
 def probe_server() -> Iterator[ProbeServer]:
     """A running :class:`ProbeServer` (stopped, slow requests released, on exit)."""
     server = ProbeServer()
-    thread = threading.Thread(target=server.serve_forever, name="probe-server", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, args=(0.02,), name="probe-server", daemon=True
+    )
     thread.start()
     try:
         yield server
