@@ -307,6 +307,36 @@ def start_dagster_daemon(tmp_path: Path, dagster_dev_home: Path) -> Iterator[Cal
         dev.stop()
 
 
+SENSORS_QUERY = """{ workspaceOrError { ... on Workspace { locationEntries {
+  locationOrLoadError { ... on RepositoryLocation { repositories { sensors { id name } } } }
+} } } }"""
+STOP_SENSOR = "mutation($id: String) { stopSensor(id: $id) { __typename } }"
+
+
+def stop_sensor(webserver: str, name: str) -> None:
+    """Stop sensor ``name`` through the webserver at ``webserver`` (http://host:port), as its
+    toggle in the UI does — for tests whose runs the sensor would follow with runs of its own
+    (the audit refresh: a process and ~3 s of CPU each) that they do not look at."""
+    deadline = time.monotonic() + 120
+    while True:  # the code location loads in the background
+        data = requests.post(f"{webserver}/graphql", json={"query": SENSORS_QUERY}, timeout=30)
+        ids = [
+            sensor["id"]
+            for entry in data.json()["data"]["workspaceOrError"].get("locationEntries", [])
+            for repository in (entry["locationOrLoadError"] or {}).get("repositories", [])
+            for sensor in repository["sensors"]
+            if sensor["name"] == name
+        ]
+        if ids:
+            break
+        assert time.monotonic() < deadline, f"no sensor {name} after 120 s"
+        time.sleep(0.5)
+    done = requests.post(
+        f"{webserver}/graphql", json={"query": STOP_SENSOR, "variables": {"id": ids[0]}}, timeout=30
+    ).json()
+    assert done["data"]["stopSensor"]["__typename"] == "StopSensorMutationResult", done
+
+
 class SharedDagsterDev:
     """One real ``dagster dev`` on a copy of the project for the tests that launch runs over
     its webserver and look only at their own runs: started by the first of them, stopped
@@ -324,6 +354,7 @@ class SharedDagsterDev:
             self.home = copy_for_dagster_dev(root)
             self.dev = DagsterDev(root)
             self.port = self.dev.start()
+            stop_sensor(f"http://127.0.0.1:{self.port}", "audit_refresh")  # not looked at here
         return self.port, self.home
 
     def stop(self) -> None:

@@ -19,6 +19,7 @@ from bicep_assets.armlocal import ArmStore
 from bicep_assets.audit.definitions import audit_definitions
 
 from .cli_helpers import project_in_git
+from .conftest import stop_sensor
 from .postgres_cluster import PASSWORD
 from .triggers.test_run_queue import deployment_window
 
@@ -36,7 +37,9 @@ def team(tmp_path: Path, postgres_url: str) -> Iterator[TeamStack]:
     project = project_in_git(tmp_path / "project")
     stack = TeamStack(project, tmp_path / "home", postgres_url=postgres_url)
     try:
-        yield stack.start(extra_env={"DEV_APP_SECRET": "team-dev-secret-value"})
+        stack.start(extra_env={"DEV_APP_SECRET": "team-dev-secret-value"})
+        stop_sensor(stack.url, "audit_refresh")  # the test refreshes the audit itself
+        yield stack
     finally:
         stack.stop()
 
