@@ -299,3 +299,70 @@ def state_dump(arm: LocalArm) -> str:
     store = arm.store
     with store._lock:
         return "\n".join(store._conn.iterdump())
+
+
+def test_nested_deployment_with_parameters_link(
+    arm: LocalArm, deployments: Any, files: Files, group: str
+) -> None:
+    """A ``Microsoft.Resources/deployments`` resource whose properties name a parameters file
+    (``parametersLink``) instead of ``parameters``: fetched and applied, for a linked nested
+    template (its address computed from the parent's link) and an inline one in inner scope."""
+    child = template(
+        [storage("[parameters('name')]")],
+        parameters={"name": {"type": "string"}},
+        outputs={"name": {"type": "string", "value": "[parameters('name')]"}},
+    )
+    files.files["/t/child.json"] = child
+    files.files["/t/child.parameters.json"] = {"parameters": {"name": {"value": "stplink01"}}}
+    files.files["/p/inline.parameters.json"] = {"parameters": {"name": {"value": "stplink02"}}}
+    linked = nested_link("linked", relativePath="child.json")
+    linked["properties"]["parametersLink"] = {
+        "uri": "[uri(deployment().properties.templateLink.uri, 'child.parameters.json')]"
+    }
+    inline = {
+        "type": "Microsoft.Resources/deployments",
+        "apiVersion": "2022-09-01",
+        "name": "inline",
+        "properties": {
+            "mode": "Incremental",
+            "expressionEvaluationOptions": {"scope": "inner"},
+            "template": child,
+            "parametersLink": {"uri": f"{files.base}/p/inline.parameters.json"},
+        },
+    }
+    files.files["/t/main.json"] = template(
+        [linked, inline],
+        outputs={
+            "linked": {"type": "string", "value": "[reference('linked').outputs.name.value]"},
+            "inline": {"type": "string", "value": "[reference('inline').outputs.name.value]"},
+        },
+    )
+    body = {
+        "properties": {"mode": "Incremental", "templateLink": {"uri": f"{files.base}/t/main.json"}}
+    }
+    result = deployments.deployments.begin_create_or_update(group, "plink", body).result()
+    assert result.properties.provisioning_state == "Succeeded"
+    outputs = {k: v["value"] for k, v in result.properties.outputs.items()}
+    assert outputs == {"linked": "stplink01", "inline": "stplink02"}
+    names = {r["name"] for r in arm.store.list_resources(SUB, "rg-test")}
+    assert {"stplink01", "stplink02"} <= names
+    nested = deployments.deployments.get(group, "linked").properties.parameters
+    assert nested == {"name": {"type": "String", "value": "stplink01"}}
+    assert "/t/child.parameters.json" in files.asked
+    # what-if fetches the parameters files too: the resources, not an Unsupported deployment
+    preview = deployments.deployments.begin_what_if(group, "plink", body).result()
+    assert {c.change_type for c in preview.changes} == {"NoChange"}
+    # parameters and parametersLink together: refused, as the REST model says ("not both")
+    inline["properties"]["parameters"] = {"name": {"value": "stplink03"}}
+    files.files["/t/both.json"] = template([inline])
+    body["properties"]["templateLink"]["uri"] = f"{files.base}/t/both.json"
+    with pytest.raises(HttpResponseError) as caught:
+        deployments.deployments.begin_create_or_update(group, "both", body).result()
+    assert caught.value.status_code == 400
+    assert (caught.value.error.code, caught.value.error.target) == (
+        "InvalidDeploymentParameters",
+        "resources[0]",
+    )
+    assert caught.value.error.message == (
+        "The nested deployment 'inline' takes 'parameters' or 'parametersLink', not both."
+    )
