@@ -449,9 +449,18 @@ class DeploymentStacks:
         before = [r["id"] for r in props.get("resources", []) if r.get("status") in IN_STACK]
         deny = props["denySettings"]["mode"]
         if state != "Succeeded":
-            # nothing is unmanaged after a failure: what it managed, and what it deployed
+            # nothing is unmanaged after a failure: what it managed (a resource it could not
+            # delete still deleteFailed), and what it deployed
             managed = list({i.lower(): i for i in before + deployed}.values())
-            props["resources"] = [_managed(i, deny) for i in managed]
+            failed_before = {
+                r["id"].lower()
+                for r in props.get("resources", [])
+                if r.get("status") == DELETE_FAILED
+            } - {i.lower() for i in deployed}
+            props["resources"] = [
+                _managed(i, deny, DELETE_FAILED if i.lower() in failed_before else MANAGED)
+                for i in managed
+            ]
             props["provisioningState"] = "canceled" if state == "Canceled" else "failed"
             error = deployment["properties"].get("error")
             if error:

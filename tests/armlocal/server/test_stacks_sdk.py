@@ -19,7 +19,7 @@ from azure.mgmt.resource.deploymentstacks import DeploymentStacksClient
 from azure.mgmt.resource.locks import ManagementLockClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 
-from bicep_assets.armlocal import LocalArm, LocalArmConfig
+from bicep_assets.armlocal import FaultPlanSpec, FaultRule, LocalArm, LocalArmConfig
 
 from .conftest import storage, template
 
@@ -427,6 +427,20 @@ def test_an_update_leaves_a_locked_resource_it_should_delete_and_fails(
         ("stackl2", "deleteFailed"),
     ]
     assert resources.resources.check_existence_by_id(kept, api_version=STORAGE_API)
+    # an update whose deployment fails unmanages nothing: still deleteFailed
+    rule = FaultRule(kind="deployment_error", resource_name="stackl1", arm_code="AllocationFailed")
+    arm.backend.faults.replace(FaultPlanSpec(rules=[rule]))
+    with pytest.raises(HttpResponseError) as info:
+        stacks.begin_create_or_update_at_resource_group(
+            group, "web", stack_body(template([storage("stackl1")]), resources="delete")
+        ).result()
+    assert info.value.error.code == "DeploymentFailed"
+    arm.backend.faults.replace(FaultPlanSpec())
+    statuses = stacks.get_at_resource_group(group, "web").properties.resources
+    assert sorted((r.id.rsplit("/", 1)[1], r.status) for r in statuses) == [
+        ("stackl1", "managed"),
+        ("stackl2", "deleteFailed"),
+    ]
     # the lock gone, the next update deletes it
     locks.delete_by_scope(kept, "keep")
     updated = stacks.begin_create_or_update_at_resource_group(
