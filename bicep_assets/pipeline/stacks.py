@@ -120,8 +120,11 @@ def managed_ids(stack: dict[str, Any] | None) -> list[str]:
     if stack is None:
         return []
     resources = (stack.get("properties") or {}).get("resources") or []
+    # deleteFailed: a resource the stack could not delete (a lock), still the stack's — its
+    # next update tries the delete again (the specification's ResourceStatusMode)
+    in_stack = ("managed", "deleteFailed")
     return [
-        str(r["id"]) for r in resources if r.get("status", "managed") == "managed" and r.get("id")
+        str(r["id"]) for r in resources if r.get("status", "managed") in in_stack and r.get("id")
     ]
 
 

@@ -1,6 +1,7 @@
 """The official Azure CLI, unmodified, with deployment stacks: ``az stack group|sub|mg``
 create (az validates first, then creates), update with a resource dropped, list, delete with
-``--action-on-unmanage``, and the error of a refused delete, asserting on az's JSON output,
+``--action-on-unmanage`` (refused by a management lock, then allowed), and the error of a
+refused delete, asserting on az's JSON output,
 stderr and exit codes. A handful of commands: each costs about half a second of CPU.
 
 The emulator and the login are conftest.py's (one per xdist worker); names are this
@@ -70,10 +71,22 @@ def test_az_stack_group_create_update_list_delete(az: Az) -> None:
     ]
     listed = az.json("stack", "group", "list", "-g", "rg-azstack")
     assert [s["name"] for s in listed] == ["web"]
-    az.run(
+    # a lock on the group: the stack's delete of its resources fails, and the stack stays
+    az.json("lock", "create", "-n", "keep", "-g", "rg-azstack", "--lock-type", "CanNotDelete")
+    delete = (
         "stack", "group", "delete", "-n", "web", "-g", "rg-azstack",
         "--action-on-unmanage", "deleteAll", "--yes",
-    ).check_returncode()  # fmt: skip
+    )  # fmt: skip
+    stderr = az.fails(*delete)
+    assert "(DeploymentStackDeleteResourcesFailed) One or more resources could not be deleted." in (
+        stderr
+    )
+    left = az.json("stack", "group", "show", "-n", "web", "-g", "rg-azstack")
+    assert left["provisioningState"] == "failed"
+    assert [r["error"]["code"] for r in left["failedResources"]] == ["ScopeLocked"]
+    assert [r["status"] for r in left["resources"]] == ["deleteFailed"]
+    az.run("lock", "delete", "-n", "keep", "-g", "rg-azstack").check_returncode()
+    az.run(*delete).check_returncode()
     assert az.json("resource", "list", "-g", "rg-azstack") == []
 
 

@@ -16,6 +16,7 @@ from bicep_assets.audit.events import read_finished_runs
 from bicep_assets.environments import load_environment
 from bicep_assets.manifest_yaml import ManifestError
 from bicep_assets.pipeline.review_link import plan_summary
+from bicep_assets.pipeline.stacks import managed_ids
 from bicep_assets.progress import step_summary
 
 from .conftest import SUB, Project, step_events, storage, template
@@ -241,3 +242,18 @@ def test_the_cli_names_the_stack_in_the_deploy_line() -> None:
     )
     del metadata["stack_id"]
     assert step_summary("deploy", metadata) == "Succeeded (prod-20261207-d4692)"
+
+
+def test_a_resource_the_stack_could_not_delete_is_still_planned_as_its_own() -> None:
+    """A lock left a resource in the stack as ``deleteFailed``: the next update deletes it
+    again, so the plan lists it with the managed ones (and the gate sees its lock)."""
+    rid = f"/subscriptions/{SUB}/resourceGroups/rg-dev/providers/Microsoft.Storage/storageAccounts"
+    stack = {
+        "properties": {
+            "resources": [
+                {"id": f"{rid}/kept", "status": "managed"},
+                {"id": f"{rid}/locked", "status": "deleteFailed"},
+            ]
+        }
+    }
+    assert managed_ids(stack) == [f"{rid}/kept", f"{rid}/locked"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal, Protocol
@@ -87,9 +86,19 @@ class ManagementGroup:
         )
 
 
-LinkLoader = Callable[
-    [dict[str, Any], "dict[str, Any] | None"], "tuple[dict[str, Any], dict[str, Any]]"
-]
+class LinkLoader(Protocol):
+    """Fetches what a nested deployment links to (the service's ``LinkLoader``)."""
+
+    def __call__(
+        self, link: dict[str, Any], parent: dict[str, Any] | None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(templateLink, the parent's templateLink) → (template, the link as
+        ``deployment()`` reports it)."""
+        ...
+
+    def parameters(self, link: dict[str, Any]) -> dict[str, Any]:
+        """parametersLink → the ``parameters`` of the parameters file it names."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -116,8 +125,8 @@ class DeploymentContext:
     template_link: dict[str, Any] | None = None
     management_group: ManagementGroup | None = None
     at_tenant: bool = False
-    # fetches a nested deployment's linked template: (templateLink, parent's templateLink) →
-    # (template, the link as deployment() reports it); None: links are not followed
+    # fetches a nested deployment's linked template (templateLink) and parameters file
+    # (parametersLink); None: links are not followed
     link_loader: LinkLoader | None = field(default=None, compare=False, repr=False)
 
     @property

@@ -166,7 +166,7 @@ def _expand_nested(
     loaded_link = None
     if not isinstance(raw_template, dict):
         loader = parent.context.link_loader
-        if not isinstance(link, dict) or loader is None or _has_expression(link):
+        if loader is None or _has_expression(link):
             resource.nested_deferred_reason = (
                 "its template is linked (templateLink), which only the local ARM service fetches"
                 if link
@@ -185,7 +185,9 @@ def _expand_nested(
     if loaded_link is not None:
         child_context = replace(child_context, template_link=loaded_link)
     if inner_scope:
-        params = properties.get("parameters") or {}
+        params = _nested_parameters(parent, resource, properties)
+        if params is None:
+            return
         if resource.deferred and _has_expression(params):
             resource.nested_deferred_reason = (
                 "its parameters depend on resources that this deployment creates"
@@ -209,6 +211,39 @@ def _expand_nested(
             disguise=parent.disguise,
         )
     resource.nested = nested
+
+
+def _nested_parameters(
+    parent: Resolver, resource: ExpandedResource, properties: dict[str, Any]
+) -> dict[str, Any] | None:
+    """A nested deployment's parameters: ``parameters``, or the parameters file its
+    ``parametersLink`` names (fetched as a top-level deployment's is — not both, as ARM
+    says); None when the link cannot be followed here (no loader: ``expand`` works offline;
+    or its address waits on a resource this deployment creates)."""
+    link = properties.get("parametersLink")
+    if link is None:
+        return properties.get("parameters") or {}
+    if properties.get("parameters") is not None:
+        raise TemplateError(
+            f"The nested deployment '{resource.name}' takes 'parameters' or 'parametersLink', "
+            "not both.",
+            code="InvalidDeploymentParameters",
+            target=resource.key,
+        )
+    loader = parent.context.link_loader
+    if loader is None or _has_expression(link):
+        resource.nested_deferred_reason = (
+            "its parameters are linked (parametersLink), which only the local ARM service fetches"
+            if loader is None
+            else "its parametersLink depends on resources that this deployment creates"
+        )
+        return None
+    try:
+        return loader.parameters(link)
+    except TemplateError as exc:
+        raise TemplateError(
+            exc.message, code=exc.code, target=resource.key, details=exc.details
+        ) from None
 
 
 def _nested_context(

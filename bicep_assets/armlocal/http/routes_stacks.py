@@ -15,7 +15,7 @@ from werkzeug.wrappers import Request, Response
 from ..service.backend import ArmBackend
 from ..service.errors import ArmHttpError
 from ..service.records import DeploymentScope
-from ..service.stacks import UNMANAGE_MODES, WITHOUT_DELETE_SUPPORT, stack_id
+from ..service.stacks import UNMANAGE_MODES, WITHOUT_DELETE_SUPPORT, StackDeleteFailed, stack_id
 from .rest import Router, empty_response, json_response, principal_of, read_json, require_object
 
 STACK_SCOPE = (
@@ -128,10 +128,17 @@ def _unmanage_actions(request: Request) -> dict[str, str]:
 def delete_stack(backend: ArmBackend, request: Request, scope: str, name: str) -> Response:
     target = DeploymentScope.of(scope)
     actions = _unmanage_actions(request)
-    if not backend.stacks.delete(target, name, actions):
-        return empty_response(204)
+    failure: StackDeleteFailed | None = None
+    try:
+        if not backend.stacks.delete(target, name, actions):
+            return empty_response(204)
+    except StackDeleteFailed as error:
+        # accepted, and failed: the operation's first poll answers the error (the stack
+        # stays, failed, with failedResources), as Azure's long-running delete does
+        failure = error
     operation = backend.start_operation()
-    operation.status = "Succeeded"
+    operation.status = "Succeeded" if failure is None else "Failed"
+    operation.error = failure
     prefix = f"/subscriptions/{target.subscription_id}" if target.subscription_id else ""
     url = (
         f"{_base(request)}{prefix}/providers/Microsoft.Resources/operationResults/"

@@ -32,9 +32,8 @@ from ..service.backend import ArmBackend, LocalArmConfig
 from ..service.caller import calling_as
 from ..service.errors import ArmHttpError
 from ..service.faults import FaultPlan, FaultPlanError, FaultPlanSpec, read_fault_plan
-from ..service.stacks import STACK_API_VERSIONS
 from ..state.store import ArmStore, ArmStoreError
-from .api_versions import supported_versions
+from .api_versions import check_api_version
 from .client import LocalArmConnection
 from .identity import (
     METADATA_PATH,
@@ -44,7 +43,6 @@ from .identity import (
     metadata_endpoints,
 )
 from .rest import (
-    API_VERSION,
     PRINCIPAL_KEY,
     ArmRequest,
     empty_response,
@@ -58,54 +56,6 @@ from .tempdirs import owned_temp_dir, remove_orphaned_temp_dirs
 
 log = logging.getLogger("bicep_assets.armlocal")
 
-# api-versions of the ARM services the local ARM emulates (Microsoft.Resources and
-# Microsoft.ResourceHealth); other resource providers accept any well-formed version.
-KNOWN_API_VERSIONS = {
-    "2015-01-01",
-    "2016-02-01",
-    "2016-06-01",
-    "2020-01-01",
-    "2022-12-01",
-    "2016-07-01",
-    "2016-09-01",
-    "2017-05-10",
-    "2018-02-01",
-    "2018-05-01",
-    "2019-03-01",
-    "2019-05-01",
-    "2019-05-10",
-    "2019-07-01",
-    "2019-08-01",
-    "2019-10-01",
-    "2020-06-01",
-    "2020-08-01",
-    "2020-10-01",
-    "2021-01-01",
-    "2021-04-01",
-    "2022-09-01",
-    "2022-10-01",
-    "2023-07-01",
-    "2024-03-01",
-    "2024-07-01",
-    "2024-11-01",
-    "2025-03-01",
-    "2025-04-01",
-    "2025-05-01",
-    "2026-06-01",
-    "2015-01-01-preview",
-    "2022-10-01-preview",
-    "2023-10-01-preview",
-    "2024-02-01",
-    "2025-05-01-preview",
-}
-OPERATION_RESULTS = re.compile(r"/providers/Microsoft\.Resources/operationResults/", re.I)
-STACKS_PATH = re.compile(r"/providers/Microsoft\.Resources/deploymentStacks(/|$)", re.IGNORECASE)
-OWN_SERVICES = re.compile(
-    r"/providers/Microsoft\.(Resources|ResourceHealth)/|/resourcegroups(/[^/]+)?(/resources)?/?$"
-    r"|^/subscriptions/[^/]+/(resources|providers(/[^/]+(/register)?)?)/?$"
-    r"|^/subscriptions(/[^/]+(/locations)?)?/?$|^/tenants/?$",
-    re.IGNORECASE,
-)
 SITE = re.compile(r"^/sites/(?P<sub>[^/]+)/(?P<rg>[^/]+)/(?P<name>[^/]+)(/.*)?$", re.IGNORECASE)
 
 
@@ -174,7 +124,7 @@ class ArmApp:
                 f"No route for '{request.method} {path}' in the local ARM.",
             )
         route, groups = matched
-        self._check_api_version(request, path)
+        check_api_version(path, request.args.get("api-version"))
         for fault in self.backend.faults.request_faults(route.operation, request.method, path):
             if fault.kind == "latency":
                 time.sleep(fault.delay_s)
@@ -200,32 +150,6 @@ class ArmApp:
                 "InvalidRequestUri",
                 f"The request URI path '{path}' is not valid: it has an empty, '.' or '..' "
                 "segment.",
-            )
-
-    @staticmethod
-    def _check_api_version(request: Request, path: str) -> None:
-        version = request.args.get("api-version")
-        if not version:
-            raise ArmHttpError(
-                400,
-                "MissingApiVersionParameter",
-                "The api-version query parameter (?api-version=) is required for all requests.",
-            )
-        own = OWN_SERVICES.search(path) is not None
-        known = KNOWN_API_VERSIONS
-        if STACKS_PATH.search(path):  # the stacks API has versions of its own
-            known = set(STACK_API_VERSIONS)
-        elif OPERATION_RESULTS.search(path):  # polled by every API, stacks included
-            known = KNOWN_API_VERSIONS | set(STACK_API_VERSIONS)
-        accepted = supported_versions(path, known if own else frozenset())
-        if (accepted and version not in accepted) or not API_VERSION.match(version):
-            listed = supported_versions(path) or accepted
-            raise ArmHttpError(
-                400,
-                "InvalidApiVersionParameter",
-                f"The api-version '{version}' is invalid. The supported versions are '"
-                + ",".join(listed)
-                + "'.",
             )
 
     def _site(self, match: re.Match[str]) -> Response:

@@ -14,16 +14,23 @@ A deployment (or a nested deployment) names its template with ``templateLink`` i
 ``parametersLink.uri`` names a parameters file the same way. What cannot be fetched is ARM's
 400 ``InvalidContentLink`` naming the address. Bodies are read up to ARM's 4 MB limit, for
 at most 30 seconds.
+
+A query string is a credential (a SAS token: ``sv=…&sig=…``): it is sent to the address and
+nowhere else. Error messages name the address without it (``queryString``, or a query
+written into ``uri``), the reason quoted from the network library is scrubbed of it, and the
+link a deployment records (its GET, the state file) leaves ``queryString`` out; only the
+running deployment holds it, to fetch its ``relativePath`` links.
 """
 
 from __future__ import annotations
 
+import http.client
 import posixpath
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import parse_qsl, urljoin, urlsplit
 
 from ..engine import TemplateError
 from ..engine.json_input import ArmJsonError, ArmJsonTooDeep, read_arm_json
@@ -31,14 +38,42 @@ from ..engine.json_input import ArmJsonError, ArmJsonTooDeep, read_arm_json
 MAX_BYTES = 4 * 1024 * 1024
 TIMEOUT_S = 30.0
 VERSION_TYPE = "microsoft.resources/templatespecs/versions"
+# a query value this long is hidden from messages wherever it appears alone (a SAS ``sig`` is
+# 43+ characters); shorter ones (``sp=r``) would hide ordinary words
+SECRET_MIN = 8
 
 Lookup = Callable[[str], "dict[str, Any] | None"]
 
 
+def without_query(uri: str) -> str:
+    """An address as errors may name it: no query string (a SAS token), no fragment."""
+    return uri.split("?", 1)[0].split("#", 1)[0]
+
+
+def _secrets_of(uri: str) -> list[str]:
+    """The parts of ``uri``'s query string that must not be quoted: the whole query, and each
+    value long enough to be a secret (``sig``'s), as written and percent-decoded; longest
+    first."""
+    query = uri.split("?", 1)[1].split("#", 1)[0] if "?" in uri else ""
+    if not query:
+        return []
+    values = {v for _, v in parse_qsl(query, keep_blank_values=True)}
+    values |= {p.split("=", 1)[-1] for p in query.split("&")}
+    parts = {query} | {v for v in values if len(v) >= SECRET_MIN}
+    return sorted(parts, key=len, reverse=True)
+
+
+def _scrubbed(text: str, uri: str) -> str:
+    for secret in _secrets_of(uri):
+        text = text.replace(secret, "[query string]")
+    return text
+
+
 def _link_error(where: str, why: str) -> TemplateError:
+    """ARM's ``InvalidContentLink`` naming ``where`` — never its query string."""
     return TemplateError(
-        f"Unable to download deployment content from '{where}': {why}. Please see "
-        "https://aka.ms/arm-deploy for usage details.",
+        f"Unable to download deployment content from '{_scrubbed(without_query(where), where)}': "
+        f"{_scrubbed(why, where)}. Please see https://aka.ms/arm-deploy for usage details.",
         code="InvalidContentLink",
     )
 
@@ -52,7 +87,8 @@ def with_query(uri: str, query: str | None) -> str:
 
 
 def fetch_json(uri: str) -> Any:
-    """The JSON document at an http(s) ``uri``, or ``InvalidContentLink``."""
+    """The JSON document at an http(s) ``uri`` (its query string included), or
+    ``InvalidContentLink`` naming it without its query string."""
     scheme = urlsplit(uri).scheme.lower()
     if scheme not in ("http", "https"):
         raise _link_error(uri, "the address must be an http or https URI")
@@ -61,7 +97,8 @@ def fetch_json(uri: str) -> Any:
             data = answer.read(MAX_BYTES + 1)
     except urllib.error.HTTPError as exc:
         raise _link_error(uri, f"the server answered {exc.code}") from None
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
+        # (http.client.InvalidURL, an address with a space, quotes the whole URL: scrubbed)
         reason = getattr(exc, "reason", exc)
         raise _link_error(uri, f"it could not be reached ({reason})") from None
     if len(data) > MAX_BYTES:
@@ -84,7 +121,7 @@ class LinkLoader:
         """(template, the link as the deployment reports it) for ``link`` under ``parent``
         (the parent deployment's resolved link, or None at the top)."""
         if not isinstance(link, dict):
-            raise _link_error(str(link), "'templateLink' must be an object")
+            raise _link_error("templateLink", "'templateLink' must be an object")
         if link.get("id"):
             return self._spec_version(str(link["id"]), link), _shown(link)
         relative = link.get("relativePath")
@@ -92,7 +129,7 @@ class LinkLoader:
             return self._relative(str(relative), link, parent or {})
         uri = link.get("uri")
         if not isinstance(uri, str) or not uri:
-            raise _link_error(str(link), "the link needs a 'uri', an 'id' or a 'relativePath'")
+            raise _link_error("templateLink", "the link needs a 'uri', an 'id' or a 'relativePath'")
         template = fetch_json(with_query(uri, link.get("queryString")))
         return _template(template, uri), _shown(link)
 
@@ -100,7 +137,7 @@ class LinkLoader:
         """The ``parameters`` of the parameters file a ``parametersLink`` names."""
         uri = link.get("uri") if isinstance(link, dict) else None
         if not isinstance(uri, str) or not uri:
-            raise _link_error(str(link), "'parametersLink' needs a 'uri'")
+            raise _link_error("parametersLink", "'parametersLink' needs a 'uri'")
         document = fetch_json(uri)
         values = document.get("parameters") if isinstance(document, dict) else None
         if not isinstance(values, dict):
@@ -154,3 +191,11 @@ def _template(template: Any, where: str) -> dict[str, Any]:
 def _shown(link: dict[str, Any]) -> dict[str, Any]:
     return {k: link[k] for k in ("uri", "id", "relativePath", "queryString", "contentVersion")
             if link.get(k)}  # fmt: skip
+
+
+def recorded_link(link: Any) -> Any:
+    """A ``templateLink`` as a deployment's record keeps and answers it: without its
+    ``queryString`` (a SAS token)."""
+    if not isinstance(link, dict):
+        return link
+    return {k: v for k, v in link.items() if k != "queryString"}

@@ -8,10 +8,15 @@ deployment runner; when that deployment ends, the resources it deployed become t
 managed resources, and those the stack managed before and the template no longer declares
 are detached or deleted per ``actionOnUnmanage`` (resources, resource groups, management
 groups). Deleting a stack applies the request's ``unmanageAction.*`` to every managed
-resource. ``denySettings`` become deny assignments on the managed resources: a write or
-delete by any principal other than the excluded ones, outside the excluded actions, is
-refused with 403 ``DenyAssignmentAuthorizationFailed`` (:meth:`DeploymentStacks.check_deny`);
-the stack's own deployment and unmanage work do not go through that check.
+resource. Management locks bind those deletes as they bind anyone's (``service/locks.py``): a
+resource a lock covers is not deleted, it stays in the stack as ``deleteFailed`` with its
+``ScopeLocked`` error in ``failedResources``, and the stack's operation fails with
+``DeploymentStackDeleteResourcesFailed`` — what Azure answers (Azure/deployment-stacks#26,
+#188, #194; the specification's ``ResourceStatusMode``). ``denySettings`` become deny
+assignments on the managed resources: a write or delete by any principal other than the
+excluded ones, outside the excluded actions, is refused with 403
+``DenyAssignmentAuthorizationFailed`` (:meth:`DeploymentStacks.check_deny`); the stack's own
+deployment and unmanage work do not go through that check.
 
 Secure parameter values never reach the stack's record: its ``parameters`` are its
 deployment's (secure ones typed only), its ``outputs`` the deployment's redacted outputs.
@@ -31,6 +36,7 @@ from ..state.stacks import STACK_STATES_IN_PROGRESS
 from ..state.timestamps import iso, iso_duration, utc_now
 from .errors import ArmHttpError
 from .host import ServiceHost
+from .locks import blocking_locks, scope_locked
 from .principals import SYSTEM_CLIENT, principal_id
 from .records import DeploymentScope, redacted_parameters
 
@@ -42,6 +48,10 @@ STACK_NAME = re.compile(r"^[-\w\._\(\)]+$")
 STACK_NAME_MAX = 90
 DEPLOYMENT_NAME_MAX = 64
 UNMANAGE_MODES = ("delete", "detach")
+# a managed resource's status (the specification's ResourceStatusMode): ``deleteFailed`` ones
+# are still the stack's, and their delete is tried again by the next update
+MANAGED, DELETE_FAILED = "managed", "deleteFailed"
+IN_STACK = (MANAGED, DELETE_FAILED)
 WITHOUT_DELETE_SUPPORT = ("detach", "fail")
 DENY_MODES = ("none", "denyDelete", "denyWriteAndDelete")
 EXCLUDED_PRINCIPALS_MAX = 5
@@ -152,6 +162,11 @@ def parse_deny_settings(value: Any) -> dict[str, Any]:
         )
     parsed["applyToChildScopes"] = child
     return parsed
+
+
+class StackDeleteFailed(ArmHttpError):
+    """A stack delete that left resources it should have deleted (the operation's outcome,
+    answered through its polling URL rather than by the DELETE itself)."""
 
 
 class DeploymentStacks:
@@ -431,12 +446,21 @@ class DeploymentStacks:
         props = stack["properties"]
         state = deployment["properties"]["provisioningState"]
         deployed = [r["id"] for r in deployment["properties"].get("outputResources", [])]
-        before = [r["id"] for r in props.get("resources", []) if r.get("status") == "managed"]
+        before = [r["id"] for r in props.get("resources", []) if r.get("status") in IN_STACK]
         deny = props["denySettings"]["mode"]
         if state != "Succeeded":
-            # nothing is unmanaged after a failure: what it managed, and what it deployed
+            # nothing is unmanaged after a failure: what it managed (a resource it could not
+            # delete still deleteFailed), and what it deployed
             managed = list({i.lower(): i for i in before + deployed}.values())
-            props["resources"] = [_managed(i, deny) for i in managed]
+            failed_before = {
+                r["id"].lower()
+                for r in props.get("resources", [])
+                if r.get("status") == DELETE_FAILED
+            } - {i.lower() for i in deployed}
+            props["resources"] = [
+                _managed(i, deny, DELETE_FAILED if i.lower() in failed_before else MANAGED)
+                for i in managed
+            ]
             props["provisioningState"] = "canceled" if state == "Canceled" else "failed"
             error = deployment["properties"].get("error")
             if error:
@@ -445,7 +469,9 @@ class DeploymentStacks:
         kept = {i.lower() for i in deployed}
         unmanaged = [i for i in before if i.lower() not in kept]
         detached, deleted, failed = self.unmanage(unmanaged, props["actionOnUnmanage"])
-        props["resources"] = [_managed(i, deny) for i in dict.fromkeys(deployed)]
+        props["resources"] = [_managed(i, deny) for i in dict.fromkeys(deployed)] + [
+            _managed(f["id"], deny, DELETE_FAILED) for f in failed
+        ]
         props["detachedResources"] = [{"id": i} for i in detached]
         props["deletedResources"] = [{"id": i} for i in deleted]
         props["failedResources"] = failed
@@ -453,11 +479,7 @@ class DeploymentStacks:
         props.pop("error", None)
         if failed:
             props["provisioningState"] = "failed"
-            props["error"] = {
-                "code": "DeploymentStackDeleteResourcesFailed",
-                "message": f"{len(failed)} resource(s) of the deployment stack could not be "
-                "deleted; see failedResources.",
-            }
+            props["error"] = delete_resources_failed(props["correlationId"])
         else:
             props["provisioningState"] = "succeeded"
 
@@ -465,7 +487,9 @@ class DeploymentStacks:
         self, ids: list[str], actions: dict[str, str]
     ) -> tuple[list[str], list[str], list[dict[str, Any]]]:
         """Detach or delete resources no longer managed: resources (deepest first), then
-        resource groups, then management groups. (detached, deleted, failed)."""
+        resource groups, then management groups. (detached, deleted, failed). A delete that a
+        management lock refuses — on the resource, above it, or (a group, a resource with
+        children) below it — fails with ARM's ``ScopeLocked``, and the resource is left."""
         store = self.backend.store
         detached: list[str] = []
         deleted: list[str] = []
@@ -483,6 +507,11 @@ class DeploymentStacks:
             what = kind(resource_id)
             if actions.get(what, "detach") != "delete":
                 detached.append(resource_id)
+                continue
+            locks = blocking_locks(store, resource_id, "delete", below=True)
+            if locks:
+                error = scope_locked(resource_id, "delete", locks)
+                failed.append({"id": resource_id, "error": error.body()["error"]})
                 continue
             try:
                 if what == "resourceGroups":
@@ -518,7 +547,9 @@ class DeploymentStacks:
     # -- delete -----------------------------------------------------------------------------
     def delete(self, scope: DeploymentScope, name: str, actions: dict[str, str]) -> bool:
         """Delete the stack, its managed resources detached or deleted per ``actions``
-        (``unmanageAction.*``; absent ones detach); False when there was no stack."""
+        (``unmanageAction.*``; absent ones detach); False when there was no stack. Raises
+        :class:`StackDeleteFailed` when resources could not be deleted: the stack stays,
+        failed, and the request's long-running operation ends with that error."""
         store = self.backend.store
         with self.lock:
             stack = store.get_stack(stack_id(scope, name))
@@ -535,33 +566,26 @@ class DeploymentStacks:
             managed = [
                 r["id"]
                 for r in stack["properties"].get("resources", [])
-                if r.get("status") == "managed"
+                if r.get("status") in IN_STACK
             ]
-            _, _, failed = self.unmanage(managed, actions)
-            if failed:
-                stack["properties"]["provisioningState"] = "failed"
-                stack["properties"]["failedResources"] = failed
-                stack["properties"]["error"] = {
-                    "code": "DeploymentStackDeleteResourcesFailed",
-                    "message": f"{len(failed)} resource(s) of the deployment stack could not "
-                    "be deleted; see failedResources.",
-                }
-                store.put_stack(scope.id, stack, store.get_stack_template(stack["id"]))
-                raise ArmHttpError(
-                    409,
-                    "DeploymentStackDeleteResourcesFailed",
-                    stack["properties"]["error"]["message"],
-                    details=[
-                        {
-                            "code": f["error"]["code"],
-                            "message": f["error"]["message"],
-                            "target": f["id"],
-                        }
-                        for f in failed
-                    ],
-                )
-            store.delete_stack(stack["id"])
-        return True
+            detached, deleted, failed = self.unmanage(managed, actions)
+            if not failed:
+                store.delete_stack(stack["id"])
+                return True
+            # the stack stays, failed, with what it could not delete still in it (Azure: "These
+            # resources are still present in the stack but can be deleted manually")
+            props = stack["properties"]
+            deny = props["denySettings"]["mode"]
+            props["resources"] = [_managed(f["id"], deny, DELETE_FAILED) for f in failed]
+            props["detachedResources"] = [{"id": i} for i in detached]
+            props["deletedResources"] = [{"id": i} for i in deleted]
+            props["failedResources"] = failed
+            props["provisioningState"] = "failed"
+            props["correlationId"] = str(uuid.uuid4())
+            props["error"] = delete_resources_failed(props["correlationId"])
+            store.put_stack(scope.id, stack, store.get_stack_template(stack["id"]))
+        error = props["error"]
+        raise StackDeleteFailed(409, error["code"], error["message"], details=error["details"])
 
     # -- validate ---------------------------------------------------------------------------
     def validate(self, scope: DeploymentScope, name: str, body: Any) -> dict[str, Any]:
@@ -649,8 +673,27 @@ def _deployment_name(stack_name: str) -> str:
     return stack_name[: DEPLOYMENT_NAME_MAX - len(suffix)] + suffix
 
 
-def _managed(resource_id: str, deny_mode: str) -> dict[str, Any]:
-    return {"id": resource_id, "status": "managed", "denyStatus": deny_mode}
+def _managed(resource_id: str, deny_mode: str, status: str = MANAGED) -> dict[str, Any]:
+    return {"id": resource_id, "status": status, "denyStatus": deny_mode}
+
+
+def delete_resources_failed(correlation_id: str) -> dict[str, Any]:
+    """The stack's error when resources it should delete could not be deleted, as Azure words
+    it (Azure/deployment-stacks#194, #225); each resource's own error is in
+    ``failedResources``."""
+    return {
+        "code": "DeploymentStackDeleteResourcesFailed",
+        "message": "One or more resources could not be deleted. Correlation id: "
+        f"'{correlation_id}'.",
+        "details": [
+            {
+                "code": "DeploymentStackDeleteResourcesFailed",
+                "message": "An error occurred while deleting resources. These resources are "
+                "still present in the stack but can be deleted manually. Please see the "
+                "FailedResources property for specific error information.",
+            }
+        ],
+    }
 
 
 def _principal_type(principal: str, system_principal: str) -> str:
@@ -703,6 +746,7 @@ __all__ = [
     "STACK_TYPE",
     "SYSTEM_CLIENT",
     "DeploymentStacks",
+    "StackDeleteFailed",
     "deny_error",
     "stack_id",
     "stack_not_found",

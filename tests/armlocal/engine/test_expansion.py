@@ -405,6 +405,31 @@ def test_nested_deployment_waiting_for_another_resource_is_deferred_with_a_reaso
     assert mod.depends_on == [rid(SA, "sa")]
 
 
+def test_nested_parameters_link_is_not_followed_offline() -> None:
+    """``expand`` has no link loader: a nested deployment whose parameters are a file
+    (``parametersLink``) is left unexpanded, saying why (the service fetches it)."""
+    t = template(
+        [
+            {
+                "type": "Microsoft.Resources/deployments",
+                "apiVersion": "2022-09-01",
+                "name": "m",
+                "properties": {
+                    "expressionEvaluationOptions": {"scope": "inner"},
+                    "mode": "Incremental",
+                    "parametersLink": {"uri": "https://example.com/m.parameters.json"},
+                    "template": template([], parameters={"name": {"type": "string"}}),
+                },
+            }
+        ]
+    )
+    [mod] = expand(t).resources
+    assert mod.nested is None
+    assert mod.nested_deferred_reason == (
+        "its parameters are linked (parametersLink), which only the local ARM service fetches"
+    )
+
+
 def test_nested_deployment_into_another_resource_group() -> None:
     t = template(
         [

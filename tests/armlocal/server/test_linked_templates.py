@@ -5,12 +5,14 @@ deployed by id — through the official SDKs."""
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+import requests
 from azure.core.exceptions import HttpResponseError
 from azure.mgmt.resource.templatespecs import TemplateSpecsClient
 
@@ -173,3 +175,194 @@ def test_template_whose_schema_names_the_parameters_file_is_deployed(
     )
     result = deployments.deployments.begin_create_or_update(group, "p", deploy_body(tpl)).result()
     assert result.properties.provisioning_state == "Succeeded"
+
+
+# -- a SAS token is a credential ----------------------------------------------------------
+SECRET = "sIgN4tuReSeCrEt0123456789abcdef"
+SAS = f"sv=2024-11-04&se=2030-01-01T00%3A00%3A00Z&sp=r&sig={SECRET}"
+
+
+def link_error(where: str, why: str) -> str:
+    return (
+        f"Unable to download deployment content from '{where}': {why}. Please see "
+        "https://aka.ms/arm-deploy for usage details."
+    )
+
+
+def test_a_failed_fetch_never_echoes_the_sas_token(
+    arm: LocalArm,
+    deployments: Any,
+    files: Files,
+    group: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    answers: list[str] = []
+
+    def refused(name: str, properties: dict[str, Any]) -> HttpResponseError:
+        with pytest.raises(HttpResponseError) as caught:
+            deployments.deployments.begin_create_or_update(
+                group, name, {"properties": {"mode": "Incremental", **properties}}
+            ).result()
+        answers.append(caught.value.response.text())
+        assert caught.value.status_code == 400
+        assert caught.value.error.code == "InvalidContentLink"
+        return caught.value
+
+    # a 404, the SAS in queryString
+    error = refused("q", {"templateLink": {"uri": f"{files.base}/none", "queryString": SAS}})
+    assert error.error.message == link_error(f"{files.base}/none", "the server answered 404")
+    assert files.asked[-1] == f"/none?{SAS}"  # sent to the address, and only there
+    # the SAS written into the uri itself
+    error = refused("u", {"templateLink": {"uri": f"{files.base}/none?{SAS}"}})
+    assert error.error.message == link_error(f"{files.base}/none", "the server answered 404")
+    # an address the network library refuses, quoting it in its reason
+    error = refused("c", {"templateLink": {"uri": f"{files.base}/a b", "queryString": SAS}})
+    assert error.error.message.startswith(
+        f"Unable to download deployment content from '{files.base}/a b': it could not be "
+        "reached (URL can't contain control characters."
+    )
+    assert "[query string]" in error.error.message
+    # a nested relativePath under a parent linked with the SAS
+    files.files["/t/bad.json"] = template([nested_link("n", relativePath="gone.json")])
+    error = refused("r", {"templateLink": {"uri": f"{files.base}/t/bad.json", "queryString": SAS}})
+    assert error.error.message == link_error(f"{files.base}/t/gone.json", "the server answered 404")
+    assert files.asked[-1] == f"/t/gone.json?{SAS}"
+    # a parameters file behind a SAS
+    files.files["/t/ok.json"] = template([])
+    error = refused(
+        "p",
+        {
+            "templateLink": {"uri": f"{files.base}/t/ok.json"},
+            "parametersLink": {"uri": f"{files.base}/p/none.json?{SAS}"},
+        },
+    )
+    assert error.error.message == link_error(f"{files.base}/p/none.json", "the server answered 404")
+    # what-if refuses it the same way
+    with pytest.raises(HttpResponseError) as caught:
+        deployments.deployments.begin_what_if(
+            group,
+            "w",
+            {
+                "properties": {
+                    "mode": "Incremental",
+                    "templateLink": {"uri": f"{files.base}/none", "queryString": SAS},
+                }
+            },
+        ).result()
+    assert caught.value.error.message == link_error(f"{files.base}/none", "the server answered 404")
+    answers.append(caught.value.response.text())
+    log = requests_log(arm)
+    assert all(SECRET not in text for text in answers)
+    assert SECRET not in log and SECRET not in caplog.text
+    assert SECRET not in state_dump(arm)
+
+
+def test_a_deployment_records_its_link_without_the_query_string(
+    arm: LocalArm, deployments: Any, files: Files, group: str
+) -> None:
+    files.files["/t/main.json"] = template(
+        [nested_link("child", relativePath="child.json")],
+        outputs={"link": {"type": "string", "value": "[deployment().properties.templateLink.uri]"}},
+    )
+    files.files["/t/child.json"] = template([storage("stsas01")])
+    body = {
+        "properties": {
+            "mode": "Incremental",
+            "templateLink": {"uri": f"{files.base}/t/main.json", "queryString": SAS},
+        }
+    }
+    result = deployments.deployments.begin_create_or_update(group, "sas", body).result()
+    assert result.properties.provisioning_state == "Succeeded"
+    assert files.asked[-1] == f"/t/child.json?{SAS}"  # the running deployment still holds it
+    link = deployments.deployments.get(group, "sas").properties.template_link
+    assert (link.uri, link.query_string) == (f"{files.base}/t/main.json", None)
+    listed = [d.as_dict() for d in deployments.deployments.list_by_resource_group(group)]
+    assert SECRET not in json.dumps(listed)
+    assert SECRET not in state_dump(arm)
+
+
+def requests_log(arm: LocalArm) -> str:
+    conn = arm.connection
+    answer = requests.get(
+        f"{conn.base_url}/_localarm/requests",
+        headers={"Authorization": f"Bearer {conn.token}"},
+        verify=conn.ca_file,
+        timeout=10,
+    )
+    assert answer.status_code == 200
+    return answer.text
+
+
+def state_dump(arm: LocalArm) -> str:
+    """Every row of the local ARM's state, as SQL text."""
+    store = arm.store
+    with store._lock:
+        return "\n".join(store._conn.iterdump())
+
+
+def test_nested_deployment_with_parameters_link(
+    arm: LocalArm, deployments: Any, files: Files, group: str
+) -> None:
+    """A ``Microsoft.Resources/deployments`` resource whose properties name a parameters file
+    (``parametersLink``) instead of ``parameters``: fetched and applied, for a linked nested
+    template (its address computed from the parent's link) and an inline one in inner scope."""
+    child = template(
+        [storage("[parameters('name')]")],
+        parameters={"name": {"type": "string"}},
+        outputs={"name": {"type": "string", "value": "[parameters('name')]"}},
+    )
+    files.files["/t/child.json"] = child
+    files.files["/t/child.parameters.json"] = {"parameters": {"name": {"value": "stplink01"}}}
+    files.files["/p/inline.parameters.json"] = {"parameters": {"name": {"value": "stplink02"}}}
+    linked = nested_link("linked", relativePath="child.json")
+    linked["properties"]["parametersLink"] = {
+        "uri": "[uri(deployment().properties.templateLink.uri, 'child.parameters.json')]"
+    }
+    inline = {
+        "type": "Microsoft.Resources/deployments",
+        "apiVersion": "2022-09-01",
+        "name": "inline",
+        "properties": {
+            "mode": "Incremental",
+            "expressionEvaluationOptions": {"scope": "inner"},
+            "template": child,
+            "parametersLink": {"uri": f"{files.base}/p/inline.parameters.json"},
+        },
+    }
+    files.files["/t/main.json"] = template(
+        [linked, inline],
+        outputs={
+            "linked": {"type": "string", "value": "[reference('linked').outputs.name.value]"},
+            "inline": {"type": "string", "value": "[reference('inline').outputs.name.value]"},
+        },
+    )
+    body = {
+        "properties": {"mode": "Incremental", "templateLink": {"uri": f"{files.base}/t/main.json"}}
+    }
+    result = deployments.deployments.begin_create_or_update(group, "plink", body).result()
+    assert result.properties.provisioning_state == "Succeeded"
+    outputs = {k: v["value"] for k, v in result.properties.outputs.items()}
+    assert outputs == {"linked": "stplink01", "inline": "stplink02"}
+    names = {r["name"] for r in arm.store.list_resources(SUB, "rg-test")}
+    assert {"stplink01", "stplink02"} <= names
+    nested = deployments.deployments.get(group, "linked").properties.parameters
+    assert nested == {"name": {"type": "String", "value": "stplink01"}}
+    assert "/t/child.parameters.json" in files.asked
+    # what-if fetches the parameters files too: the resources, not an Unsupported deployment
+    preview = deployments.deployments.begin_what_if(group, "plink", body).result()
+    assert {c.change_type for c in preview.changes} == {"NoChange"}
+    # parameters and parametersLink together: refused, as the REST model says ("not both")
+    inline["properties"]["parameters"] = {"name": {"value": "stplink03"}}
+    files.files["/t/both.json"] = template([inline])
+    body["properties"]["templateLink"]["uri"] = f"{files.base}/t/both.json"
+    with pytest.raises(HttpResponseError) as caught:
+        deployments.deployments.begin_create_or_update(group, "both", body).result()
+    assert caught.value.status_code == 400
+    assert (caught.value.error.code, caught.value.error.target) == (
+        "InvalidDeploymentParameters",
+        "resources[0]",
+    )
+    assert caught.value.error.message == (
+        "The nested deployment 'inline' takes 'parameters' or 'parametersLink', not both."
+    )

@@ -16,9 +16,10 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.identity import ManagedIdentityCredential
 from azure.mgmt.resource.deployments import DeploymentsMgmtClient
 from azure.mgmt.resource.deploymentstacks import DeploymentStacksClient
+from azure.mgmt.resource.locks import ManagementLockClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 
-from bicep_assets.armlocal import LocalArm, LocalArmConfig
+from bicep_assets.armlocal import FaultPlanSpec, FaultRule, LocalArm, LocalArmConfig
 
 from .conftest import storage, template
 
@@ -374,6 +375,156 @@ def test_a_management_group_stack_deletes_or_detaches_its_management_groups(
     ).result()
     left = {g.name for g in groups.list()}
     assert ("mg-team" in left) is (action == "detach")
+
+
+# --- management locks ----------------------------------------------------------------------------
+DELETE_FAILED_DETAIL = (
+    "An error occurred while deleting resources. These resources are still present in the "
+    "stack but can be deleted manually. Please see the FailedResources property for specific "
+    "error information."
+)
+
+
+def scope_locked(target: str, lock_scope: str) -> str:
+    return (
+        f"The scope '{target}' cannot perform delete operation because following scope(s) are "
+        f"locked: '{lock_scope}'. Please remove the lock and try again."
+    )
+
+
+def test_an_update_leaves_a_locked_resource_it_should_delete_and_fails(
+    arm: LocalArm, stacks: Any, group: str, resources: Any
+) -> None:
+    locks = ManagementLockClient(**arm.connection.client_kwargs()).management_locks
+    stacks.begin_create_or_update_at_resource_group(
+        group,
+        "web",
+        stack_body(template([storage("stackl1"), storage("stackl2"), storage("stackl3")])),
+    ).result()
+    kept = storage_id(group, "stackl2")
+    locks.create_or_update_by_scope(kept, "keep", {"level": "CanNotDelete"})
+    with pytest.raises(HttpResponseError) as info:
+        stacks.begin_create_or_update_at_resource_group(
+            group, "web", stack_body(template([storage("stackl1")]), resources="delete")
+        ).result()
+    stack = stacks.get_at_resource_group(group, "web")
+    props = stack.properties
+    assert info.value.error.code == "DeploymentStackDeleteResourcesFailed"
+    assert info.value.error.message == (
+        f"One or more resources could not be deleted. Correlation id: '{props.correlation_id}'."
+    )
+    assert [(d.code, d.message) for d in info.value.error.details] == [
+        ("DeploymentStackDeleteResourcesFailed", DELETE_FAILED_DETAIL)
+    ]
+    assert props.provisioning_state == "failed"
+    assert names(props.deleted_resources) == ["stackl3"]  # the unlocked one went
+    [failed] = props.failed_resources
+    assert failed.id == kept
+    assert (failed.error.code, failed.error.message) == ("ScopeLocked", scope_locked(kept, kept))
+    # still the stack's, as deleteFailed; the resource is still there
+    assert sorted((r.id.rsplit("/", 1)[1], r.status) for r in props.resources) == [
+        ("stackl1", "managed"),
+        ("stackl2", "deleteFailed"),
+    ]
+    assert resources.resources.check_existence_by_id(kept, api_version=STORAGE_API)
+    # an update whose deployment fails unmanages nothing: still deleteFailed
+    rule = FaultRule(kind="deployment_error", resource_name="stackl1", arm_code="AllocationFailed")
+    arm.backend.faults.replace(FaultPlanSpec(rules=[rule]))
+    with pytest.raises(HttpResponseError) as info:
+        stacks.begin_create_or_update_at_resource_group(
+            group, "web", stack_body(template([storage("stackl1")]), resources="delete")
+        ).result()
+    assert info.value.error.code == "DeploymentFailed"
+    arm.backend.faults.replace(FaultPlanSpec())
+    statuses = stacks.get_at_resource_group(group, "web").properties.resources
+    assert sorted((r.id.rsplit("/", 1)[1], r.status) for r in statuses) == [
+        ("stackl1", "managed"),
+        ("stackl2", "deleteFailed"),
+    ]
+    # the lock gone, the next update deletes it
+    locks.delete_by_scope(kept, "keep")
+    updated = stacks.begin_create_or_update_at_resource_group(
+        group, "web", stack_body(template([storage("stackl1")]), resources="delete")
+    ).result()
+    assert updated.properties.provisioning_state == "succeeded"
+    assert names(updated.properties.deleted_resources) == ["stackl2"]
+    assert updated.properties.failed_resources == []
+    assert not resources.resources.check_existence_by_id(kept, api_version=STORAGE_API)
+
+
+@pytest.mark.parametrize("level", ["CanNotDelete", "ReadOnly"])
+def test_a_delete_under_a_group_lock_fails_and_keeps_the_stack(
+    arm: LocalArm, stacks: Any, group: str, resources: Any, level: str
+) -> None:
+    locks = ManagementLockClient(**arm.connection.client_kwargs()).management_locks
+    stacks.begin_create_or_update_at_resource_group(
+        group, "gone", stack_body(template([storage("stackm1")]))
+    ).result()
+    locks.create_or_update_at_resource_group_level(group, "keep", {"level": level})
+    with pytest.raises(HttpResponseError) as info:
+        stacks.begin_delete_at_resource_group(
+            group, "gone", unmanage_action_resources="delete"
+        ).result()
+    assert info.value.status_code == 409
+    assert info.value.error.code == "DeploymentStackDeleteResourcesFailed"
+    stack = stacks.get_at_resource_group(group, "gone")
+    assert stack.properties.provisioning_state == "failed"
+    assert info.value.error.message == (
+        "One or more resources could not be deleted. Correlation id: "
+        f"'{stack.properties.correlation_id}'."
+    )
+    account = storage_id(group, "stackm1")
+    [failed] = stack.properties.failed_resources
+    assert (failed.id, failed.error.code) == (account, "ScopeLocked")
+    assert failed.error.message == scope_locked(
+        account, f"/subscriptions/{SUB}/resourceGroups/{group}"
+    )
+    assert [(r.id, r.status) for r in stack.properties.resources] == [(account, "deleteFailed")]
+    assert resources.resources.check_existence_by_id(account, api_version=STORAGE_API)
+    # detaching is not a delete: no lock stands in its way
+    stacks.begin_delete_at_resource_group(
+        group, "gone", unmanage_action_resources="detach"
+    ).result()
+    with pytest.raises(ResourceNotFoundError):
+        stacks.get_at_resource_group(group, "gone")
+    assert resources.resources.check_existence_by_id(account, api_version=STORAGE_API)
+
+
+def test_a_subscription_stack_leaves_a_group_holding_a_locked_resource(
+    arm: LocalArm, stacks: Any, resources: Any
+) -> None:
+    tpl = {
+        "$schema": SUB_SCHEMA,
+        "contentVersion": "1.0.0.0",
+        "resources": [
+            {
+                "type": "Microsoft.Resources/resourceGroups",
+                "apiVersion": "2022-09-01",
+                "name": name,
+                "location": "westeurope",
+            }
+            for name in ("rg-locked", "rg-free")
+        ],
+    }
+    stacks.begin_create_or_update_at_subscription(
+        "landing", stack_body(tpl, location="westeurope")
+    ).result()
+    plan = f"/subscriptions/{SUB}/resourceGroups/rg-locked/providers/Microsoft.Web/serverfarms/p1"
+    resources.resources.begin_create_or_update_by_id(
+        plan, api_version="2023-01-01", parameters={"location": "westeurope"}
+    ).result()
+    locks = ManagementLockClient(**arm.connection.client_kwargs()).management_locks
+    locks.create_or_update_by_scope(plan, "keep", {"level": "CanNotDelete"})
+    with pytest.raises(HttpResponseError) as info:
+        stacks.begin_delete_at_subscription(
+            "landing", unmanage_action_resources="delete", unmanage_action_resource_groups="delete"
+        ).result()
+    assert info.value.error.code == "DeploymentStackDeleteResourcesFailed"
+    [failed] = stacks.get_at_subscription("landing").properties.failed_resources
+    group_id = f"/subscriptions/{SUB}/resourceGroups/rg-locked"
+    assert (failed.id, failed.error.message) == (group_id, scope_locked(group_id, plan))
+    assert resources.resource_groups.check_existence("rg-locked")
+    assert not resources.resource_groups.check_existence("rg-free")
 
 
 # --- validate, export, errors ---------------------------------------------------------------------

@@ -11,7 +11,7 @@ from azure.core.exceptions import HttpResponseError
 from azure.mgmt.resource.locks import ManagementLockClient
 
 from bicep_assets.armlocal import LocalArm
-from bicep_assets.armlocal.http.api_versions import LOCKS, RESOURCES
+from bicep_assets.armlocal.http.api_versions import DEPLOYMENTS, LOCKS, RESOURCES
 
 from .conftest import deploy_body, storage, template
 
@@ -297,6 +297,38 @@ def test_every_published_version_is_accepted_and_others_listed(arm: LocalArm, gr
     )
     # a provider the local ARM does not model takes any well-formed version
     assert raw(arm, "GET", SITE_PLAN_ID, "2001-02-03").status_code == 404
+
+
+def test_each_service_takes_its_own_versions_only(arm: LocalArm, group: str) -> None:
+    """One list per service (http/api_versions.py): deployments have a newer version than
+    resource groups, Resource Health versions of its own, and neither takes the other's."""
+    deployment = f"{RG_ID}/providers/Microsoft.Resources/deployments/none"
+    assert raw(arm, "GET", deployment, DEPLOYMENTS[-1]).json()["error"]["code"] == (
+        "DeploymentNotFound"
+    )
+    refused = raw(arm, "GET", RG_ID, "2026-06-01").json()["error"]
+    assert refused["code"] == "InvalidApiVersionParameter"
+    assert refused["message"] == (
+        "The api-version '2026-06-01' is invalid. The supported versions are '"
+        + ",".join(sorted(RESOURCES, reverse=True))
+        + "'."
+    )
+    health = f"{SITE_PLAN_ID}/providers/Microsoft.ResourceHealth/availabilityStatuses/current"
+    refused = raw(arm, "GET", health, "2025-04-01-preview").json()["error"]
+    assert refused["message"] == (
+        "The api-version '2025-04-01-preview' is invalid. The supported versions are "
+        "'2025-05-01-preview,2025-05-01,2025-04-01,2024-02-01,2023-10-01-preview,"
+        "2022-10-01-preview,2022-10-01,2022-06-01,2022-05-01,2021-03-01,2020-05-01,2018-07-01,"
+        "2017-07-01,2015-01-01-preview,2015-01-01'."
+    )
+    assert raw(arm, "GET", health, "2019-05-01").json()["error"]["code"] == (
+        "InvalidApiVersionParameter"
+    )  # a Microsoft.Resources version is not Resource Health's
+    for version in ("2015-01-01", "2025-05-01"):
+        assert raw(arm, "GET", health, version).status_code == 404, version  # no such site
+    # a Microsoft.Resources type the local ARM does not model (deploymentScripts) takes any
+    script = f"{RG_ID}/providers/Microsoft.Resources/deploymentScripts/s1"
+    assert raw(arm, "GET", script, "2023-08-01").status_code == 404
 
 
 # -- deployments and what-if --------------------------------------------------------------
