@@ -318,10 +318,10 @@ def environment_held(
     an exclusive lock on ``DAGSTER_HOME/locks/<environment>.run.lock`` (SQLite storage is one
     host's). Either ends with the process that holds it, so a killed run never keeps its
     environment. ``on_wait`` is called once when the lock is taken by another run;
-    :class:`EnvironmentHeld` after ``timeout_s``. An ephemeral instance (no folder, no
-    shared storage) holds nothing."""
+    :class:`EnvironmentHeld` after ``timeout_s``. No instance, or an ephemeral one (no folder,
+    no shared storage), holds nothing."""
     deadline = time.monotonic() + max(0.0, timeout_s)
-    url = postgres_url_of(instance)
+    url = postgres_url_of(instance) if instance is not None else None
     if url is not None:
         import psycopg2
 
