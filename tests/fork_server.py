@@ -28,11 +28,12 @@ import tempfile
 import time
 import traceback
 from pathlib import Path
+from typing import NoReturn
 
 TIMEOUT_S = 300
 
 
-def _child(request: dict, target: str, argv0: str, report: int) -> None:
+def _child(request: dict, target: str, argv0: str, report: int) -> NoReturn:
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
@@ -65,7 +66,11 @@ def _child(request: dict, target: str, argv0: str, report: int) -> None:
             stream.flush()
     new = "\n".join(sorted(name for name in set(sys.modules) - before if name != "__main__"))
     os.write(report, new.encode())
-    os._exit(code)
+    os.close(report)
+    # the interpreter's own exit, as the program's process ends: atexit handlers and
+    # finalizers run (os._exit would skip them — an embedded local ARM's temporary folder,
+    # removed by a finalizer, was left behind)
+    raise SystemExit(code)
 
 
 def _learn(names: list[str]) -> None:

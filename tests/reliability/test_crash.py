@@ -336,10 +336,12 @@ def test_audit_export_is_a_next_command_that_recovers(
     for item in ("infra", "parameters"):
         shutil.copytree(REPO / item, project / item)
     shutil.copyfile(REPO / "dagster.yaml", project / "dagster.yaml")
+    temp = tmp_path / "tmp"  # its own: another test's gone process may leave a folder in /tmp
+    temp.mkdir()
     done = run_bicep_assets(
         ["audit", "export", "--run", run.run_id],
         cwd=project,
-        env={**os.environ, "DAGSTER_HOME": str(instance.root_directory)},
+        env={**os.environ, "DAGSTER_HOME": str(instance.root_directory), "TMPDIR": str(temp)},
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stderr == (
