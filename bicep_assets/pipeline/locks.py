@@ -47,10 +47,12 @@ def refusing_locks(plan: Plan, locks: list[dict[str, Any]]) -> list[tuple[dict[s
     return found
 
 
-def refuse_locked_plan(
+def lock_refusals(
     plan: Plan, spec: EnvironmentSpec, arm: ArmClient, log: logging.Logger | Any
-) -> None:
-    """Stop the run (a logic failure) when a management lock will refuse the plan."""
+) -> tuple[list[tuple[dict[str, Any], str]], str]:
+    """The changes of ``plan`` that management locks will refuse (``(lock, resource id)``)
+    and the message that says so, naming each; ``([], "")`` when none will (or the locks
+    cannot be read: ARM still enforces them, and a warning says they were not checked)."""
     subscriptions = {
         parts[2].lower(): parts[2]
         for parts in (change.resource_id.split("/") for change in plan.changes)
@@ -64,23 +66,36 @@ def refuse_locked_plan(
         ]
     except AzureError as exc:  # e.g. no permission to read locks: ARM still enforces them
         log.warning(f"Could not read the management locks, so none was checked: {exc}")
-        return
+        return [], ""
     refused = refusing_locks(plan, locks)
     if not refused:
-        return
+        return [], ""
     lines = []
     for lock, resource_id in refused:
         level = (lock.get("properties") or {}).get("level")
         lines.append(f"  - {resource_id}: lock '{lock.get('name')}' ({level}) at {lock.get('id')}")
     names = sorted({str(lock.get("name")) for lock, _ in refused})
-    raise LogicFailure(
+    message = (
         f"Management locks will refuse this deployment (ScopeLocked): a ReadOnly lock refuses "
         f"every resource the template deploys under it, any lock refuses a deletion. Remove "
-        f"the lock(s) {', '.join(repr(n) for n in names)} or change the plan:\n" + "\n".join(lines),
+        f"the lock(s) {', '.join(repr(n) for n in names)} or change the plan:\n" + "\n".join(lines)
+    )
+    return refused, message
+
+
+def refuse_locked_plan(
+    plan: Plan, spec: EnvironmentSpec, arm: ArmClient, log: logging.Logger | Any
+) -> None:
+    """Stop the run (a logic failure) when a management lock will refuse the plan."""
+    refused, message = lock_refusals(plan, spec, arm, log)
+    if not refused:
+        return
+    raise LogicFailure(
+        message,
         arm_code="ScopeLocked",
         arm_message=f"{len(refused)} change(s) refused by management locks",
         metadata={
             "locked_resources": dg.MetadataValue.json([rid for _, rid in refused]),
-            "locks": dg.MetadataValue.json(names),
+            "locks": dg.MetadataValue.json(sorted({str(lock.get("name")) for lock, _ in refused})),
         },
     )

@@ -14,6 +14,7 @@ from ..failures import DeploymentFailure, FailureBoundary, LogicFailure, failure
 from ..models import CompiledTemplate, Plan, PropertyChange, WhatIfChange
 from ..resources.arm import ArmClient
 from ..resources.environment import DeploymentEnvironment
+from .locks import lock_refusals
 from .metadata import table
 from .plan_review import value_leaves
 from .provenance import GIT_DIRTY_TAG, GIT_SHA_TAG
@@ -297,6 +298,10 @@ def what_if_at_scope(
     return result, True
 
 
+# the plan's metadata key naming the management locks that will refuse it at the gate
+LOCKS_KEY = "refused by locks"
+
+
 @dg.op(out=dg.Out(Plan))
 def plan(
     context: OpExecutionContext,
@@ -340,11 +345,21 @@ def plan(
         result_plan, notes = with_unmanaged(arm, spec, result_plan)
         for note in notes:
             boundary.log.info(note)
+        # what the gate will refuse, said to the reviewer now rather than at deploy
+        refused, locked = lock_refusals(result_plan, spec, arm, boundary.log)
+        extra: dict[str, Any] = {}
+        if refused:
+            boundary.log.warning(f"The gate will refuse this plan. {locked}")
+            extra[LOCKS_KEY] = dg.MetadataValue.md(locked)
         review = plan_review(boundary, spec.name, result_plan)  # summary line, apply link
         record_plan(
-            context, boundary, result_plan, compiled, {APPLY_LINK_KEY: review[APPLY_LINK_KEY]}
+            context,
+            boundary,
+            result_plan,
+            compiled,
+            {APPLY_LINK_KEY: review[APPLY_LINK_KEY], **extra},
         )
-        return boundary.output(result_plan, {**review, **plan_metadata(result_plan)})
+        return boundary.output(result_plan, {**review, **plan_metadata(result_plan), **extra})
 
 
 def record_plan(

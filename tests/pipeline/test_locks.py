@@ -4,6 +4,7 @@ plan deletes."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import dagster as dg
@@ -12,6 +13,7 @@ from azure.mgmt.resource.locks import ManagementLockClient
 from bicep_assets.armlocal import FaultRule
 from bicep_assets.models import Plan, WhatIfChange
 from bicep_assets.pipeline.locks import refusing_locks
+from bicep_assets.pipeline.plan import LOCKS_KEY
 
 from .conftest import SUB, Project, step_events, storage, template
 
@@ -113,3 +115,34 @@ def test_a_subscription_plan_is_checked_in_its_subscription(project: Project) ->
         failure.description
     )
     assert project.arm.store.list_resource_groups(SUB) == []
+
+
+def test_the_plan_tells_the_reviewer_which_lock_the_gate_will_refuse_it_for(
+    project: Project,
+) -> None:
+    """A reviewer reads the plan, not the gate: the plan step (which still succeeds — it
+    changes nothing) warns in its log and records on the plan which lock will refuse it."""
+    path = project.write_template("main.json", template([storage("keep1"), storage("drop1")]))
+    project.write_manifest("dev", template=path, deployment={"mode": "Complete"})
+    assert project.run("deploy_dev").success
+    clean = project.run("plan_dev")
+    (materialized,) = step_events(clean, "plan", "ASSET_MATERIALIZATION")
+    assert LOCKS_KEY not in materialized.event_specific_data.materialization.metadata
+    locks = ManagementLockClient(**project.arm.connection.client_kwargs())
+    locks.management_locks.create_or_update_by_scope(
+        f"{GROUP}/providers/Microsoft.Storage/storageAccounts/drop1",
+        "keep",
+        {"level": "CanNotDelete"},
+    )
+    project.write_template("main.json", template([storage("keep1")]))
+    planned = project.run("plan_dev")
+    assert planned.success
+    warnings = [
+        record.user_message
+        for record in project.instance.all_logs(planned.run_id)
+        if record.level == logging.WARNING and record.step_key == "plan"
+    ]
+    assert [w for w in warnings if w.startswith("The gate will refuse this plan. Management")]
+    (materialized,) = step_events(planned, "plan", "ASSET_MATERIALIZATION")
+    note = materialized.event_specific_data.materialization.metadata[LOCKS_KEY].value
+    assert f"{GROUP}/providers/Microsoft.Storage/storageAccounts/drop1: lock 'keep'" in note
