@@ -1,11 +1,13 @@
 """plan: ARM what-if for the environment, with the noise suppressed, as a table and a diff."""
 
+import difflib
 import json
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
 
 import dagster as dg
+from azure.core.exceptions import AzureError
 from dagster import OpExecutionContext
 
 from ..armlocal import CHANGE_SYMBOLS, read_only_matcher
@@ -253,6 +255,44 @@ def check_management_group(spec: EnvironmentSpec, arm: ArmClient) -> None:
         )
 
 
+def check_location(spec: EnvironmentSpec, arm: ArmClient, log: Any) -> None:
+    """A ``scope.location`` that is none of the subscription's locations fails before ARM is
+    asked to plan: a logic failure naming the manifest key and the closest location (ARM's
+    own error lists every region and names no file). Names and display names are both taken,
+    in any case and spacing, as ARM takes them; locations that cannot be read are left to
+    ARM (a warning says so)."""
+    scope = spec.scope
+    if scope.kind not in ("resourceGroup", "subscription"):
+        return
+    try:
+        locations = arm.list_locations(subscription_id=scope.subscription, identity=spec.identity)
+    except AzureError as exc:
+        log.warning(f"Could not read the subscription's locations, so none was checked: {exc}")
+        return
+
+    def canonical(text: str) -> str:
+        return text.replace(" ", "").lower()
+
+    names = [str(entry.get("name")) for entry in locations if entry.get("name")]
+    known = {
+        canonical(str(entry.get(key)))
+        for entry in locations
+        for key in ("name", "displayName")
+        if entry.get(key)
+    }
+    if not known or canonical(scope.location) in known:
+        return
+    close = difflib.get_close_matches(canonical(scope.location), names, n=1)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    raise LogicFailure(
+        f"parameters/{spec.name}.yaml: scope.location: '{scope.location}' is not a location of "
+        f"subscription {scope.subscription}; {hint}(`az account list-locations -o table` lists "
+        "them)",
+        arm_code="LocationNotAvailableForDeployment",
+        arm_message=f"The provided location '{scope.location}' is not available for deployment.",
+    )
+
+
 def what_if_at_scope(
     spec: EnvironmentSpec,
     compiled: CompiledTemplate,
@@ -314,6 +354,7 @@ def plan(
         spec = environment.load()
         boundary.add_secrets(run_secure_values(spec))  # what-if's errors can echo them
         check_management_group(spec, arm)
+        check_location(spec, arm, boundary.log)
         parameters = parameters_with_secrets(compiled)
         what_if_name = f"{spec.name}-plan-{context.run_id[:8]}"
         result, new_group = what_if_at_scope(spec, compiled, parameters, arm, what_if_name)

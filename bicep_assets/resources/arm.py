@@ -39,6 +39,7 @@ _LOCAL_SERVERS: dict[str, Any] = {}  # state path → LocalArm running in this p
 _LOCAL_LOCK = threading.Lock()
 DEFAULT_API_VERSION = "2023-01-01"
 LOCKS_API_VERSION = "2016-09-01"
+LOCATIONS_API_VERSION = "2022-12-01"  # Microsoft.Resources subscriptions
 
 
 def default_local_state() -> Path:
@@ -400,6 +401,17 @@ class ArmClient(dg.ConfigurableResource):
             locks.extend(page.get("value") or [])
             url = page.get("nextLink")
         return locks
+
+    def list_locations(
+        self, *, subscription_id: str, identity: Identity | None = None
+    ) -> list[dict[str, Any]]:
+        """The subscription's locations (``name``, ``displayName`` …):
+        ``GET /subscriptions/{id}/locations``."""
+        client = self._client("resources", subscription_id, identity)
+        url = f"/subscriptions/{subscription_id}/locations?api-version={LOCATIONS_API_VERSION}"
+        response = client.send_request(HttpRequest("GET", url))
+        response.raise_for_status()
+        return list(response.json().get("value") or [])
 
     def api_version_for(
         self, *, subscription_id: str, resource_type: str, identity: Identity | None = None

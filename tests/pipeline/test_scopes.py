@@ -245,6 +245,29 @@ def test_a_management_group_that_does_not_exist_stops_the_plan_before_arm_is_ask
     assert not [p for _m, p, _s in project.arm.app.requests if "/deployments/" in p]
 
 
+def test_a_misspelt_location_stops_the_plan_naming_the_manifest_key(project: Project) -> None:
+    path = project.write_template("main.json", template([storage("loc1")]))
+    project.write_manifest(
+        "dev", template=path, scope={"resource_group": "rg-dev", "location": "westeuropee"}
+    )
+    result = project.run("plan_dev")
+    step, failure = failure_of(result)
+    assert step == "plan"
+    assert failure.metadata["arm_code"].value == "LocationNotAvailableForDeployment"
+    assert failure.metadata["failure_kind"].value == "logic"
+    assert (
+        f"parameters/dev.yaml: scope.location: 'westeuropee' is not a location of subscription "
+        f"{SUB}; did you mean 'westeurope'? (`az account list-locations -o table` lists them)"
+    ) in failure.description
+    assert len(step_events(result, "plan", "STEP_UP_FOR_RETRY")) == 0  # not retried
+    assert not [p for _m, p, _s in project.arm.app.requests if "/deployments/" in p]
+    # a display name, in any case and spacing, is a location as ARM takes it
+    project.write_manifest(
+        "dev", template=path, scope={"resource_group": "rg-dev", "location": "West  europe"}
+    )
+    assert project.run("plan_dev").success
+
+
 def test_tenant_scope_creates_a_management_group(project: Project) -> None:
     created = {
         "type": "Microsoft.Management/managementGroups",
