@@ -20,37 +20,43 @@ from .conftest import SUB, Project, step_events, storage, template
 GROUP = f"/subscriptions/{SUB}/resourceGroups/rg-dev"
 
 
+DROP1 = f"{GROUP}/providers/Microsoft.Storage/storageAccounts/drop1"
+
+
+def deployed_with_drop1(project: Project) -> None:
+    """dev deployed in Complete mode with storage accounts keep1 and drop1."""
+    path = project.write_template("main.json", template([storage("keep1"), storage("drop1")]))
+    project.write_manifest("dev", template=path, deployment={"mode": "Complete"})
+    assert project.run("deploy_dev").success
+
+
+def lock_drop1_and_plan_its_deletion(project: Project) -> ManagementLockClient:
+    """A CanNotDelete lock 'keep' on drop1, and a template without it (a plan deletes it)."""
+    locks = ManagementLockClient(**project.arm.connection.client_kwargs())
+    locks.management_locks.create_or_update_by_scope(DROP1, "keep", {"level": "CanNotDelete"})
+    project.write_template("main.json", template([storage("keep1")]))
+    return locks
+
+
 def failure_of(result: dg.ExecuteInProcessResult, step: str) -> Any:
     (event,) = step_events(result, step, "STEP_FAILURE")
     return event.step_failure_data.user_failure_data
 
 
 def test_gate_stops_a_plan_a_lock_will_refuse(project: Project) -> None:
-    path = project.write_template("main.json", template([storage("keep1"), storage("drop1")]))
-    project.write_manifest("dev", template=path, deployment={"mode": "Complete"})
-    assert project.run("deploy_dev").success
-    locks = ManagementLockClient(**project.arm.connection.client_kwargs())
-    locks.management_locks.create_or_update_by_scope(
-        f"{GROUP}/providers/Microsoft.Storage/storageAccounts/drop1",
-        "keep",
-        {"level": "CanNotDelete"},
-    )
-    project.write_template("main.json", template([storage("keep1")]))
+    deployed_with_drop1(project)
+    locks = lock_drop1_and_plan_its_deletion(project)
     allowed = {"ops": {"gate": {"config": {"allow_destructive": True}}}}
     blocked = project.run("deploy_dev", run_config=allowed)
     assert not blocked.success
     failure = failure_of(blocked, "gate")
     assert "\nManagement locks will refuse this deployment (ScopeLocked)" in failure.description
-    assert f"{GROUP}/providers/Microsoft.Storage/storageAccounts/drop1: lock 'keep'" in (
-        failure.description
-    )
+    assert f"{DROP1}: lock 'keep'" in (failure.description)
     assert failure.metadata["arm_code"].value == "ScopeLocked"
     assert failure.metadata["failure_kind"].value == "logic"
     assert len(project.deployments("rg-dev")) == 1  # nothing was written to ARM
     # a ReadOnly lock on the group refuses even an unchanged redeploy
-    locks.management_locks.delete_by_scope(
-        f"{GROUP}/providers/Microsoft.Storage/storageAccounts/drop1", "keep"
-    )
+    locks.management_locks.delete_by_scope(DROP1, "keep")
     project.write_template("main.json", template([storage("keep1"), storage("drop1")]))
     locks.management_locks.create_or_update_at_resource_group_level(
         "rg-dev", "frozen", {"level": "ReadOnly"}
@@ -122,19 +128,11 @@ def test_the_plan_tells_the_reviewer_which_lock_the_gate_will_refuse_it_for(
 ) -> None:
     """A reviewer reads the plan, not the gate: the plan step (which still succeeds — it
     changes nothing) warns in its log and records on the plan which lock will refuse it."""
-    path = project.write_template("main.json", template([storage("keep1"), storage("drop1")]))
-    project.write_manifest("dev", template=path, deployment={"mode": "Complete"})
-    assert project.run("deploy_dev").success
+    deployed_with_drop1(project)
     clean = project.run("plan_dev")
     (materialized,) = step_events(clean, "plan", "ASSET_MATERIALIZATION")
     assert LOCKS_KEY not in materialized.event_specific_data.materialization.metadata
-    locks = ManagementLockClient(**project.arm.connection.client_kwargs())
-    locks.management_locks.create_or_update_by_scope(
-        f"{GROUP}/providers/Microsoft.Storage/storageAccounts/drop1",
-        "keep",
-        {"level": "CanNotDelete"},
-    )
-    project.write_template("main.json", template([storage("keep1")]))
+    lock_drop1_and_plan_its_deletion(project)
     planned = project.run("plan_dev")
     assert planned.success
     warnings = [
@@ -145,4 +143,4 @@ def test_the_plan_tells_the_reviewer_which_lock_the_gate_will_refuse_it_for(
     assert [w for w in warnings if w.startswith("The gate will refuse this plan. Management")]
     (materialized,) = step_events(planned, "plan", "ASSET_MATERIALIZATION")
     note = materialized.event_specific_data.materialization.metadata[LOCKS_KEY].value
-    assert f"{GROUP}/providers/Microsoft.Storage/storageAccounts/drop1: lock 'keep'" in note
+    assert f"{DROP1}: lock 'keep'" in note
