@@ -7,6 +7,7 @@ subscriptions deploying at once, each as its own principal."""
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from typing import Any
 
@@ -266,6 +267,22 @@ def test_a_misspelt_location_stops_the_plan_naming_the_manifest_key(project: Pro
         "dev", template=path, scope={"resource_group": "rg-dev", "location": "West  europe"}
     )
     assert project.run("plan_dev").success
+
+
+def test_locations_that_cannot_be_read_are_left_to_arm(project: Project) -> None:
+    """An identity that may not list the subscription's locations (403): a warning, and the
+    plan goes on — ARM still judges the location."""
+    path = project.write_template("main.json", template([storage("loc2")]))
+    project.write_manifest("dev", template=path)
+    project.faults(FaultRule(kind="status", status=403, operation="Subscriptions_ListLocations"))
+    result = project.run("plan_dev")
+    assert result.success
+    warnings = [
+        record.user_message
+        for record in project.instance.all_logs(result.run_id)
+        if record.level == logging.WARNING and record.step_key == "plan"
+    ]
+    assert [w for w in warnings if w.startswith("Could not read the subscription's locations")]
 
 
 def test_tenant_scope_creates_a_management_group(project: Project) -> None:

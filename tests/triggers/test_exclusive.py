@@ -18,6 +18,7 @@ import dagster as dg
 import pytest
 
 from bicep_assets.instance import EnvironmentHeld, environment_held
+from bicep_assets.resources.environment import EnvironmentHold
 from bicep_assets.triggers.exclusive import EnvironmentBusy, exclusive_environment
 from tests.conftest import hold_environment_elsewhere
 
@@ -209,3 +210,34 @@ def test_a_cli_run_started_while_another_run_holds_the_environment_waits_for_it(
             if e.dagster_event and e.dagster_event.event_type_value == "STEP_START"
         ]
     assert steps and min(steps) >= released  # not even lint ran while it was held
+
+
+@dg.op(required_resource_keys={"environment_hold"})
+def hold_step() -> None:
+    """A step of a run that holds its environment, as deploy_<env>'s deploy does."""
+
+
+@dg.graph
+def one_step() -> None:
+    hold_step()
+
+
+def test_a_run_that_cannot_get_its_environment_in_time_fails_saying_so(home: Path) -> None:
+    """``environment_hold``'s ``timeout_s`` ends the wait: the run fails before its first step,
+    an environmental failure naming the environment (the queue or the CLI's wait normally make
+    this impossible: it takes a run that holds dev outside them)."""
+    holder = hold_environment_elsewhere(home, "dev")
+    try:
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            hold = EnvironmentHold(environment="dev", timeout_s=0.3)
+            job = one_step.to_job(resource_defs={"environment_hold": hold})
+            result = job.execute_in_process(instance=instance, raise_on_error=False)
+        assert not result.success
+        (init,) = [e for e in result.all_events if e.event_type_value == "RESOURCE_INIT_FAILURE"]
+        error = init.event_specific_data.error
+        assert error.cls_name == "EnvironmentalFailure", error.to_string()
+        assert "dev is held by another deployment run; gave up waiting for it" in error.message
+        assert not [e for e in result.all_events if e.event_type_value == "STEP_START"]
+    finally:
+        holder.kill()
+        holder.wait(30)
