@@ -71,6 +71,30 @@ def public_outputs(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def deployment_result(
+    environment: str,
+    name: str,
+    record: dict[str, Any],
+    started: float,
+    *,
+    stack_id: str | None = None,
+) -> DeploymentResult:
+    """What a finished ARM deployment ``record`` says, the run's clock started at ``started``
+    (``time.monotonic()``); secure outputs left out."""
+    props = record.get("properties") or {}
+    return DeploymentResult(
+        environment=environment,
+        deployment_name=name,
+        deployment_id=record["id"],
+        correlation_id=props.get("correlationId"),
+        provisioning_state=props["provisioningState"],
+        duration_s=round(time.monotonic() - started, 3),
+        outputs=public_outputs(record),
+        output_resources=[r["id"] for r in props.get("outputResources") or []],
+        stack_id=stack_id,
+    )
+
+
 def output_entries(outputs: dict[str, Any]) -> dict[str, dg.MetadataValue]:
     """One text entry per output (``output webHost: app-….azurewebsites.net``): the UI's event
     list shows each value inline; ``outputs`` (JSON) stays for the audit and the API."""
@@ -243,19 +267,8 @@ def _deployed(
     props = record["properties"]
     git_sha = context.run.tags.get("bicep_assets/git_sha", "")
     stack_id = record.get("stack_id")
-    result = boundary.scrub(
-        DeploymentResult(
-            environment=spec.name,
-            deployment_name=record.get("name") or deployment_name(spec.name, context.run_id),
-            deployment_id=record["id"],
-            correlation_id=props.get("correlationId"),
-            provisioning_state=props["provisioningState"],
-            duration_s=round(time.monotonic() - started, 3),
-            outputs=public_outputs(record),
-            output_resources=[r["id"] for r in props.get("outputResources") or []],
-            stack_id=stack_id,
-        )
-    )
+    name = record.get("name") or deployment_name(spec.name, context.run_id)
+    result = boundary.scrub(deployment_result(spec.name, name, record, started, stack_id=stack_id))
     stack_entries: dict[str, Any] = {}
     if stack_id:
         stack_entries = {

@@ -40,7 +40,7 @@ from ..failures import (
 )
 from ..models import CheckResult, CompiledTemplate, DeploymentResult, SavedPlan
 from ..resources.arm import ArmClient
-from .deploy import MAX_NAME, deployment_name, public_outputs, watch_deployment
+from .deploy import MAX_NAME, deployment_name, deployment_result, watch_deployment
 from .saved_plans import load_saved_plan
 from .secrets import parameters_with_secrets
 
@@ -233,18 +233,7 @@ def redeploy(
     if props.get("provisioningState") != "Succeeded":
         error = props.get("error") or {"code": "DeploymentCanceled", "message": "canceled"}
         raise DeploymentFailure.from_error(error, description=f"rollback deployment {name} failed")
-    result = boundary.scrub(
-        DeploymentResult(
-            environment=spec.name,
-            deployment_name=name,
-            deployment_id=record["id"],
-            correlation_id=props.get("correlationId"),
-            provisioning_state=props["provisioningState"],
-            duration_s=round(time.monotonic() - started, 3),
-            outputs=public_outputs(record),
-            output_resources=[r["id"] for r in props.get("outputResources") or []],
-        )
-    )
+    result = boundary.scrub(deployment_result(spec.name, name, record, started))
     return compiled, result
 
 
