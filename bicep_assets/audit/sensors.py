@@ -22,12 +22,17 @@ IN_FLIGHT = [
     dg.DagsterRunStatus.STARTED,
 ]
 
+# One process for the whole refresh (the in-process executor): Dagster's default would start
+# a fresh interpreter for each of its four steps, which import Dagster and the code location
+# again (~2 s of CPU each) to write tables that queue on one write lock anyway — an empty
+# refresh took 16 s and 19.5 s of CPU that way, 6.4 s and 5.9 s of CPU in one process.
 audit_refresh_job = dg.define_asset_job(
     REFRESH_JOB,
     selection=dg.AssetSelection.groups(GROUP),
     description="Refresh the audit tables from the runs finished since the last refresh "
     "(run config: full_rebuild to rebuild them from the whole history).",
     tags={AUDIT_TAG: "refresh"},
+    executor_def=dg.in_process_executor,
 )
 
 

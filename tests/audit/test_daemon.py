@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dagster import DagsterInstance, DagsterRun, DagsterRunStatus
+from dagster import DagsterEventType, DagsterInstance, DagsterRun, DagsterRunStatus
 
 pytestmark = pytest.mark.slow  # a real daemon
 
@@ -63,6 +63,11 @@ def test_daemon_refreshes_the_audit_after_a_cli_deploy(
     assert run.status == DagsterRunStatus.SUCCESS
     assert run.tags["bicep_assets/audit_runs"] == "1"  # the deployment, not the refresh
     assert run.tags["dagster/sensor_name"] == "audit_refresh"
+    with DagsterInstance.from_config(str(home)) as instance:
+        kinds = {entry.dagster_event_type for entry in instance.all_logs(run.run_id)}
+    # its steps ran in the run's own process: no step worker process was started
+    assert DagsterEventType.STEP_START in kinds
+    assert DagsterEventType.STEP_WORKER_STARTING not in kinds
     deployed_run_id(home)  # exactly one deploy_dev run
     with duckdb.connect(str(home / "deployment_history.duckdb"), read_only=True) as connection:
         rows = connection.execute(
