@@ -1,7 +1,7 @@
 """The official Azure CLI, unmodified, with deployment stacks: ``az stack group|sub|mg``
 create (az validates first, then creates), update with a resource dropped, list, delete with
-``--action-on-unmanage`` (refused by a management lock, then allowed), and the error of a
-refused delete, asserting on az's JSON output,
+``--action-on-unmanage`` (refused by a lock on the group, failed by a lock on a managed
+resource, then allowed), and the error of a refused delete, asserting on az's JSON output,
 stderr and exit codes. A handful of commands: each costs about half a second of CPU.
 
 The emulator and the login are conftest.py's (one per xdist worker); names are this
@@ -71,8 +71,22 @@ def test_az_stack_group_create_update_list_delete(az: Az) -> None:
     ]
     listed = az.json("stack", "group", "list", "-g", "rg-azstack")
     assert [s["name"] for s in listed] == ["web"]
-    # a lock on the group: the stack's delete of its resources fails, and the stack stays
+    # a lock on the group covers the stack itself: its DELETE is refused, detach or not
     az.json("lock", "create", "-n", "keep", "-g", "rg-azstack", "--lock-type", "CanNotDelete")
+    stderr = az.fails(
+        "stack", "group", "delete", "-n", "web", "-g", "rg-azstack",
+        "--action-on-unmanage", "detachAll", "--yes",
+    )  # fmt: skip
+    assert (
+        f"(ScopeLocked) The scope '/subscriptions/{SUB}/resourceGroups/rg-azstack/providers/"
+        "Microsoft.Resources/deploymentStacks/web' cannot perform delete operation because "
+        f"following scope(s) are locked: '/subscriptions/{SUB}/resourceGroups/rg-azstack'."
+    ) in stderr
+    az.run("lock", "delete", "-n", "keep", "-g", "rg-azstack").check_returncode()
+    # a lock on a managed resource: the stack's delete of it fails, and the stack stays
+    on_account = ("-n", "keep", "-g", "rg-azstack", "--resource", "azstack1",
+                  "--resource-type", "Microsoft.Storage/storageAccounts")  # fmt: skip
+    az.json("lock", "create", *on_account, "--lock-type", "CanNotDelete")
     delete = (
         "stack", "group", "delete", "-n", "web", "-g", "rg-azstack",
         "--action-on-unmanage", "deleteAll", "--yes",
@@ -85,7 +99,7 @@ def test_az_stack_group_create_update_list_delete(az: Az) -> None:
     assert left["provisioningState"] == "failed"
     assert [r["error"]["code"] for r in left["failedResources"]] == ["ScopeLocked"]
     assert [r["status"] for r in left["resources"]] == ["deleteFailed"]
-    az.run("lock", "delete", "-n", "keep", "-g", "rg-azstack").check_returncode()
+    az.run("lock", "delete", *on_account).check_returncode()
     az.run(*delete).check_returncode()
     assert az.json("resource", "list", "-g", "rg-azstack") == []
 

@@ -12,7 +12,12 @@ resource. Management locks bind those deletes as they bind anyone's (``service/l
 resource a lock covers is not deleted, it stays in the stack as ``deleteFailed`` with its
 ``ScopeLocked`` error in ``failedResources``, and the stack's operation fails with
 ``DeploymentStackDeleteResourcesFailed`` — what Azure answers (Azure/deployment-stacks#26,
-#188, #194; the specification's ``ResourceStatusMode``). ``denySettings`` become deny
+#188, #194; the specification's ``ResourceStatusMode``). The stack itself is a resource of
+its scope: a lock on its resource group or subscription refuses its DELETE (any lock, whatever
+the unmanage action) and a ReadOnly one its PUT, with 409 ``ScopeLocked``, before anything is
+touched ("Lock your resources…": a lock covers everything in its scope; "Automatic deletions
+from deployment history": a CanNotDelete lock on a group keeps its deployments, the same
+provider's resources, from being deleted). ``denySettings`` become deny
 assignments on the managed resources: a write or delete by any principal other than the
 excluded ones, outside the excluded actions, is refused with 403
 ``DenyAssignmentAuthorizationFailed`` (:meth:`DeploymentStacks.check_deny`); the stack's own
@@ -36,7 +41,7 @@ from ..state.stacks import STACK_STATES_IN_PROGRESS
 from ..state.timestamps import iso, iso_duration, utc_now
 from .errors import ArmHttpError
 from .host import ServiceHost
-from .locks import blocking_locks, scope_locked
+from .locks import blocking_locks, check_unlocked, scope_locked
 from .principals import SYSTEM_CLIENT, principal_id
 from .records import DeploymentScope, redacted_parameters
 
@@ -299,10 +304,13 @@ class DeploymentStacks:
     ) -> tuple[dict[str, Any], bool]:
         self.check_name(name)
         self.check_scope(scope)
+        sid = stack_id(scope, name)
+        # the stack is a resource of its scope: a ReadOnly lock there (or above) refuses its
+        # write before anything else is read, as ARM refuses any write under such a lock
+        check_unlocked(self.backend.store, sid, "write")
         properties = self.parse(scope, body)
         target = self.deployment_scope(scope, properties)
         store = self.backend.store
-        sid = stack_id(scope, name)
         with self.lock:
             existing = store.get_stack(sid)
             if (
@@ -555,6 +563,10 @@ class DeploymentStacks:
             stack = store.get_stack(stack_id(scope, name))
             if stack is None:
                 return False
+            # the stack is a resource of its scope: any lock on its group or subscription
+            # refuses its DELETE (409 ScopeLocked) before its resources are looked at — with
+            # detach as with delete; a lock on a managed resource alone does not cover it
+            check_unlocked(store, stack["id"], "delete")
             state = stack["properties"]["provisioningState"]
             if state in STACK_STATES_IN_PROGRESS:
                 raise ArmHttpError(
