@@ -238,19 +238,6 @@ class DeploymentStacks:
                 f"of at most {DESCRIPTION_MAX} characters.",
                 target="properties.description",
             )
-        if "templateLink" in properties and "template" not in properties:
-            raise ArmHttpError(
-                400,
-                "InvalidContentLink",
-                "The local ARM does not fetch linked templates or template specs; send the "
-                "template inline.",
-            )
-        if "parametersLink" in properties:
-            raise ArmHttpError(
-                400,
-                "InvalidContentLink",
-                "The local ARM does not fetch parameter links; send 'parameters' inline.",
-            )
         if scope.resource_group is None and not body.get("location"):
             raise ArmHttpError(
                 400,
@@ -334,16 +321,10 @@ class DeploymentStacks:
                         f"it cannot move to '{after}'.",
                     )
             deployment_name = _deployment_name(name)
-            deployment_body: dict[str, Any] = {
-                "properties": {
-                    "mode": "Incremental",
-                    "template": properties.get("template"),
-                    "parameters": properties.get("parameters") or {},
-                }
-            }
-            if target.resource_group is None:
-                deployment_body["location"] = body.get("location")
+            deployment_body = _deployment_body(properties, target, body)
             record, _ = self.runner.create_or_update(target, deployment_name, deployment_body)
+            # a linked template was fetched by the deployment: the stack keeps what it ran
+            properties["template"] = store.get_deployment_template(target.id, deployment_name)
             now = iso(utc_now())
             who = {"by": principal, "type": _principal_type(principal, self.system_principal)}
             system_data = dict((existing or {}).get("systemData") or {}) or {
@@ -380,6 +361,10 @@ class DeploymentStacks:
             for key in ("description", "validationLevel", "bypassStackOutOfSyncError"):
                 if properties.get(key) is not None:
                     stack["properties"][key] = properties[key]
+            # the specification answers parametersLink (templateLink is write-only: it comes
+            # back from exportTemplate), as the deployment records it — never a SAS token
+            if isinstance(record["properties"].get("parametersLink"), dict):
+                stack["properties"]["parametersLink"] = record["properties"]["parametersLink"]
             # where the deployment went (the stack's own scope when the request named none)
             stack["properties"]["deploymentScope"] = target.id
             store.put_stack(scope.id, stack, properties.get("template"))
@@ -549,8 +534,20 @@ class DeploymentStacks:
         return self.backend.store.list_stacks(scope.id)
 
     def export_template(self, scope: DeploymentScope, name: str) -> dict[str, Any]:
+        """The template the stack deployed, and — a stack made from a link — the
+        ``templateLink`` its deployment recorded (the specification's
+        ``DeploymentStackTemplateDefinition``)."""
         stack = self.get(scope, name)
-        return {"template": self.backend.store.get_stack_template(stack["id"])}
+        store = self.backend.store
+        answer: dict[str, Any] = {"template": store.get_stack_template(stack["id"])}
+        where, _, deployment = str(stack["properties"].get("deploymentId", "")).rpartition(
+            "/providers/Microsoft.Resources/deployments/"
+        )
+        record = store.get_deployment(where, deployment) if where else None
+        link = (record or {}).get("properties", {}).get("templateLink")
+        if isinstance(link, dict):
+            answer["templateLink"] = link
+        return answer
 
     # -- delete -----------------------------------------------------------------------------
     def delete(self, scope: DeploymentScope, name: str, actions: dict[str, str]) -> bool:
@@ -607,16 +604,8 @@ class DeploymentStacks:
         self.check_scope(scope)
         properties = self.parse(scope, body)
         target = self.deployment_scope(scope, properties)
-        deployment_body: dict[str, Any] = {
-            "properties": {
-                "mode": "Incremental",
-                "template": properties.get("template"),
-                "parameters": properties.get("parameters") or {},
-            }
-        }
-        if target.resource_group is None:
-            deployment_body["location"] = body.get("location")
-        expansion, _ = self.runner.expand(target, _deployment_name(name), deployment_body)
+        deployment_body = _deployment_body(properties, target, body)
+        expansion, resolved = self.runner.expand(target, _deployment_name(name), deployment_body)
         result: dict[str, Any] = {
             "id": stack_id(scope, name),
             "name": name,
@@ -625,7 +614,7 @@ class DeploymentStacks:
                 "actionOnUnmanage": properties["actionOnUnmanage"],
                 "denySettings": properties["denySettings"],
                 "correlationId": str(uuid.uuid4()),
-                "parameters": redacted_parameters(expansion, None, properties.get("parameters")),
+                "parameters": redacted_parameters(expansion, None, resolved.get("parameters")),
                 "validatedResources": [{"id": r.id} for r in expansion.all_resources()],
             },
         }
@@ -678,6 +667,25 @@ class DeploymentStacks:
                     settings.get("applyToChildScopes") and target.startswith(scope + "/")
                 ):
                     raise deny_error(principal, action, resource_id, stack, managed["id"])
+
+
+def _deployment_body(
+    properties: dict[str, Any], target: DeploymentScope, body: dict[str, Any]
+) -> dict[str, Any]:
+    """The request of the stack's deployment: its template and parameters as the stack was
+    given them — inline, or by ``templateLink`` (``uri`` with ``queryString``, or a template
+    spec's ``id``) and ``parametersLink``, which the deployment fetches as any deployment's
+    (``linked_templates.py``, the one place links are followed)."""
+    request: dict[str, Any] = {"mode": "Incremental"}
+    for key in ("template", "templateLink", "parameters", "parametersLink"):
+        if properties.get(key) is not None:
+            request[key] = properties[key]
+    if "parameters" not in request and "parametersLink" not in request:
+        request["parameters"] = {}
+    deployment_body: dict[str, Any] = {"properties": request}
+    if target.resource_group is None:
+        deployment_body["location"] = body.get("location")
+    return deployment_body
 
 
 def _deployment_name(stack_name: str) -> str:
