@@ -1,7 +1,8 @@
 """The official Azure CLI, unmodified, with deployment stacks: ``az stack group|sub|mg``
 create (az validates first, then creates), update with a resource dropped, list, delete with
-``--action-on-unmanage`` (refused by a management lock, then allowed), and the error of a
-refused delete, asserting on az's JSON output,
+``--action-on-unmanage`` (refused by a lock on the group, failed by a lock on a managed
+resource, then allowed), the error of a refused delete, and stacks from ``--template-uri``
+(with ``--query-string``) and ``--template-spec``, asserting on az's JSON output,
 stderr and exit codes. A handful of commands: each costs about half a second of CPU.
 
 The emulator and the login are conftest.py's (one per xdist worker); names are this
@@ -15,6 +16,9 @@ import json
 import pytest
 
 from .conftest import SUB, Az
+from .test_az_surface import STORAGE_TEMPLATE, web
+
+__all__ = ["web"]  # the fixture, imported for this module's tests
 
 pytestmark = pytest.mark.slow
 
@@ -71,8 +75,22 @@ def test_az_stack_group_create_update_list_delete(az: Az) -> None:
     ]
     listed = az.json("stack", "group", "list", "-g", "rg-azstack")
     assert [s["name"] for s in listed] == ["web"]
-    # a lock on the group: the stack's delete of its resources fails, and the stack stays
+    # a lock on the group covers the stack itself: its DELETE is refused, detach or not
     az.json("lock", "create", "-n", "keep", "-g", "rg-azstack", "--lock-type", "CanNotDelete")
+    stderr = az.fails(
+        "stack", "group", "delete", "-n", "web", "-g", "rg-azstack",
+        "--action-on-unmanage", "detachAll", "--yes",
+    )  # fmt: skip
+    assert (
+        f"(ScopeLocked) The scope '/subscriptions/{SUB}/resourceGroups/rg-azstack/providers/"
+        "Microsoft.Resources/deploymentStacks/web' cannot perform delete operation because "
+        f"following scope(s) are locked: '/subscriptions/{SUB}/resourceGroups/rg-azstack'."
+    ) in stderr
+    az.run("lock", "delete", "-n", "keep", "-g", "rg-azstack").check_returncode()
+    # a lock on a managed resource: the stack's delete of it fails, and the stack stays
+    on_account = ("-n", "keep", "-g", "rg-azstack", "--resource", "azstack1",
+                  "--resource-type", "Microsoft.Storage/storageAccounts")  # fmt: skip
+    az.json("lock", "create", *on_account, "--lock-type", "CanNotDelete")
     delete = (
         "stack", "group", "delete", "-n", "web", "-g", "rg-azstack",
         "--action-on-unmanage", "deleteAll", "--yes",
@@ -85,7 +103,7 @@ def test_az_stack_group_create_update_list_delete(az: Az) -> None:
     assert left["provisioningState"] == "failed"
     assert [r["error"]["code"] for r in left["failedResources"]] == ["ScopeLocked"]
     assert [r["status"] for r in left["resources"]] == ["deleteFailed"]
-    az.run("lock", "delete", "-n", "keep", "-g", "rg-azstack").check_returncode()
+    az.run("lock", "delete", *on_account).check_returncode()
     az.run(*delete).check_returncode()
     assert az.json("resource", "list", "-g", "rg-azstack") == []
 
@@ -131,3 +149,40 @@ def test_az_stack_sub_and_mg(az: Az) -> None:
         "Microsoft.Resources/deploymentStacks/policies"
     )
     assert mg["provisioningState"] == "succeeded"
+
+
+def test_az_stack_group_create_from_a_template_uri_and_a_template_spec(
+    az: Az, web: tuple[str, list[str]]
+) -> None:
+    """``--template-uri`` with ``--query-string`` (az sends ``templateLink``; the local ARM
+    fetches it with the SAS) and ``--template-spec``: the SAS is in no answer az prints."""
+    base, asked = web
+    az.json("group", "create", "-n", "rg-azstack-links", "-l", "westeurope")
+    common = ("-g", "rg-azstack-links", "--deny-settings-mode", "none",
+              "--action-on-unmanage", "detachAll", "--yes")  # fmt: skip
+    linked = az.run(
+        "stack", "group", "create", "-n", "linked", *common,
+        "--template-uri", f"{base}/templates/storage.json",
+        "--query-string", "sv=2024&sig=azStackSecret0123456789", "-p", "name=stazstackl1",
+    )  # fmt: skip
+    assert linked.returncode == 0, linked.stderr
+    stack = json.loads(linked.stdout)
+    assert stack["provisioningState"] == "succeeded"
+    assert [r["id"].rsplit("/", 1)[1] for r in stack["resources"]] == ["stazstackl1"]
+    assert stack["templateLink"] is None  # write-only in the specification
+    # az reads the template itself too; the local ARM fetched it at least once more
+    assert asked.count("/templates/storage.json?sv=2024&sig=azStackSecret0123456789") >= 2
+    exported = az.run("stack", "group", "export", "-n", "linked", "-g", "rg-azstack-links")
+    assert json.loads(exported.stdout)["templateLink"]["uri"] == f"{base}/templates/storage.json"
+    assert "azStackSecret" not in linked.stdout + linked.stderr + exported.stdout
+    az.write("stack-spec.json", json.dumps(STORAGE_TEMPLATE))
+    spec = az.json(
+        "ts", "create", "-g", "rg-azstack-links", "-n", "stack-spec", "-v", "1.0",
+        "-l", "westeurope", "-f", "stack-spec.json", "--yes",
+    )  # fmt: skip
+    from_spec = az.json(
+        "stack", "group", "create", "-n", "from-spec", *common,
+        "--template-spec", spec["id"], "-p", "name=stazstackl2",
+    )  # fmt: skip
+    assert from_spec["provisioningState"] == "succeeded"
+    assert [r["id"].rsplit("/", 1)[1] for r in from_spec["resources"]] == ["stazstackl2"]

@@ -31,7 +31,7 @@ from ..state.timestamps import iso, iso_duration, utc_now
 from .caller import caller_object_id
 from .errors import ArmHttpError, TemplateRejected, group_not_found
 from .host import ServiceHost
-from .linked_templates import LinkLoader, recorded_link
+from .linked_templates import LinkLoader, recorded_link, recorded_parameters_link
 from .preflight import as_http_error, check_preflight, deployment_location_error
 from .records import (
     DEPLOYMENT_TYPE,
@@ -290,8 +290,15 @@ class DeploymentRunner(ResourceSteps):
         if body.get("location"):
             record["location"] = body["location"]
         if isinstance(properties.get("templateLink"), dict):
-            # never its queryString: a SAS token is a credential (linked_templates.py)
-            record["properties"]["templateLink"] = recorded_link(properties["templateLink"])
+            # never its queryString, nor a query in its uri: a SAS token is a credential
+            # (linked_templates.py)
+            record["properties"]["templateLink"] = recorded_link(
+                properties["templateLink"], properties.get("template")
+            )
+        if isinstance(properties.get("parametersLink"), dict):
+            record["properties"]["parametersLink"] = recorded_parameters_link(
+                properties["parametersLink"]
+            )
         on_error = properties.get("onErrorDeployment")
         if isinstance(on_error, dict):
             record["properties"]["onErrorDeployment"] = dict(on_error)

@@ -18,8 +18,9 @@ at most 30 seconds.
 A query string is a credential (a SAS token: ``sv=…&sig=…``): it is sent to the address and
 nowhere else. Error messages name the address without it (``queryString``, or a query
 written into ``uri``), the reason quoted from the network library is scrubbed of it, and the
-link a deployment records (its GET, the state file) leaves ``queryString`` out; only the
-running deployment holds it, to fetch its ``relativePath`` links.
+links a deployment or a stack records (GET, lists, the state file) and ``deployment()``
+answers leave ``queryString`` out and name the address without its query; only the running
+deployment holds it, to fetch its ``relativePath`` links.
 """
 
 from __future__ import annotations
@@ -193,9 +194,30 @@ def _shown(link: dict[str, Any]) -> dict[str, Any]:
             if link.get(k)}  # fmt: skip
 
 
-def recorded_link(link: Any) -> Any:
-    """A ``templateLink`` as a deployment's record keeps and answers it: without its
-    ``queryString`` (a SAS token)."""
+def recorded_link(link: Any, template: Any = None) -> Any:
+    """A ``templateLink`` as a deployment's record keeps and answers it — Azure's examples
+    (``PutDeploymentWithOnErrorDeploymentLastSuccessful``: ``uri`` and the template's
+    ``contentVersion``; ``PutDeploymentResourceGroup``: a link sent with ``queryString``
+    answered without it): no ``queryString`` (a SAS token), and a ``uri`` without the query
+    or fragment a SAS may have been written into; ``contentVersion`` as the link gave it, else
+    the ``template``'s."""
     if not isinstance(link, dict):
         return link
-    return {k: v for k, v in link.items() if k != "queryString"}
+    recorded = {k: v for k, v in link.items() if k != "queryString"}
+    if isinstance(recorded.get("uri"), str):
+        recorded["uri"] = without_query(recorded["uri"])
+    version = template.get("contentVersion") if isinstance(template, dict) else None
+    if not recorded.get("contentVersion") and isinstance(version, str) and version:
+        recorded["contentVersion"] = version
+    return recorded
+
+
+def recorded_parameters_link(link: Any) -> Any:
+    """A ``parametersLink`` as a record keeps and answers it: its ``uri`` without the query a
+    SAS token may have been written into, and its ``contentVersion``."""
+    if not isinstance(link, dict):
+        return link
+    recorded = {k: v for k, v in link.items() if k in ("uri", "contentVersion")}
+    if isinstance(recorded.get("uri"), str):
+        recorded["uri"] = without_query(recorded["uri"])
+    return recorded

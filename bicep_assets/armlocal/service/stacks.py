@@ -12,7 +12,12 @@ resource. Management locks bind those deletes as they bind anyone's (``service/l
 resource a lock covers is not deleted, it stays in the stack as ``deleteFailed`` with its
 ``ScopeLocked`` error in ``failedResources``, and the stack's operation fails with
 ``DeploymentStackDeleteResourcesFailed`` — what Azure answers (Azure/deployment-stacks#26,
-#188, #194; the specification's ``ResourceStatusMode``). ``denySettings`` become deny
+#188, #194; the specification's ``ResourceStatusMode``). The stack itself is a resource of
+its scope: a lock on its resource group or subscription refuses its DELETE (any lock, whatever
+the unmanage action) and a ReadOnly one its PUT, with 409 ``ScopeLocked``, before anything is
+touched ("Lock your resources…": a lock covers everything in its scope; "Automatic deletions
+from deployment history": a CanNotDelete lock on a group keeps its deployments, the same
+provider's resources, from being deleted). ``denySettings`` become deny
 assignments on the managed resources: a write or delete by any principal other than the
 excluded ones, outside the excluded actions, is refused with 403
 ``DenyAssignmentAuthorizationFailed`` (:meth:`DeploymentStacks.check_deny`); the stack's own
@@ -36,7 +41,7 @@ from ..state.stacks import STACK_STATES_IN_PROGRESS
 from ..state.timestamps import iso, iso_duration, utc_now
 from .errors import ArmHttpError
 from .host import ServiceHost
-from .locks import blocking_locks, scope_locked
+from .locks import blocking_locks, check_unlocked, scope_locked
 from .principals import SYSTEM_CLIENT, principal_id
 from .records import DeploymentScope, redacted_parameters
 
@@ -233,19 +238,6 @@ class DeploymentStacks:
                 f"of at most {DESCRIPTION_MAX} characters.",
                 target="properties.description",
             )
-        if "templateLink" in properties and "template" not in properties:
-            raise ArmHttpError(
-                400,
-                "InvalidContentLink",
-                "The local ARM does not fetch linked templates or template specs; send the "
-                "template inline.",
-            )
-        if "parametersLink" in properties:
-            raise ArmHttpError(
-                400,
-                "InvalidContentLink",
-                "The local ARM does not fetch parameter links; send 'parameters' inline.",
-            )
         if scope.resource_group is None and not body.get("location"):
             raise ArmHttpError(
                 400,
@@ -299,10 +291,13 @@ class DeploymentStacks:
     ) -> tuple[dict[str, Any], bool]:
         self.check_name(name)
         self.check_scope(scope)
+        sid = stack_id(scope, name)
+        # the stack is a resource of its scope: a ReadOnly lock there (or above) refuses its
+        # write before anything else is read, as ARM refuses any write under such a lock
+        check_unlocked(self.backend.store, sid, "write")
         properties = self.parse(scope, body)
         target = self.deployment_scope(scope, properties)
         store = self.backend.store
-        sid = stack_id(scope, name)
         with self.lock:
             existing = store.get_stack(sid)
             if (
@@ -326,16 +321,10 @@ class DeploymentStacks:
                         f"it cannot move to '{after}'.",
                     )
             deployment_name = _deployment_name(name)
-            deployment_body: dict[str, Any] = {
-                "properties": {
-                    "mode": "Incremental",
-                    "template": properties.get("template"),
-                    "parameters": properties.get("parameters") or {},
-                }
-            }
-            if target.resource_group is None:
-                deployment_body["location"] = body.get("location")
+            deployment_body = _deployment_body(properties, target, body)
             record, _ = self.runner.create_or_update(target, deployment_name, deployment_body)
+            # a linked template was fetched by the deployment: the stack keeps what it ran
+            properties["template"] = store.get_deployment_template(target.id, deployment_name)
             now = iso(utc_now())
             who = {"by": principal, "type": _principal_type(principal, self.system_principal)}
             system_data = dict((existing or {}).get("systemData") or {}) or {
@@ -372,6 +361,10 @@ class DeploymentStacks:
             for key in ("description", "validationLevel", "bypassStackOutOfSyncError"):
                 if properties.get(key) is not None:
                     stack["properties"][key] = properties[key]
+            # the specification answers parametersLink (templateLink is write-only: it comes
+            # back from exportTemplate), as the deployment records it — never a SAS token
+            if isinstance(record["properties"].get("parametersLink"), dict):
+                stack["properties"]["parametersLink"] = record["properties"]["parametersLink"]
             # where the deployment went (the stack's own scope when the request named none)
             stack["properties"]["deploymentScope"] = target.id
             store.put_stack(scope.id, stack, properties.get("template"))
@@ -541,8 +534,20 @@ class DeploymentStacks:
         return self.backend.store.list_stacks(scope.id)
 
     def export_template(self, scope: DeploymentScope, name: str) -> dict[str, Any]:
+        """The template the stack deployed, and — a stack made from a link — the
+        ``templateLink`` its deployment recorded (the specification's
+        ``DeploymentStackTemplateDefinition``)."""
         stack = self.get(scope, name)
-        return {"template": self.backend.store.get_stack_template(stack["id"])}
+        store = self.backend.store
+        answer: dict[str, Any] = {"template": store.get_stack_template(stack["id"])}
+        where, _, deployment = str(stack["properties"].get("deploymentId", "")).rpartition(
+            "/providers/Microsoft.Resources/deployments/"
+        )
+        record = store.get_deployment(where, deployment) if where else None
+        link = (record or {}).get("properties", {}).get("templateLink")
+        if isinstance(link, dict):
+            answer["templateLink"] = link
+        return answer
 
     # -- delete -----------------------------------------------------------------------------
     def delete(self, scope: DeploymentScope, name: str, actions: dict[str, str]) -> bool:
@@ -555,6 +560,10 @@ class DeploymentStacks:
             stack = store.get_stack(stack_id(scope, name))
             if stack is None:
                 return False
+            # the stack is a resource of its scope: any lock on its group or subscription
+            # refuses its DELETE (409 ScopeLocked) before its resources are looked at — with
+            # detach as with delete; a lock on a managed resource alone does not cover it
+            check_unlocked(store, stack["id"], "delete")
             state = stack["properties"]["provisioningState"]
             if state in STACK_STATES_IN_PROGRESS:
                 raise ArmHttpError(
@@ -595,16 +604,8 @@ class DeploymentStacks:
         self.check_scope(scope)
         properties = self.parse(scope, body)
         target = self.deployment_scope(scope, properties)
-        deployment_body: dict[str, Any] = {
-            "properties": {
-                "mode": "Incremental",
-                "template": properties.get("template"),
-                "parameters": properties.get("parameters") or {},
-            }
-        }
-        if target.resource_group is None:
-            deployment_body["location"] = body.get("location")
-        expansion, _ = self.runner.expand(target, _deployment_name(name), deployment_body)
+        deployment_body = _deployment_body(properties, target, body)
+        expansion, resolved = self.runner.expand(target, _deployment_name(name), deployment_body)
         result: dict[str, Any] = {
             "id": stack_id(scope, name),
             "name": name,
@@ -613,7 +614,7 @@ class DeploymentStacks:
                 "actionOnUnmanage": properties["actionOnUnmanage"],
                 "denySettings": properties["denySettings"],
                 "correlationId": str(uuid.uuid4()),
-                "parameters": redacted_parameters(expansion, None, properties.get("parameters")),
+                "parameters": redacted_parameters(expansion, None, resolved.get("parameters")),
                 "validatedResources": [{"id": r.id} for r in expansion.all_resources()],
             },
         }
@@ -666,6 +667,25 @@ class DeploymentStacks:
                     settings.get("applyToChildScopes") and target.startswith(scope + "/")
                 ):
                     raise deny_error(principal, action, resource_id, stack, managed["id"])
+
+
+def _deployment_body(
+    properties: dict[str, Any], target: DeploymentScope, body: dict[str, Any]
+) -> dict[str, Any]:
+    """The request of the stack's deployment: its template and parameters as the stack was
+    given them — inline, or by ``templateLink`` (``uri`` with ``queryString``, or a template
+    spec's ``id``) and ``parametersLink``, which the deployment fetches as any deployment's
+    (``linked_templates.py``, the one place links are followed)."""
+    request: dict[str, Any] = {"mode": "Incremental"}
+    for key in ("template", "templateLink", "parameters", "parametersLink"):
+        if properties.get(key) is not None:
+            request[key] = properties[key]
+    if "parameters" not in request and "parametersLink" not in request:
+        request["parameters"] = {}
+    deployment_body: dict[str, Any] = {"properties": request}
+    if target.resource_group is None:
+        deployment_body["location"] = body.get("location")
+    return deployment_body
 
 
 def _deployment_name(stack_name: str) -> str:

@@ -309,6 +309,20 @@ def test_remote_template_has_template_link_first() -> None:
     assert evaluate_in(scope, shared) == "https://example.com/templates/shared-resources.json"
 
 
+def test_the_template_link_shown_never_carries_a_sas_token() -> None:
+    """deployment() shows the link as the record answers it: no queryString, and the uri
+    without a query written into it."""
+    sas = "sv=2024-11-04&sp=r&sig=c2VjcmV0LXNpZ25hdHVyZQ"
+    for link in (
+        {"uri": "https://example.com/t/main.json", "queryString": sas},
+        {"uri": f"https://example.com/t/main.json?{sas}"},
+    ):
+        scope = deployment_scope(DEPLOYMENT_EXAMPLE, template_link=link)
+        result = evaluate_in(scope, "[deployment()]")
+        assert result["properties"]["templateLink"] == {"uri": "https://example.com/t/main.json"}
+        assert "sig=" not in str(result)
+
+
 def test_local_template_has_no_template_link() -> None:
     with pytest.raises(ExpressionError, match=r"property 'templateLink' doesn't exist"):
         evaluate_in(deployment_scope(DEPLOYMENT_EXAMPLE), "[deployment().properties.templateLink]")

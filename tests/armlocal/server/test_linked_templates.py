@@ -366,3 +366,81 @@ def test_nested_deployment_with_parameters_link(
     assert caught.value.error.message == (
         "The nested deployment 'inline' takes 'parameters' or 'parametersLink', not both."
     )
+
+
+def test_a_sas_written_into_the_uri_never_comes_back(
+    arm: LocalArm,
+    deployments: Any,
+    files: Files,
+    group: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A SAS token written into ``templateLink.uri`` or ``parametersLink.uri`` themselves (not
+    in ``queryString``), at the top and in a nested deployment whose address is computed from
+    a secure parameter (the linked-templates page's ``concat(…, '?', sasToken)``): fetched
+    with it, and answered — GET, list, what-if, outputs, the state file, the request log, the
+    server's log — as Azure's records show a link (``uri`` without its query, the template's
+    ``contentVersion``)."""
+    caplog.set_level(logging.DEBUG)
+    files.files["/t/main.json"] = template(
+        [
+            {
+                "type": "Microsoft.Resources/deployments",
+                "apiVersion": "2022-09-01",
+                "name": "child",
+                "properties": {
+                    "mode": "Incremental",
+                    "templateLink": {
+                        "uri": "[concat(parameters('base'), '/t/child.json?', parameters('sas'))]"
+                    },
+                },
+            }
+        ],
+        parameters={"base": {"type": "string"}, "sas": {"type": "securestring"}},
+        outputs={"link": {"type": "string", "value": "[deployment().properties.templateLink.uri]"}},
+    )
+    files.files["/t/child.json"] = template(
+        [storage("stsasuri1")],
+        outputs={"link": {"type": "string", "value": "[deployment().properties.templateLink.uri]"}},
+    )
+    files.files["/p/main.parameters.json"] = {
+        "parameters": {"base": {"value": files.base}, "sas": {"value": SAS}}
+    }
+    body = {
+        "properties": {
+            "mode": "Incremental",
+            "templateLink": {"uri": f"{files.base}/t/main.json?{SAS}"},
+            "parametersLink": {"uri": f"{files.base}/p/main.parameters.json?{SAS}"},
+        }
+    }
+    preview = deployments.deployments.begin_what_if(group, "sasuri", body).result()
+    assert [(c.change_type, c.resource_id.rsplit("/", 1)[1]) for c in preview.changes] == [
+        ("Create", "stsasuri1")
+    ]
+    result = deployments.deployments.begin_create_or_update(group, "sasuri", body).result()
+    assert result.properties.provisioning_state == "Succeeded"
+    assert set(files.asked) >= {
+        f"/t/main.json?{SAS}",
+        f"/p/main.parameters.json?{SAS}",
+        f"/t/child.json?{SAS}",
+    }
+    top = deployments.deployments.get(group, "sasuri").properties
+    assert top.template_link.as_dict() == {
+        "uri": f"{files.base}/t/main.json",
+        "contentVersion": "1.0.0.0",
+    }
+    assert top.parameters_link.as_dict() == {"uri": f"{files.base}/p/main.parameters.json"}
+    assert top.outputs["link"]["value"] == f"{files.base}/t/main.json"
+    child = deployments.deployments.get(group, "child").properties
+    assert child.template_link.uri == f"{files.base}/t/child.json"
+    assert child.outputs["link"]["value"] == f"{files.base}/t/child.json"
+    answers = [
+        preview.as_dict(),
+        result.as_dict(),
+        *[d.as_dict() for d in deployments.deployments.list_by_resource_group(group)],
+        *[o.as_dict() for o in deployments.deployment_operations.list(group, "sasuri")],
+        *[o.as_dict() for o in deployments.deployment_operations.list(group, "child")],
+    ]
+    assert all(SECRET not in json.dumps(a, default=str) for a in answers)
+    assert SECRET not in state_dump(arm)
+    assert SECRET not in requests_log(arm) and SECRET not in caplog.text

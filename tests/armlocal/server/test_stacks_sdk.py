@@ -385,11 +385,15 @@ DELETE_FAILED_DETAIL = (
 )
 
 
-def scope_locked(target: str, lock_scope: str) -> str:
+def locked(operation: str, target: str, lock_scope: str) -> str:
     return (
-        f"The scope '{target}' cannot perform delete operation because following scope(s) are "
-        f"locked: '{lock_scope}'. Please remove the lock and try again."
+        f"The scope '{target}' cannot perform {operation} operation because following scope(s) "
+        f"are locked: '{lock_scope}'. Please remove the lock and try again."
     )
+
+
+def scope_locked(target: str, lock_scope: str) -> str:
+    return locked("delete", target, lock_scope)
 
 
 def test_an_update_leaves_a_locked_resource_it_should_delete_and_fails(
@@ -453,14 +457,86 @@ def test_an_update_leaves_a_locked_resource_it_should_delete_and_fails(
 
 
 @pytest.mark.parametrize("level", ["CanNotDelete", "ReadOnly"])
-def test_a_delete_under_a_group_lock_fails_and_keeps_the_stack(
+def test_a_lock_on_the_group_refuses_the_stacks_own_delete(
     arm: LocalArm, stacks: Any, group: str, resources: Any, level: str
 ) -> None:
+    """The stack is a resource of its group: a lock there refuses its DELETE at once (409
+    ``ScopeLocked`` naming the stack), whatever the unmanage action, and touches nothing; a
+    ReadOnly lock refuses its update too, a CanNotDelete one does not."""
     locks = ManagementLockClient(**arm.connection.client_kwargs()).management_locks
     stacks.begin_create_or_update_at_resource_group(
         group, "gone", stack_body(template([storage("stackm1")]))
     ).result()
     locks.create_or_update_at_resource_group_level(group, "keep", {"level": level})
+    sid = f"/subscriptions/{SUB}/resourceGroups/{group}/providers/Microsoft.Resources/deploymentStacks/gone"  # noqa: E501
+    group_id = f"/subscriptions/{SUB}/resourceGroups/{group}"
+    account = storage_id(group, "stackm1")
+    for action in ("delete", "detach"):
+        with pytest.raises(HttpResponseError) as info:
+            stacks.begin_delete_at_resource_group(
+                group, "gone", unmanage_action_resources=action
+            ).result()
+        assert (info.value.status_code, info.value.error.code) == (409, "ScopeLocked")
+        assert info.value.error.message == locked("delete", sid, group_id)
+    stack = stacks.get_at_resource_group(group, "gone")
+    assert stack.properties.provisioning_state == "succeeded"
+    assert [(r.id, r.status) for r in stack.properties.resources] == [(account, "managed")]
+    assert stack.properties.failed_resources in (None, [])
+    assert resources.resources.check_existence_by_id(account, api_version=STORAGE_API)
+    update = stack_body(template([storage("stackm1"), storage("stackm2")]))
+    if level == "ReadOnly":
+        with pytest.raises(HttpResponseError) as info:
+            stacks.begin_create_or_update_at_resource_group(group, "gone", update).result()
+        assert (info.value.status_code, info.value.error.code) == (409, "ScopeLocked")
+        assert info.value.error.message == locked("write", sid, group_id)
+        assert not resources.resources.check_existence_by_id(
+            storage_id(group, "stackm2"), api_version=STORAGE_API
+        )
+    else:
+        updated = stacks.begin_create_or_update_at_resource_group(group, "gone", update).result()
+        assert updated.properties.provisioning_state == "succeeded"
+    # the lock gone, the stack goes (detached: its resources stay)
+    locks.delete_at_resource_group_level(group, "keep")
+    stacks.begin_delete_at_resource_group(
+        group, "gone", unmanage_action_resources="detach"
+    ).result()
+    with pytest.raises(ResourceNotFoundError):
+        stacks.get_at_resource_group(group, "gone")
+    assert resources.resources.check_existence_by_id(account, api_version=STORAGE_API)
+
+
+def test_a_lock_on_the_subscription_refuses_a_subscription_stacks_delete(
+    arm: LocalArm, stacks: Any
+) -> None:
+    locks = ManagementLockClient(**arm.connection.client_kwargs()).management_locks
+    empty = {"$schema": SUB_SCHEMA, "contentVersion": "1.0.0.0", "resources": []}
+    stacks.begin_create_or_update_at_subscription(
+        "landing", stack_body(empty, location="westeurope")
+    ).result()
+    locks.create_or_update_at_subscription_level("keep", {"level": "CanNotDelete"})
+    with pytest.raises(HttpResponseError) as info:
+        stacks.begin_delete_at_subscription("landing", unmanage_action_resources="detach").result()
+    sid = f"/subscriptions/{SUB}/providers/Microsoft.Resources/deploymentStacks/landing"
+    assert (info.value.status_code, info.value.error.code) == (409, "ScopeLocked")
+    assert info.value.error.message == locked("delete", sid, f"/subscriptions/{SUB}")
+    assert stacks.get_at_subscription("landing").properties.provisioning_state == "succeeded"
+    locks.delete_at_subscription_level("keep")
+    stacks.begin_delete_at_subscription("landing").result()
+    with pytest.raises(ResourceNotFoundError):
+        stacks.get_at_subscription("landing")
+
+
+def test_a_lock_on_a_managed_resource_fails_the_stacks_delete_and_keeps_it(
+    arm: LocalArm, stacks: Any, group: str, resources: Any
+) -> None:
+    """A lock on a managed resource does not cover the stack: the DELETE is accepted, its
+    delete of that resource fails, and the stack stays, failed; detaching is not refused."""
+    locks = ManagementLockClient(**arm.connection.client_kwargs()).management_locks
+    stacks.begin_create_or_update_at_resource_group(
+        group, "gone", stack_body(template([storage("stackm1")]))
+    ).result()
+    account = storage_id(group, "stackm1")
+    locks.create_or_update_by_scope(account, "keep", {"level": "CanNotDelete"})
     with pytest.raises(HttpResponseError) as info:
         stacks.begin_delete_at_resource_group(
             group, "gone", unmanage_action_resources="delete"
@@ -473,12 +549,9 @@ def test_a_delete_under_a_group_lock_fails_and_keeps_the_stack(
         "One or more resources could not be deleted. Correlation id: "
         f"'{stack.properties.correlation_id}'."
     )
-    account = storage_id(group, "stackm1")
     [failed] = stack.properties.failed_resources
     assert (failed.id, failed.error.code) == (account, "ScopeLocked")
-    assert failed.error.message == scope_locked(
-        account, f"/subscriptions/{SUB}/resourceGroups/{group}"
-    )
+    assert failed.error.message == scope_locked(account, account)
     assert [(r.id, r.status) for r in stack.properties.resources] == [(account, "deleteFailed")]
     assert resources.resources.check_existence_by_id(account, api_version=STORAGE_API)
     # detaching is not a delete: no lock stands in its way

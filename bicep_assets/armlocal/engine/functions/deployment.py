@@ -100,6 +100,17 @@ def _as_deployed(template: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def _link_shown(link: dict[str, Any]) -> dict[str, Any]:
+    """The ``templateLink`` ``deployment()`` shows ("Deployment functions": ``{"uri": …}`` for
+    a remote template, ``{"id": …}`` for a template spec): never a SAS token — no
+    ``queryString``, and the ``uri`` without a query written into it (the deployment still
+    fetches its ``relativePath`` links with it)."""
+    shown = {k: copy.deepcopy(v) for k, v in link.items() if k != "queryString"}
+    if isinstance(shown.get("uri"), str):
+        shown["uri"] = shown["uri"].split("?", 1)[0].split("#", 1)[0]
+    return shown
+
+
 @arm_function("deployment")
 def deployment(ctx: EvalContext) -> dict[str, Any]:
     """The current deployment: name, (location at subscription scope) and properties.
@@ -118,10 +129,10 @@ def deployment(ctx: EvalContext) -> dict[str, Any]:
         subset = {k: template[k] for k in ("contentVersion", "metadata") if k in template}
         properties["template"] = copy.deepcopy(subset)
         if dep.template_link:
-            properties["templateLink"] = copy.deepcopy(dep.template_link)
+            properties["templateLink"] = _link_shown(dep.template_link)
     else:
         if dep.template_link:
-            properties["templateLink"] = copy.deepcopy(dep.template_link)
+            properties["templateLink"] = _link_shown(dep.template_link)
         properties["template"] = _as_deployed(template)
         properties["templateHash"] = scope.template_hash
         properties["parameters"] = copy.deepcopy(scope.deployment_parameters)
