@@ -192,8 +192,9 @@ def defaulted_paths(resource_type: str) -> set[str]:
 
 
 def write_only_paths(resource_type: str) -> set[str]:
-    """Paths a GET never returns for ``resource_type`` (so they are never stored): a what-if
-    should not report them as changed just because the current resource lacks them."""
+    """Paths a GET never returns for ``resource_type`` (so they are never stored). What-if
+    compares the template with the GET, as Azure's does, so a value written there is a
+    ``Create`` on every redeploy; what-if answers mask it (``secure_answers``)."""
     return set(behavior_for(resource_type).write_only)
 
 
