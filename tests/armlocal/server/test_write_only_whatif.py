@@ -74,3 +74,51 @@ def test_a_secret_redeploy_is_a_modify_creating_its_masked_value(
         ]
     text = json.dumps(answer)
     assert SECURE not in text and PLAIN not in text
+
+
+VM = {
+    "type": "Microsoft.Compute/virtualMachines",
+    "apiVersion": "2024-07-01",
+    "name": "vm1",
+    "location": "westeurope",
+    "properties": {
+        "hardwareProfile": {"vmSize": "Standard_D1_v2"},
+        "osProfile": {
+            "computerName": "vm1",
+            "adminUsername": "azureuser",
+            "adminPassword": "[parameters('pw')]",
+        },
+    },
+}
+
+
+def test_a_nested_write_only_path_is_compared_and_masked_the_same(
+    deployments: Any, group: str
+) -> None:
+    """A VM's ``properties.osProfile.adminPassword``: the rest of ``osProfile`` is compared
+    (unchanged), the password is a masked Create."""
+    body = {
+        "properties": {
+            "mode": "Incremental",
+            "template": template([VM], parameters={"pw": {"type": "securestring"}}),
+            "parameters": {"pw": {"value": SECURE}},
+        }
+    }
+    ops = deployments.deployments
+    ops.begin_create_or_update(group, "vm", body).result()
+    (change,) = ops.begin_what_if(group, "vm", body).result().as_dict()["properties"]["changes"]
+    assert change["changeType"] == "Modify"
+    assert change["before"]["properties"]["osProfile"] == {
+        "computerName": "vm1",
+        "adminUsername": "azureuser",
+    }
+    assert change["after"]["properties"]["osProfile"]["adminPassword"] == MASK
+    significant = [d for d in change["delta"] if d["propertyChangeType"] != "NoEffect"]
+    assert significant == [
+        {
+            "path": "properties.osProfile.adminPassword",
+            "propertyChangeType": "Create",
+            "after": MASK,
+        }
+    ]
+    assert SECURE not in json.dumps(change)
