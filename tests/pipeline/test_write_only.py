@@ -92,6 +92,12 @@ def test_a_redeployed_secret_is_write_only_not_a_change_at_gate_and_drift(dev: P
     lines = terminal_plan(output["diff"]).splitlines()
     assert WRITE_ONLY_TITLE in lines
     assert f"- {SECRET_ID}: properties.value" in lines
+    summary = (
+        "0 to create, 0 to modify, 0 to delete, 1 write-only (not compared) "
+        f"(plan {planned.run_id})"
+    )
+    logged = [e.user_message for e in dev.instance.all_logs(planned.run_id) if e.step_key == "plan"]
+    assert summary in logged
     assert step_summary("plan", output).endswith(
         "; 1 write-only value(s) written again, not compared"
     )
