@@ -77,6 +77,10 @@ class WhatIfChange(BaseModel):
     # and without noise or ignored paths); a Delete: the resource as it is (``before``)
     after: dict[str, Any] | None = None
     before: dict[str, Any] | None = None
+    # paths of an existing resource the deployment writes but ARM cannot compare, because a
+    # GET never returns them (a Key Vault secret's value): written on every deploy, shown to
+    # the reviewer, never a change (never in ``delta``) and never with their value
+    write_only: list[str] = Field(default_factory=list)
 
     @property
     def changed_paths(self) -> list[str]:
@@ -99,6 +103,11 @@ class Plan(BaseModel):
 
     def count(self, change_type: str) -> int:
         return sum(1 for c in self.changes if c.change_type == change_type)
+
+    @property
+    def write_only(self) -> list[tuple[str, str]]:
+        """``(resource id, path)`` of every write-only value the deployment writes again."""
+        return [(c.resource_id, path) for c in self.changes for path in c.write_only]
 
     @property
     def deletions(self) -> list[WhatIfChange]:

@@ -141,6 +141,11 @@ def step_summary(step: str, metadata: dict[str, Any]) -> str:
             f"{metadata['creates']} to create, {metadata['modifies']} to modify, "
             f"{metadata['deletes']} to delete, {metadata['no_change']} unchanged"
             + (f", {metadata['detaches']} to detach" if metadata.get("detaches") else "")
+            + (
+                f"; {metadata['write_only']} write-only value(s) written again, not compared"
+                if metadata.get("write_only")
+                else ""
+            )
         )
     if step == "gate":
         deleted = metadata.get("deleted_resources") or []

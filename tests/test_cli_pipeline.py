@@ -60,6 +60,12 @@ def test_deploy_from_ci_records_the_run_and_leaks_no_secret(project: Path, tmp_p
     again = cli(project, home, "plan", "dev", "--git-sha", "abc1234")
     assert again.returncode == 0, again.stderr[-3000:]
     assert "0 to create, 0 to modify, 0 to delete, 6 unchanged" in again.stdout
+    # the Key Vault secret's value is written again on every deploy and cannot be compared:
+    # said by path, never by value, and not a change
+    assert "6 unchanged; 1 write-only value(s) written again, not compared" in again.stderr
+    assert "\nWrite-only: written on every deploy, cannot be compared\n" in again.stdout
+    assert "/secrets/app-secret: properties.value\n" in again.stdout
+    assert CANARY not in again.stdout and CANARY not in again.stderr
     with dg.DagsterInstance.from_config(str(home)) as instance:
         latest = instance.get_runs(limit=1)[0]
         assert (latest.job_name, latest.tags["bicep_assets/git_sha"]) == ("plan_dev", "abc1234")

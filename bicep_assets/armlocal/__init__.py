@@ -22,6 +22,7 @@ from .cli.whatif_render import render_what_if
 from .http.client import LocalArmConnection, StaticTokenCredential
 from .http.server import LocalArm
 from .http.tempdirs import remove_orphaned_temp_dirs
+from .service.behaviors import write_only_paths
 from .service.faults import FaultPlan, FaultPlanSpec, FaultRule
 from .service.host import LocalArmConfig
 from .service.preflight import expanded_resource_errors, group_location_error, preflight_error
@@ -57,4 +58,5 @@ __all__ = [
     "run_arm",
     "run_emulator",
     "what_if",
+    "write_only_paths",
 ]

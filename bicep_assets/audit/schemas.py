@@ -195,13 +195,14 @@ PLANS = _table(
 PLANNED_PROPERTIES = _table(
     "planned_properties",
     "Every property a saved plan changes: a Create's properties, a Modify's changed paths, a "
-    "Delete's last state, with values before and after as JSON.",
+    "Delete's last state, with values before and after as JSON; and each write-only value "
+    "written again (WriteOnly, by path, without values).",
     _PLAN_ID,
     _ENV,
     ("resource_id", "VARCHAR", "ARM resource id"),
     ("resource_change_type", "VARCHAR", "the resource's change: Create, Modify, Delete…"),
     ("path", "VARCHAR", "property path (properties.siteConfig.alwaysOn, tags.owner, …)"),
-    ("change_type", "VARCHAR", "the property's change: Create, Modify, Delete, Array"),
+    ("change_type", "VARCHAR", "the property's change: Create, Modify, Delete, Array, WriteOnly"),
     ("before", "VARCHAR", "value before, as JSON (null for a Create)"),
     ("after", "VARCHAR", "value after, as JSON (null for a Delete)"),
 )

@@ -10,7 +10,8 @@ import dagster as dg
 from azure.core.exceptions import AzureError
 from dagster import OpExecutionContext
 
-from ..armlocal import CHANGE_SYMBOLS, read_only_matcher
+from ..armlocal import CHANGE_SYMBOLS, read_only_matcher, write_only_paths
+from ..armlocal.engine import MASK
 from ..environments import EnvironmentSpec, Scope
 from ..failures import DeploymentFailure, FailureBoundary, LogicFailure, failure_boundary
 from ..models import CompiledTemplate, Plan, PropertyChange, WhatIfChange
@@ -69,7 +70,8 @@ def _property_changes(
 
 def plan_from_what_if(environment: str, result: dict[str, Any], ignore: Iterable[str] = ()) -> Plan:
     """The plan from a ``WhatIfOperationResult``: read-only (NoEffect) and ignored paths
-    dropped; a Modify left with no property change is NoChange."""
+    dropped; write-only paths of existing resources set apart (see :func:`_write_only`); a
+    Modify left with no property change is NoChange."""
     if result.get("error"):
         raise DeploymentFailure.from_error(result["error"])
     is_noise = read_only_matcher([*BUILTIN_NOISE, *ignore])
@@ -77,23 +79,95 @@ def plan_from_what_if(environment: str, result: dict[str, Any], ignore: Iterable
     for change in (result.get("properties") or {}).get("changes") or []:
         resource_id = change.get("resourceId", "")
         kind = change.get("changeType", "Modify")
-        delta = _property_changes(change.get("delta") or [], is_noise)
+        body = change.get("after") or change.get("before") or {}
+        rtype = (body.get("type") if isinstance(body, dict) else None) or _type_from_id(resource_id)
+        raw_delta, write_only = _write_only(change, sorted(write_only_paths(rtype)), is_noise)
+        delta = _property_changes(raw_delta, is_noise)
         if kind == "Modify" and not delta:
             kind = "NoChange"
-        body = change.get("after") or change.get("before") or {}
-        rtype = body.get("type") if isinstance(body, dict) else None
+        after = _body(change.get("after"), is_noise) if kind == "Create" else None
         changes.append(
             WhatIfChange(
                 resource_id=resource_id,
-                resource_type=rtype or _type_from_id(resource_id),
+                resource_type=rtype,
                 change_type=kind,
                 unsupported_reason=change.get("unsupportedReason"),
                 delta=delta,
-                after=_body(change.get("after"), is_noise) if kind == "Create" else None,
+                after=_masked(after, write_only_paths(rtype)) if after else after,
                 before=_body(change.get("before"), is_noise) if kind == "Delete" else None,
+                write_only=write_only,
             )
         )
     return Plan(environment=environment, changes=changes)
+
+
+def _write_only(
+    change: dict[str, Any], patterns: list[str], is_noise: Any
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """What-if's deltas of ``change`` without those at write-only paths, and those paths.
+
+    A write-only path (``patterns``: a Key Vault secret's ``properties.value``, a SQL server's
+    ``properties.administratorLoginPassword``) is one a GET never returns. What-if compares
+    the template with the GET, so on an existing resource a value the template writes there
+    is a ``Create`` on every plan (Azure's what-if), or is not reported at all; either way
+    nothing can be compared. Such a path — a ``Create`` delta there, or a value there in
+    ``after`` that ``before`` lacks — is listed by path (never by value) instead of counted as
+    a change, so a redeploy of the same secret plans NoChange, drift checks pass and an
+    approved plan matches its re-plan. A ``Modify`` or ``Delete`` there (a GET that did
+    return a value) is a change like any other. Resources what-if creates or deletes, and
+    paths the manifest ignores, are left as they are."""
+    deltas = list(change.get("delta") or [])
+    if not patterns or change.get("changeType") not in ("Modify", "NoChange"):
+        return deltas, []
+    is_write_only = read_only_matcher(patterns)
+    found: list[str] = []
+    kept: list[dict[str, Any]] = []
+    for delta in deltas:
+        path = str(delta.get("path", ""))
+        if (
+            delta.get("propertyChangeType") == "Create"
+            and is_write_only(path)
+            and not is_noise(path)
+        ):
+            found.append(path)
+        else:
+            kept.append(delta)
+    before, after = change.get("before"), change.get("after")
+    for pattern in patterns:
+        present = _at(after, pattern) is not None and _at(before, pattern) is None
+        if present and not is_noise(pattern):
+            found.append(pattern)
+    unique = {path.lower(): path for path in reversed(found)}  # what-if's spelling first
+    return kept, sorted(unique.values(), key=str.lower)
+
+
+def _at(body: Any, dotted: str) -> Any:
+    """The value at a dotted path of a resource body (keys ignoring case), or None."""
+    for key in dotted.split("."):
+        if not isinstance(body, dict):
+            return None
+        body = next((v for k, v in body.items() if k.lower() == key.lower()), None)
+    return body
+
+
+def _masked(body: dict[str, Any], paths: Iterable[str]) -> dict[str, Any]:
+    """``body`` with the value at each write-only path replaced by the mask: what-if may echo
+    what it was sent (arm-template-whatif#309), and such a value is a secret by its path."""
+    out = json.loads(json.dumps(body))
+    for dotted in paths:
+        *parents, last = dotted.split(".")
+        node: Any = out
+        for key in parents:
+            node = (
+                next((v for k, v in node.items() if k.lower() == key.lower()), None)
+                if isinstance(node, dict)
+                else None
+            )
+        if isinstance(node, dict):
+            for key in list(node):
+                if key.lower() == last.lower() and node[key] is not None:
+                    node[key] = MASK
+    return out  # type: ignore[no-any-return]
 
 
 def _body(value: Any, is_noise: Any) -> dict[str, Any] | None:
@@ -137,7 +211,9 @@ def plan_markdown(plan: Plan) -> str:
         f"{plan.count('Create')} to create, {plan.count('Modify')} to modify, "
         f"{plan.count('Delete')} to delete, {plan.count('NoChange')} unchanged, "
         f"{plan.count('Ignore')} ignored, {plan.count('Unsupported')} unsupported"
-        + (f", {plan.count('Detach')} to detach from the stack." if plan.count("Detach") else "."),
+        + (f", {plan.count('Detach')} to detach from the stack" if plan.count("Detach") else "")
+        + (f"; {len(plan.write_only)} write-only" if plan.write_only else "")
+        + ".",
         "",
         "```diff",
     ]
@@ -158,12 +234,32 @@ def plan_markdown(plan: Plan) -> str:
         property_lines += len(details)
         lines.extend(details)
     lines.append("```")
+    lines.extend(_write_only_lines(plan))
     if left_out:
         lines.append(
             f"{left_out} property lines are left out of this diff (it shows at most "
             f"{SHOWN_PROPERTY_LINES}); the saved plan (plans/{plan.environment}) has them."
         )
     return "\n".join(lines)
+
+
+WRITE_ONLY_TITLE = "Write-only: written on every deploy, cannot be compared"
+
+
+def _write_only_lines(plan: Plan) -> list[str]:
+    """The plan's write-only values, by path (never by value), after the diff."""
+    if not plan.write_only:
+        return []
+    lines = [
+        "",
+        f"#### {WRITE_ONLY_TITLE}",
+        "",
+        "ARM never returns these values, so no plan can tell whether they differ: the "
+        "deployment writes them again, and they are not counted as changes (nor as drift).",
+        "",
+    ]
+    lines += [f"- {resource_id}: {path}" for resource_id, path in plan.write_only]
+    return lines
 
 
 SHOWN_PROPERTIES = 40  # per resource in the diff (the saved plan has them all)
@@ -218,6 +314,7 @@ def plan_metadata(plan: Plan) -> dict[str, Any]:
                     "resource_type": c.resource_type,
                     "change_type": c.change_type,
                     "changed_paths": ", ".join(c.changed_paths),
+                    "write_only_paths": ", ".join(c.write_only),
                 }
                 for c in plan.changes
             ),
@@ -226,6 +323,7 @@ def plan_metadata(plan: Plan) -> dict[str, Any]:
                 "resource_type": "string",
                 "change_type": "string",
                 "changed_paths": "string",
+                "write_only_paths": "string",
             },
         ),
         "diff": dg.MetadataValue.md(plan_markdown(plan)),
@@ -235,6 +333,7 @@ def plan_metadata(plan: Plan) -> dict[str, Any]:
         "no_change": plan.count("NoChange"),
         "ignored": plan.count("Ignore"),
         "unsupported": plan.count("Unsupported"),
+        "write_only": len(plan.write_only),
         **({"detaches": plan.count("Detach")} if plan.count("Detach") else {}),
     }
 

@@ -3,7 +3,9 @@ reviewed.
 
 Each change is reduced to what it would do — its change type, and its property values: a
 Modify's deltas (before and after of each changed path), a Create's properties, an
-Unsupported change's reason. A Delete is its resource id: the resource is deleted whatever its
+Unsupported change's reason, and the paths of the write-only values it writes again (never
+their values: ARM cannot return them, so two plans of the same template agree on them). A
+Delete is its resource id: the resource is deleted whatever its
 properties are by then. Noise and ``what_if_ignore`` paths are gone already (the plan step
 drops them), resources are matched by id ignoring case, so the order of changes never counts,
 and a resource left alone in both plans (NoChange, Ignore, or not planned) is no difference.
@@ -73,6 +75,8 @@ def compared_content(change: WhatIfChange, deployment_name: str) -> dict[str, An
         content = {f"~{k}": v for k, v in _delta_leaves(change.delta).items()}
     if change.unsupported_reason:
         content["unsupported_reason"] = change.unsupported_reason
+    for path in change.write_only:  # its path: the value is never known, nor compared
+        content[f"={path}"] = "write-only"
     return _normalized(content, deployment_name)  # type: ignore[no-any-return]
 
 
@@ -108,7 +112,7 @@ def _property_differences(
     for key in sorted(set(before) | set(after)):
         if before.get(key, None) == after.get(key, None) and (key in before) == (key in after):
             continue
-        path = key[1:] if key[:1] in "+~" else key
+        path = key[1:] if key[:1] in "+~=" else key
         was = _describe(before[key]) if key in before else "(not in the plan)"
         now_ = _describe(after[key]) if key in after else "(not in the plan)"
         found.append(f"{fresh.resource_id}: {path}: approved {was}, now {now_}")

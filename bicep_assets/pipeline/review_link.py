@@ -38,6 +38,7 @@ def plan_summary(plan: Plan, plan_id: str) -> str:
         f"{plan.count('Create')} to create, {plan.count('Modify')} to modify, "
         f"{plan.count('Delete')} to delete"
         + (f", {plan.count('Detach')} to detach" if plan.count("Detach") else "")
+        + (f", {len(plan.write_only)} write-only (not compared)" if plan.write_only else "")
         + f" (plan {plan_id})"
     )
 

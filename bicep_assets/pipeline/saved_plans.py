@@ -113,17 +113,20 @@ def saved_plan(
 def saved_plan_metadata(saved: SavedPlan) -> dict[str, Any]:
     """The metadata of the ``plans/<env>`` materialization (what the asset page shows)."""
     counts = saved.counts
+    write_only = sum(len(c.write_only) for c in saved.changes)
     return {
         "plan_id": saved.plan_id,
         "created_at": saved.created_at,
         "summary": (
             f"{counts.get('Create', 0)} to create, {counts.get('Modify', 0)} to modify, "
             f"{counts.get('Delete', 0)} to delete, {counts.get('NoChange', 0)} unchanged"
+            + (f"; {write_only} write-only (written again, not compared)" if write_only else "")
         ),
         "creates": counts.get("Create", 0),
         "modifies": counts.get("Modify", 0),
         "deletes": counts.get("Delete", 0),
         "no_change": counts.get("NoChange", 0),
+        "write_only": write_only,
         "git_sha": saved.git_sha,
         "target": saved.target,
         "template_hash": saved.template_hash,
@@ -166,8 +169,9 @@ def load_saved_plan(instance: dg.DagsterInstance, plan_id: str) -> SavedPlan | N
 
 def property_rows(saved: SavedPlan) -> list[dict[str, Any]]:
     """One row per property a saved plan changes: a Create's properties (``Create``), a
-    Modify's changed paths (``Modify``, ``Create``, ``Delete`` or ``Array`` item changes) and a
-    Delete's last state (``Delete``); values as JSON text."""
+    Modify's changed paths (``Modify``, ``Create``, ``Delete`` or ``Array`` item changes), a
+    Delete's last state (``Delete``), and the write-only paths written again (``WriteOnly``,
+    without values); values as JSON text."""
     rows: list[dict[str, Any]] = []
 
     def add(change: SavedChange, path: str, kind: str, before: Any, after: Any) -> None:
@@ -203,6 +207,8 @@ def property_rows(saved: SavedPlan) -> list[dict[str, Any]]:
                     stack[:0] = [(full, child) for child in item.children]
                 else:
                     add(change, full, item.change_type, item.before, item.after)
+        for path in change.write_only:  # by path only: the value is never in a plan
+            add(change, path, "WriteOnly", None, None)
     return rows
 
 

@@ -413,13 +413,16 @@ def what_if_deployment(backend: ArmBackend, request: Request, scope: str, name: 
         if target.resource_group
         else []
     )
-    # stricter than ARM, whose what-if shows the values it was sent: secure ones are masked
+    # a write-only path (a secret's value) is compared as Azure compares it: against a GET
+    # that never returns it, so the template's value is a Create there and the resource a
+    # Modify; secure_what_if masks the value (as Azure does for these paths) and, stricter
+    # than ARM, whose what-if shows the other values it was sent, every secure one
     result = what_if(
         expansion,
         backend.store.get_resource,
         mode=properties.get("mode", "Incremental"),
         existing_in_scope=existing,
-        read_only_paths=_service_owned_paths,
+        read_only_paths=behaviors.read_only_paths,
         defaulted_paths=behaviors.defaulted_paths,
         result_format=settings.get("resultFormat", "FullResourcePayloads"),
     )
@@ -427,12 +430,6 @@ def what_if_deployment(backend: ArmBackend, request: Request, scope: str, name: 
     answer.setdefault("properties", {})["correlationId"] = correlation_id(request)
     # computed while the request was read: answered at once (200, as validate)
     return json_response(answer)
-
-
-def _service_owned_paths(resource_type: str) -> set[str]:
-    """Paths what-if must not report as changes: read-only ones, and write-only secrets the
-    local ARM never stores (so a redeploy of a Key Vault secret is not a Modify)."""
-    return behaviors.read_only_paths(resource_type) | behaviors.write_only_paths(resource_type)
 
 
 def export_template(backend: ArmBackend, request: Request, scope: str, name: str) -> Response:

@@ -3,8 +3,11 @@ templates.
 
 - **What-if**: a resource property computed from a secure value (``secret_taint``) is masked
   in ``after``, in ``before`` (the value stored by an earlier deployment: perhaps an older
-  secret) and in every ``delta`` at or under its path; then the deployment's mask applies
-  to the whole result (runs of the secrets, and the computed values wherever they appear).
+  secret) and in every ``delta`` at or under its path; so is whatever is written to a
+  *write-only* path (a Key Vault secret's ``value``, a SQL server's administrator password:
+  see ``behaviors.write_only_paths``), secure parameter or not, as Azure's what-if masks
+  those; then the deployment's mask applies to the whole result (runs of the secrets, and
+  the computed values wherever they appear).
 - **Exported templates**: ARM returns the template as deployed, secure parameters'
   ``defaultValue`` included. The local ARM masks those defaults (and any run of them in the
   template): a default is the value the deployment used.
@@ -15,9 +18,12 @@ from __future__ import annotations
 from typing import Any
 
 from ..engine import MASK, Expansion, SecretMask
+from ..engine.errors import ExpressionError
 from ..engine.expressions import is_expression
 from ..engine.parameters import secure_parameter_names
+from ..engine.resource_ids import parse_resource_id
 from ..engine.secret_taint import WHOLE, Path, mask_at, texts
+from .behaviors import write_only_paths
 from .records import deployment_mask
 
 
@@ -26,10 +32,31 @@ def secure_what_if(expansion: Expansion, result: dict[str, Any]) -> dict[str, An
     from them."""
     taint = expansion.secret_taint
     changes = (result.get("properties") or {}).get("changes")
-    if taint and isinstance(changes, list):
-        masked = [_change(change, taint.resource_paths(change["resourceId"])) for change in changes]
+    if isinstance(changes, list):
+        masked = [
+            _change(
+                change,
+                [
+                    *(taint.resource_paths(change["resourceId"]) if taint else ()),
+                    *_write_only(change),
+                ],
+            )
+            for change in changes
+        ]
         result = {**result, "properties": {**result["properties"], "changes": masked}}
     return deployment_mask(expansion).value(result)
+
+
+def _write_only(change: dict[str, Any]) -> list[Path]:
+    """The write-only paths of the changed resource's type, as body paths."""
+    body = change.get("after") or change.get("before")
+    resource_type = body.get("type") if isinstance(body, dict) else None
+    if not isinstance(resource_type, str):
+        try:
+            resource_type = parse_resource_id(str(change.get("resourceId", ""))).resource_type
+        except ExpressionError:
+            return []
+    return [tuple(path.split(".")) for path in sorted(write_only_paths(resource_type))]
 
 
 def _change(change: dict[str, Any], paths: list[Path]) -> dict[str, Any]:

@@ -17,7 +17,10 @@
   them): then it is ``NoEffect`` with its current value, as is a read-only property
   the template sets (the service ignores it). ``NoEffect`` means "will not be set or updated",
   so a resource whose only differences are ``NoEffect`` is ``NoChange`` (its ``NoEffect``
-  deltas kept unless ``suppress_noise``). Values the engine deferred (``[reference(...)]``)
+  deltas kept unless ``suppress_noise``). A *write-only* path (one a GET never returns: a
+  Key Vault secret's ``value``) is not special here: the current resource lacks it, so a
+  value the template sets there is ``Create`` on every what-if, as in Azure's (the HTTP
+  route masks the value). Values the engine deferred (``[reference(...)]``)
   are compared as their expression text, like ARM, which cannot resolve them during what-if.
 - **Delete** (Complete mode) / **Ignore** (Incremental mode): a top-level resource in a target
   resource group that the template does not deploy. Resources the template only references

@@ -219,8 +219,11 @@ def test_everything_added_is_read_only(resource_type: str, names: tuple, body: d
     template left out."""
     desired = resource(resource_type, *names, **copy.deepcopy(body))
     for path in behaviors.write_only_paths(resource_type):
-        section, key = path.split(".")
-        desired.get(section, {}).pop(key, None)
+        *parents, key = path.split(".")
+        node = desired
+        for part in parents:
+            node = node.get(part, {})
+        node.pop(key, None)
     added = leaf_changes(desired, behaviors.apply_runtime_properties(desired, None, CTX))
     assert added, "every resource gets at least provisioningState"
     defaulted = behaviors.defaulted_paths(resource_type)
@@ -536,10 +539,27 @@ def test_is_read_only_path(resource_type: str, path: Any, read_only: bool) -> No
     [
         ("Microsoft.KeyVault/vaults/secrets", {"properties.value"}),
         ("Microsoft.Sql/servers", {"properties.administratorLoginPassword"}),
+        ("Microsoft.DBforPostgreSQL/flexibleServers", {"properties.administratorLoginPassword"}),
+        ("Microsoft.Compute/virtualMachines", {"properties.osProfile.adminPassword"}),
         ("Microsoft.Storage/storageAccounts", set()),
         ("Contoso.Widgets/gadgets", set()),
     ],
-    ids=["secret", "sql-server", "storage", "unknown"],
+    ids=["secret", "sql-server", "postgres-flexible", "vm", "storage", "unknown"],
 )
 def test_write_only_paths(resource_type: str, expected: set[str]) -> None:
     assert behaviors.write_only_paths(resource_type) == expected
+
+
+def test_a_virtual_machine_is_stored_without_its_admin_password() -> None:
+    """As the specification's VM created with password authentication answers: the rest of
+    ``osProfile`` is kept."""
+    os_profile = {"adminUsername": "azureuser", "computerName": "vm1", "adminPassword": "Pw-1x"}
+    desired = resource(
+        "Microsoft.Compute/virtualMachines", "vm1", properties={"osProfile": os_profile}
+    )
+    stored = behaviors.apply_runtime_properties(desired, None, CTX)
+    assert stored["properties"]["osProfile"] == {
+        "adminUsername": "azureuser",
+        "computerName": "vm1",
+    }
+    assert "Pw-1x" not in repr(stored)

@@ -29,7 +29,7 @@ rules, Event Grid topics and domains, Web PubSub and SignalR services, DevTest L
 role assignments, and the endpoints and host names of the services in ``endpoints``
 (Cognitive Services, AI Search, App Configuration, API Management, MySQL and PostgreSQL
 flexible servers, AKS, static web apps, Communication Services, Digital Twins, Dev Center,
-Databricks).
+Databricks), and the write-only administrator password of virtual machines (``compute``).
 
 Some properties a template may set are always in a GET because the service fills them in
 when a PUT leaves them out (a storage account's ``kind``, a SQL database's ``sku``): those
@@ -56,6 +56,7 @@ from typing import Any
 
 from . import (
     authorization,
+    compute,
     container_apps,
     containers,
     databases,
@@ -125,6 +126,7 @@ def _registry() -> dict[str, Behavior]:
         devtestlab,
         management,
         endpoints,
+        compute,
     ):
         for behavior in module.BEHAVIORS:
             key = behavior.resource_type.lower()
@@ -192,8 +194,9 @@ def defaulted_paths(resource_type: str) -> set[str]:
 
 
 def write_only_paths(resource_type: str) -> set[str]:
-    """Paths a GET never returns for ``resource_type`` (so they are never stored): a what-if
-    should not report them as changed just because the current resource lacks them."""
+    """Paths a GET never returns for ``resource_type`` (so they are never stored). What-if
+    compares the template with the GET, as Azure's does, so a value written there is a
+    ``Create`` on every redeploy; what-if answers mask it (``secure_answers``)."""
     return set(behavior_for(resource_type).write_only)
 
 

@@ -183,6 +183,8 @@ BEHAVIORS = [
         "Microsoft.DBforPostgreSQL/flexibleServers",
         apply=_flexible_server("postgres.database.azure.com"),
         read_only=frozenset({"properties.fullyQualifiedDomainName"}),
+        # the specification's ServerCreate example answers without it
+        write_only=frozenset({"properties.administratorLoginPassword"}),
     ),
     Behavior(
         "Microsoft.ContainerService/managedClusters",
