@@ -357,6 +357,29 @@ def test_deployment_record_lists_providers_and_omits_empty_keys(
     assert "outputs" not in props
 
 
+def test_validate_carries_the_request_correlation_id(arm: LocalArm, group: str) -> None:
+    """Microsoft's PostDeploymentValidateOn*.json examples show ``properties.correlationId``
+    in every validate result: the request's, as in the deployment it would start."""
+    correlation = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
+    conn = arm.connection
+    answer = requests.post(
+        f"{conn.base_url}{RG_ID}/providers/Microsoft.Resources/deployments/v/validate"
+        "?api-version=2025-04-01",
+        json=deploy_body(template([storage("stvalid01")])),
+        headers={
+            "Authorization": f"Bearer {conn.token}",
+            "x-ms-correlation-request-id": correlation,
+        },
+        verify=conn.ca_file,
+        timeout=10,
+    )
+    assert answer.status_code == 200
+    assert answer.json()["properties"]["correlationId"] == correlation
+    assert answer.json()["properties"]["validatedResources"] == [
+        {"id": f"{RG_ID}/providers/Microsoft.Storage/storageAccounts/stvalid01"}
+    ]
+
+
 def test_what_if_carries_the_request_correlation_id(arm: LocalArm, group: str) -> None:
     correlation = "0f8fad5b-d9cb-469f-a165-70867728950e"
     conn = arm.connection
