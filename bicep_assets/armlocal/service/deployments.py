@@ -291,7 +291,13 @@ class DeploymentRunner(ResourceSteps):
             record["location"] = body["location"]
         if isinstance(properties.get("templateLink"), dict):
             # never its queryString: a SAS token is a credential (linked_templates.py)
-            record["properties"]["templateLink"] = recorded_link(properties["templateLink"])
+            link = recorded_link(properties["templateLink"])
+            # the template's contentVersion beside the link, as ARM answers it (the REST
+            # specification's PutDeployment*.json examples, by uri and by template spec id)
+            version = (properties.get("template") or {}).get("contentVersion")
+            if isinstance(version, str) and "contentVersion" not in link:
+                link["contentVersion"] = version
+            record["properties"]["templateLink"] = link
         on_error = properties.get("onErrorDeployment")
         if isinstance(on_error, dict):
             record["properties"]["onErrorDeployment"] = dict(on_error)
