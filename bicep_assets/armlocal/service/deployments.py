@@ -301,7 +301,25 @@ class DeploymentRunner(ResourceSteps):
         on_error = properties.get("onErrorDeployment")
         if isinstance(on_error, dict):
             record["properties"]["onErrorDeployment"] = dict(on_error)
+            # ARM names the deployment LastSuccessful stands for from the start (the REST
+            # specification's PutDeploymentWithOnErrorDeploymentLastSuccessful.json: 201)
+            if on_error.get("type", "LastSuccessful") == "LastSuccessful":
+                earlier = self._last_successful(scope, name)
+                if earlier:
+                    record["properties"]["onErrorDeployment"]["deploymentName"] = earlier
         return record
+
+    def _last_successful(self, scope: DeploymentScope, name: str) -> str | None:
+        """The newest Succeeded deployment of ``scope`` other than ``name``."""
+        return next(
+            (
+                d["name"]
+                for d in self.backend.store.list_deployments(scope.id)
+                if d["name"].lower() != name.lower()
+                and d["properties"]["provisioningState"] == "Succeeded"
+            ),
+            None,
+        )
 
     # -- running --------------------------------------------------------------------------
     def _run(
@@ -417,15 +435,7 @@ class DeploymentRunner(ResourceSteps):
         if kind == "SpecificDeployment":
             target_name = on_error.get("deploymentName")
         else:
-            target_name = next(
-                (
-                    d["name"]
-                    for d in store.list_deployments(scope.id)
-                    if d["name"].lower() != name.lower()
-                    and d["properties"]["provisioningState"] == "Succeeded"
-                ),
-                None,
-            )
+            target_name = self._last_successful(scope, name)
         record = store.get_deployment(scope.id, name)
         assert record is not None
         if not target_name:

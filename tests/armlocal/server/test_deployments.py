@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import pytest
+import requests
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from bicep_assets.armlocal import LocalArm
@@ -14,6 +15,17 @@ from bicep_assets.armlocal import LocalArm
 from .conftest import deploy_body, storage, template
 
 SUB = "00000000-0000-0000-0000-000000000000"
+
+
+def raw_put(arm: LocalArm, path: str, body: Any) -> requests.Response:
+    conn = arm.connection
+    return requests.put(
+        f"{conn.base_url}{path}?api-version=2025-04-01",
+        json=body,
+        headers={"Authorization": f"Bearer {conn.token}"},
+        verify=conn.ca_file,
+        timeout=10,
+    )
 
 
 def rid(group: str, rtype: str, name: str) -> str:
@@ -338,6 +350,15 @@ def test_on_error_deployment_last_successful(
         )
     )
     body = deploy_body(template([storage("stg2")]), onErrorDeployment={"type": "LastSuccessful"})
+    # the PUT's own answer already names the deployment LastSuccessful stands for (the
+    # specification's PutDeploymentWithOnErrorDeploymentLastSuccessful.json example)
+    started = raw_put(arm, rid(group, "Microsoft.Resources/deployments", "bad"), body)
+    assert started.status_code == 201
+    assert started.json()["properties"]["onErrorDeployment"] == {
+        "type": "LastSuccessful",
+        "deploymentName": "good",
+    }
+    arm.backend.runner.wait_idle()
     with pytest.raises(HttpResponseError):
         ops.begin_create_or_update(group, "bad", body).result()
     arm.backend.runner.wait_idle()
