@@ -427,6 +427,12 @@ def test_operations_are_refused_at_versions_before_they_existed(arm: LocalArm, g
     assert message.endswith(",2019-08-01,2019-07-01'.")
     tenant = raw(arm, "GET", "/providers/Microsoft.Resources/deployments", "2019-05-01")
     assert tenant.json()["error"]["code"] == "InvalidApiVersionParameter"
+    # subscription deployments: from 2018-05-01, the first specification defining them
+    at_sub = f"/subscriptions/{SUB}/providers/Microsoft.Resources/deployments"
+    sub_old = raw(arm, "GET", at_sub, "2018-02-01")
+    assert sub_old.status_code == 400
+    assert sub_old.json()["error"]["message"].endswith(",2018-05-01'.")
+    assert raw(arm, "GET", at_sub, "2018-05-01").ok
     # the same versions serve the operations that existed then
     assert raw(arm, "POST", f"{RG_ID}/providers/Microsoft.Resources/deployments/d/validate",
                "2016-09-01", body).status_code == 200  # fmt: skip
