@@ -16,6 +16,9 @@ from bicep_assets.armlocal.http.api_versions import DEPLOYMENTS, LOCKS, RESOURCE
 from .conftest import deploy_body, storage, template
 
 SUB = "00000000-0000-0000-0000-000000000000"
+SUB_SCHEMA = (
+    "https://schema.management.azure.com/schemas/2018-05-01/subscriptionDeploymentTemplate.json#"
+)
 RG_ID = f"/subscriptions/{SUB}/resourceGroups/rg-test"
 VNET_ID = f"{RG_ID}/providers/Microsoft.Network/virtualNetworks/vnet1"
 SITE_PLAN_ID = f"{RG_ID}/providers/Microsoft.Web/serverfarms/plan1"
@@ -355,6 +358,25 @@ def test_deployment_record_lists_providers_and_omits_empty_keys(
         {"id": f"{RG_ID}/providers/Microsoft.Storage/storageAccounts/stprov01"}
     ]
     assert "outputs" not in props
+    # a resource without a location is listed with a null one, as ARM lists a policy
+    # definition (the specification's PutDeploymentAtScope.json: "locations": [null])
+    policy = {
+        "type": "Microsoft.Authorization/policyDefinitions",
+        "apiVersion": "2021-06-01",
+        "name": "audit-west",
+        "properties": {"policyRule": {"if": {"field": "location", "equals": "westus"},
+                                      "then": {"effect": "audit"}}},
+    }  # fmt: skip
+    body = {"location": "westeurope", **deploy_body({**template([policy]), "$schema": SUB_SCHEMA})}
+    at_sub = f"/subscriptions/{SUB}/providers/Microsoft.Resources/deployments/policies"
+    started = raw(arm, "PUT", at_sub, "2025-04-01", body)
+    assert started.status_code == 201
+    assert started.json()["properties"]["providers"] == [
+        {
+            "namespace": "Microsoft.Authorization",
+            "resourceTypes": [{"resourceType": "policyDefinitions", "locations": [None]}],
+        }
+    ]
 
 
 def test_validate_carries_the_request_correlation_id(arm: LocalArm, group: str) -> None:
