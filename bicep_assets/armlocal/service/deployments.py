@@ -24,6 +24,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..engine import DeploymentContext, Expansion, ResourceGroup, SecretMask, TemplateError, expand
+from ..engine.evaluator import EvalContext, TemplateScope, evaluate_expression
 from ..engine.scopes import LEVEL_NAMES
 from ..engine.secret_taint import secret_taint
 from ..state.store import ArmStoreError, deployment_active
@@ -54,6 +55,43 @@ from .records import (
 from .steps import ResourceSteps
 
 __all__ = ["DEPLOYMENT_TYPE", "DeploymentRunner", "DeploymentScope", "deployment_not_found"]
+
+
+def expression_parameters(parameters: dict[str, Any], inputs: Any) -> dict[str, Any]:
+    """The parameters with those given as an ``expression`` evaluated to a ``value``: ARM
+    evaluates them before the deployment, ``externalInputs('name')`` reading the value of
+    the request's ``externalInputs`` of that name (the REST specification's
+    PutDeploymentWithExternalInputs.json: ``{"expression": "[createObject('foo',
+    externalInputs('fooValue'))]"}`` deploys ``{"foo": "baz"}``)."""
+    if inputs is None:
+        inputs = {}
+    if not isinstance(inputs, dict) or not all(
+        isinstance(entry, dict) and "value" in entry for entry in inputs.values()
+    ):
+        raise ArmHttpError(
+            400,
+            "InvalidRequestContent",
+            "'properties.externalInputs' must map each name to an object with a 'value'.",
+        )
+    scope = TemplateScope()
+    scope.external_inputs = {name: entry["value"] for name, entry in inputs.items()}
+    resolved: dict[str, Any] = {}
+    for name, entry in parameters.items():
+        if not (isinstance(entry, dict) and "expression" in entry):
+            resolved[name] = entry
+            continue
+        text = entry["expression"]
+        try:
+            if not isinstance(text, str):
+                raise TemplateError(f"The expression of parameter '{name}' must be a string.")
+            resolved[name] = {"value": evaluate_expression(text, EvalContext(scope))}
+        except TemplateError as exc:
+            raise ArmHttpError(
+                400,
+                exc.code,
+                f"The expression of parameter '{name}' could not be evaluated: {exc.message}",
+            ) from None
+    return resolved
 
 
 class DeploymentRunner(ResourceSteps):
@@ -122,6 +160,10 @@ class DeploymentRunner(ResourceSteps):
         if not isinstance(parameters, dict):
             raise ArmHttpError(
                 400, "InvalidRequestContent", "'properties.parameters' must be a JSON object."
+            )
+        if any(isinstance(entry, dict) and "expression" in entry for entry in parameters.values()):
+            properties["parameters"] = expression_parameters(
+                parameters, properties.get("externalInputs")
             )
         return properties
 
