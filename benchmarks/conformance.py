@@ -116,6 +116,8 @@ def family_of(operation: str) -> str:
         "TenantBackfill": "management groups",
         "CheckNameAvailability": "management groups",
         "CheckResourceName": "subscriptions",
+        "DeploymentStacks": "deployment stacks",
+        "DeploymentStacksWhatIfResults": "deployment stacks",
     }.get(prefix, "resources")
 
 
@@ -192,6 +194,63 @@ MG_KEYS = ("id", "type", "name", "properties.tenantId", "properties.displayName"
 MG_VALUES = {"type": "Microsoft.Management/managementGroups"}
 MG_SUB_KEYS = ("id", "name", "type", "properties.displayName", "properties.parent.id",
                "properties.state", "properties.tenant")  # fmt: skip
+
+STACKS = (
+    "resources/resource-manager/Microsoft.Resources/deploymentStacks/stable/2025-07-01/examples"
+)
+STACKS_PATH = "providers/Microsoft.Resources/deploymentStacks"
+
+
+def _stack(schema: str = SCHEMA, location: str | None = None) -> dict[str, Any]:
+    """The examples' stack: their unmanage actions, deny settings and parameter, over a
+    template of that scope (with a storage account at resource group scope)."""
+    template = {
+        **_template(schema),
+        "parameters": {"parameter1": {"type": "string"}},
+        "outputs": {"myOut": {"type": "string", "value": "myVal"}},
+    }
+    return {
+        **({"location": location} if location else {}),
+        "tags": {"tagkey": "tagVal"},
+        "properties": {
+            "actionOnUnmanage": {"resources": "delete", "resourceGroups": "delete",
+                                 "managementGroups": "detach"},
+            "denySettings": {"mode": "denyDelete", "excludedPrincipals": ["principal"],
+                             "excludedActions": ["action"], "applyToChildScopes": False},
+            "parameters": {"parameter1": {"value": "a string"}},
+            "template": template,
+        },
+    }  # fmt: skip
+
+
+MG_SCHEMA = SCHEMA.replace(
+    "2019-04-01/deploymentTemplate", "2019-08-01/managementGroupDeploymentTemplate"
+)
+RG_STACK = f"{RG}/{STACKS_PATH}/simpleDeploymentStack"
+SUB_STACK = f"{S}/{STACKS_PATH}/simpleDeploymentStack"
+MG_STACK = f"{MG_ROOT}/myMg/{STACKS_PATH}/simpleDeploymentStack"
+RG_STACK_PUT = ("PUT", RG_STACK, "2025-07-01", _stack(location="eastus"))
+SUB_STACK_PUT = ("PUT", SUB_STACK, "2025-07-01", _stack(SUB_SCHEMA, "eastus"))
+MG_STACK_PUT = ("PUT", MG_STACK, "2025-07-01", _stack(MG_SCHEMA, "eastus"))
+STACK_KEYS = ("id", "type", "name", "tags.tagkey", "systemData.createdBy",
+              "systemData.createdByType", "systemData.createdAt", "systemData.lastModifiedBy",
+              "systemData.lastModifiedByType", "systemData.lastModifiedAt",
+              "properties.actionOnUnmanage.resources", "properties.actionOnUnmanage.resourceGroups",
+              "properties.actionOnUnmanage.managementGroups", "properties.denySettings.mode",
+              "properties.denySettings.excludedPrincipals",
+              "properties.denySettings.excludedActions",
+              "properties.denySettings.applyToChildScopes",
+              "properties.parameters.parameter1.value", "properties.provisioningState")  # fmt: skip
+STACK_VALUES = {"type": "Microsoft.Resources/deploymentStacks", "name": "simpleDeploymentStack",
+                "properties.denySettings.mode": "denyDelete",
+                "properties.actionOnUnmanage.managementGroups": "detach"}  # fmt: skip
+STACK_DONE_KEYS = (*STACK_KEYS, "location", "properties.deploymentId", "properties.outputs",
+                   "properties.duration")  # fmt: skip
+STACK_VALIDATE_KEYS = ("id", "name", "type", "properties.correlationId",
+                       "properties.denySettings.mode", "properties.deploymentScope",
+                       "properties.parameters.parameter1.type",
+                       "properties.parameters.parameter1.value",
+                       "properties.validatedResources")  # fmt: skip
 
 CASES: list[Case] = [
     # -- resources: resource groups, providers (Microsoft.Resources/resources, 2025-04-01) ---
@@ -579,6 +638,56 @@ CASES: list[Case] = [
            {"nameAvailable": False, "reason": "AlreadyExists"}, setup=(_mg("nameTocheck"),))
       for name in ("CheckManagementGroupNameAvailability.json",
                    "ManagementGroups_CheckNameAvailability.json")],
+    # -- deployment stacks (Microsoft.Resources/deploymentStacks, 2025-07-01) ----------------
+    Case(f"{STACKS}/DeploymentStackResourceGroupGet.json", "DeploymentStacks_GetAtResourceGroup",
+         "GET", RG_STACK, "2025-07-01", (200,), None,
+         (*STACK_DONE_KEYS, "properties.deploymentScope", "properties.resources[].id",
+          "properties.resources[].status", "properties.resources[].denyStatus"),
+         {**STACK_VALUES, "properties.provisioningState": "succeeded",
+          "properties.resources[].status": "managed",
+          "properties.resources[].denyStatus": "denyDelete"}, setup=(GROUP, RG_STACK_PUT)),
+    Case(f"{STACKS}/DeploymentStackSubscriptionGet.json", "DeploymentStacks_GetAtSubscription",
+         "GET", SUB_STACK, "2025-07-01", (200,), None, STACK_DONE_KEYS,
+         {**STACK_VALUES, "properties.provisioningState": "succeeded"},
+         setup=(SUB_STACK_PUT,)),
+    Case(f"{STACKS}/DeploymentStackSubscriptionList.json", "DeploymentStacks_ListAtSubscription",
+         "GET", f"{S}/{STACKS_PATH}", "2025-07-01", (200,), None,
+         tuple(f"value[].{k}" for k in STACK_DONE_KEYS),
+         {"value[].type": "Microsoft.Resources/deploymentStacks"}, setup=(SUB_STACK_PUT,)),
+    Case(f"{STACKS}/DeploymentStackManagementGroupCreate.json",
+         "DeploymentStacks_CreateOrUpdateAtManagementGroup", "PUT", MG_STACK, "2025-07-01",
+         (200, 201), MG_STACK_PUT[3], (*STACK_KEYS, "location"),
+         {**STACK_VALUES, "location": "eastus"}, setup=(_mg("myMg"),)),
+    Case(f"{STACKS}/DeploymentStackSubscriptionValidate.json",
+         "DeploymentStacks_ValidateStackAtSubscription", "POST", f"{SUB_STACK}/validate",
+         "2025-07-01", (200, 202, 400), SUB_STACK_PUT[3], STACK_VALIDATE_KEYS,
+         {**STACK_VALUES, "properties.deploymentScope": S}),
+    Case(f"{STACKS}/DeploymentStackManagementGroupValidate.json",
+         "DeploymentStacks_ValidateStackAtManagementGroup", "POST", f"{MG_STACK}/validate",
+         "2025-07-01", (200, 202, 400), MG_STACK_PUT[3], STACK_VALIDATE_KEYS,
+         {**STACK_VALUES, "properties.deploymentScope": f"{MG_ROOT}/myMg"},
+         setup=(_mg("myMg"),)),
+    *[Case(f"{STACKS}/{name}", operation, "POST", f"{path}/exportTemplate", "2025-07-01", (200,),
+           None, ("template.$schema", "template.contentVersion", "template.resources",
+                  "template.outputs.myOut.type"), {"template.contentVersion": "1.0.0.0"},
+           setup=setup)
+      for name, operation, path, setup in (
+          ("DeploymentStackExportTemplate.json", "DeploymentStacks_ExportTemplateAtResourceGroup",
+           RG_STACK, (GROUP, RG_STACK_PUT)),
+          ("DeploymentStackSubscriptionExportTemplate.json",
+           "DeploymentStacks_ExportTemplateAtSubscription", SUB_STACK, (SUB_STACK_PUT,)),
+          ("DeploymentStackManagementGroupExportTemplate.json",
+           "DeploymentStacks_ExportTemplateAtManagementGroup", MG_STACK,
+           (_mg("myMg"), MG_STACK_PUT)))],
+    *[Case(f"{STACKS}/{name}", operation, "DELETE", path, "2025-07-01", (200, 202, 204),
+           setup=setup)
+      for name, operation, path, setup in (
+          ("DeploymentStackResourceGroupDelete.json", "DeploymentStacks_DeleteAtResourceGroup",
+           RG_STACK, (GROUP, RG_STACK_PUT)),
+          ("DeploymentStackSubscriptionDelete.json", "DeploymentStacks_DeleteAtSubscription",
+           SUB_STACK, (SUB_STACK_PUT,)),
+          ("DeploymentStackManagementGroupDelete.json",
+           "DeploymentStacks_DeleteAtManagementGroup", MG_STACK, (_mg("myMg"), MG_STACK_PUT)))],
 ]  # fmt: skip
 
 # examples that do not match, and why the local ARM is left as it is
@@ -621,6 +730,10 @@ NOT_SERVED_EXAMPLES: tuple[tuple[str, str], ...] = (
         ("DeleteHierarchySettings", "HierarchySettings_Delete"),
         ("ListOperations", "Operations_List"))],
     (f"{MGS}/2021-04-01/examples/StartTenantBackfillRequest.json", "TenantBackfill_Start"),
+    *[(f"{STACKS}/DeploymentStackWhatIfResults{scope}{verb}.json",
+       f"DeploymentStacksWhatIfResults_{verb}At{scope}")
+      for scope in ("ResourceGroup", "Subscription", "ManagementGroup")
+      for verb in ("Create", "Delete", "Get", "List", "WhatIf")],
 )  # fmt: skip
 
 # operations with published examples in other folders of specification/resources that the
@@ -630,7 +743,6 @@ NOT_SERVED_ELSEWHERE = (
     "DataBoundaries_* (Microsoft.Resources/stable/2024-03-01)",
     "Operations_List of Microsoft.Resources",
     "Changes_*, DeletedResources_*, DeleteOptions_* (Microsoft.Resources/stable/2025-03-01)",
-    "DeploymentStacksWhatIfResults_* (deploymentStacks/stable/2025-07-01)",
     "BatchOperations_* (resources/2025-08-01-preview)",
 )
 NOT_SERVED = tuple(sorted({op for _, op in NOT_SERVED_EXAMPLES})) + NOT_SERVED_ELSEWHERE
