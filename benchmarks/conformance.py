@@ -864,11 +864,17 @@ class Results:
     refused: int = 0  # versions before the operation existed, answered as ARM answers them
 
 
-def run(arm: LocalArm, *, every_version: bool = False, cases: list[Case] | None = None) -> Results:
+def run(
+    arm: LocalArm,
+    *,
+    every_version: bool = False,
+    cases: list[Case] | None = None,
+    versions: list[str] | None = None,
+) -> Results:
     """Replay every case (or ``cases``) against ``arm``, reset between cases; with
-    ``every_version``, at every stable api-version of its service instead of the example's:
-    where the operation exists at that version the example must match, before it ARM's
-    ``InvalidApiVersionParameter``."""
+    ``every_version``, at every stable api-version of its service (or at ``versions``)
+    instead of the example's: where the operation exists at that version the example must
+    match, before it ARM's ``InvalidApiVersionParameter``."""
     files = _Files()
     conn = arm.connection
     session = requests.Session()
@@ -911,7 +917,8 @@ def run(arm: LocalArm, *, every_version: bool = False, cases: list[Case] | None 
 
     try:
         for case in CASES if cases is None else cases:
-            for version in stable_versions(case) if every_version else [case.api_version]:
+            at = (versions or stable_versions(case)) if every_version else [case.api_version]
+            for version in at:
                 replay(case, version)
     finally:
         files.server.shutdown()
