@@ -429,8 +429,10 @@ class DeploymentRunner(ResourceSteps):
         props["provisioningState"] = state
         props["duration"] = iso_duration(time.monotonic() - started)
         props["timestamp"] = iso(utc_now())
-        # as ARM: a deployment that deployed nothing, or has no outputs, has no such keys
-        if deployed:
+        # as ARM: a deployment without outputs has no such key; a succeeded one lists the
+        # resources it deployed, none as [] (the REST specification's
+        # PutDeploymentWithExternalInputs.json, 200), a failed one those it got to
+        if deployed or state == "Succeeded":
             props["outputResources"] = [{"id": i} for i in dict.fromkeys(deployed)]
         if outputs:
             props["outputs"] = outputs
