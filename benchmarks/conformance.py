@@ -1,19 +1,25 @@
 """The conformance suite: the request/response pairs Microsoft publishes with the REST API
-specifications (``Azure/azure-rest-api-specs``, ``specification/resources/resource-manager``,
-each operation's ``examples/*.json``), replayed against a local ARM.
+specifications (``Azure/azure-rest-api-specs``, under ``specification/``: each operation's
+``examples/*.json``), replayed against a local ARM.
 
-Each case names the example it comes from and states what the example shows — the status
-codes the operation answers, the keys of the response body, and the values that are enums or
+The examples are those of the newest stable version of each family the local ARM serves
+(the folders below; an example the newest folder does not repeat is taken from the newest
+version that has it), listed with the repository's file index and each read in full. Each
+case names the example it comes from and states what the example shows — the status codes
+the operation answers, the keys of the response body, and the values that are enums or
 fixed (types, levels, states) — as facts, in our own words; the request is the example's,
 with its names, and with the prerequisites a fresh local ARM lacks created first (a resource
 group, the resource a lock is put on, the template a ``templateLink`` names, served from a
 local HTTP server). A case *matches* when the status is one the example lists and every key
-and fixed value the example shows is in the answer.
+and fixed value the example shows is in the answer. Where an example contradicts its own
+definition, the definition decides and the case says so.
 
-    .venv/bin/python benchmarks/conformance.py          # prints the figures, and mismatches
+    .venv/bin/python benchmarks/conformance.py          # figures per family and api-version
+    .venv/bin/python benchmarks/conformance.py --quick  # only the examples' own versions
 
-``NOT_SERVED`` lists, honestly, the operations with published examples that the local ARM
-does not serve.
+``NOT_SERVED_EXAMPLES`` lists, by file, every other example of the folders read: operations
+the local ARM does not serve (``NOT_SERVED`` adds those of other folders);
+``KNOWN_DIFFERENCES`` the examples that do not match, and why they are left.
 """
 
 from __future__ import annotations
