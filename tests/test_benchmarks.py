@@ -84,12 +84,37 @@ def test_cli_latency_recognises_a_step_line_before_and_after_issue_12() -> None:
 
 def test_conformance_suite_matches_every_published_example_it_replays(session_arm: Any) -> None:
     """The README's conformance figure: every case (a published example of an operation the
-    local ARM serves) matches — status, keys and fixed values."""
+    local ARM serves) matches — status, keys and fixed values — but the known differences;
+    and at every stable api-version of its service, one operation whose versions start late
+    answers ARM's InvalidApiVersionParameter before them and the example after."""
     bench = load("conformance")
-    total, matched, mismatches = bench.run(fresh_arm(session_arm))
+    results = bench.run(fresh_arm(session_arm))
+    assert [
+        (case.operation, case.example.rsplit("/", 1)[1], problems)
+        for case, _, problems in results.mismatches
+    ] == [
+        (
+            "Subscriptions_ListLocations",
+            "GetLocations.json",
+            [
+                "no 'value[].metadata.geographyGroup'",
+                "no 'value[].metadata.longitude'",
+                "no 'value[].metadata.latitude'",
+                "no 'value[].metadata.physicalLocation'",
+            ],
+        )
+    ]
+    assert list(bench.KNOWN_DIFFERENCES) == ["GetLocations.json"]
+    assert results.run == len(bench.CASES) >= 75 and results.matched == results.run - 1
+    assert bench.examples_found()["deployments"] == [19, 18]
+    what_if = [c for c in bench.CASES if c.operation == "Deployments_WhatIfAtSubscriptionScope"]
+    # at the versions around its start (the benchmark runs every version of every case)
+    at = ["2018-02-01", "2019-05-10", "2019-07-01", "2026-06-01"]
+    versions = bench.run(fresh_arm(session_arm), every_version=True, cases=what_if, versions=at)
     fresh_arm(session_arm)
-    assert [(case.operation, problems) for case, problems in mismatches] == []
-    assert total == matched == len(bench.CASES) >= 30
+    assert versions.mismatches == []
+    assert (versions.run, versions.refused) == (4, 2)  # what-if: from 2019-07-01
+    assert bench.stable_versions(what_if[0])[:2] == ["2015-11-01", "2016-02-01"]
     assert bench.check(bench.CASES[0], 405, {}) == [
         "status 405, the example lists [200, 201]",
         "no 'id'",
@@ -98,6 +123,9 @@ def test_conformance_suite_matches_every_published_example_it_replays(session_ar
         "no 'properties.provisioningState'",
         "'name' is [], the example shows 'my-resource-group'",
         "'properties.provisioningState' is [], the example shows 'Succeeded'",
+    ]
+    assert bench.check_refused("2019-05-10", 200, {}) == [
+        "api-version 2019-05-10 answered 200 None, not 400 'InvalidApiVersionParameter'"
     ]
 
 

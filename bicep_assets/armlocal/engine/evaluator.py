@@ -87,6 +87,9 @@ class TemplateScope:
         self.type_definitions: dict[str, Any] = {}
         self.template: dict[str, Any] = {}  # the raw template, for deployment()
         self.deployment_parameters: dict[str, Any] = {}  # as the request gave them
+        # the deployment's externalInputs (name → value), which externalInputs() reads in
+        # the expressions of its parameters
+        self.external_inputs: dict[str, Any] = {}
         self._add_variables(variables or {})
 
     def with_resources(self, resources: Any) -> TemplateScope:

@@ -129,9 +129,15 @@ _FAMILIES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
 
 
 # operations that appeared in a later api-version than their service's first: what-if and
-# tenant deployments in 2019-07-01, management group deployments in 2019-05-01 (the first
-# versions whose specifications define them)
+# tenant deployments in 2019-07-01, management group deployments in 2019-05-01, subscription
+# deployments in 2018-05-01 (the first versions whose specifications define them:
+# ``Microsoft.Resources/deployments/stable/2018-02-01/deployments.json`` has resource group
+# deployments only, ``…/2018-05-01/deployments.json`` adds ``…AtSubscriptionScope``)
 _INTRODUCED: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(r"^/subscriptions/[^/]+/providers/Microsoft\.Resources/deployments(/|$)", re.I),
+        "2018-05-01",
+    ),
     (
         re.compile(r"/providers/Microsoft\.Resources/deployments/[^/]+/whatIf/?$", re.I),
         "2019-07-01",

@@ -37,6 +37,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from ..engine.functions.deployment import TENANT_COUNTRY_CODE, TENANT_DISPLAY_NAME
 from ..service.backend import ArmBackend
 from ..service.behaviors import regions
 from ..service.errors import ArmHttpError
@@ -406,7 +407,9 @@ def list_tenants(backend: ArmBackend, request: Request) -> Response:
         "id": f"/tenants/{tenant}",
         "tenantId": tenant,
         "tenantCategory": "Home",
-        "displayName": "Local ARM tenant",
+        # the tenant templates' tenant() answers (GetTenants.json lists countryCode too)
+        "countryCode": TENANT_COUNTRY_CODE,
+        "displayName": TENANT_DISPLAY_NAME,
         "defaultDomain": "localarm.onmicrosoft.com",
         "domains": ["localarm.onmicrosoft.com"],
         "tenantType": "AAD",

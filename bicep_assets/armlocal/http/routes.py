@@ -381,6 +381,9 @@ def validate_deployment(backend: ArmBackend, request: Request, scope: str, name:
         "type": "Microsoft.Resources/deployments",
         "properties": {
             "provisioningState": "Succeeded",
+            # as the deployment's record: the request's correlation id (Microsoft's
+            # PostDeploymentValidateOn*.json examples show it in every validate result)
+            "correlationId": correlation_id(request),
             "templateHash": expansion.template_hash,
             "parameters": redacted_parameters(expansion, None, properties.get("parameters")),
             "mode": properties.get("mode", "Incremental"),

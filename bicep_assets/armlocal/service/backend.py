@@ -198,7 +198,11 @@ class ArmBackend:
             "id": f"/subscriptions/{self.config.subscription_id}/providers/{namespace}",
             "namespace": namespace,
             "registrationState": "Registered",
-            "registrationPolicy": "RegistrationRequired",
+            # Microsoft.Resources needs no registration (the REST specification's
+            # GetProviders.json example: RegistrationFree); resource providers do
+            "registrationPolicy": "RegistrationFree"
+            if namespace.lower() == "microsoft.resources"
+            else "RegistrationRequired",
             "resourceTypes": [],
         }
 

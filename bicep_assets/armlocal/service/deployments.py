@@ -24,6 +24,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..engine import DeploymentContext, Expansion, ResourceGroup, SecretMask, TemplateError, expand
+from ..engine.evaluator import EvalContext, TemplateScope, evaluate_expression
 from ..engine.scopes import LEVEL_NAMES
 from ..engine.secret_taint import secret_taint
 from ..state.store import ArmStoreError, deployment_active
@@ -54,6 +55,43 @@ from .records import (
 from .steps import ResourceSteps
 
 __all__ = ["DEPLOYMENT_TYPE", "DeploymentRunner", "DeploymentScope", "deployment_not_found"]
+
+
+def expression_parameters(parameters: dict[str, Any], inputs: Any) -> dict[str, Any]:
+    """The parameters with those given as an ``expression`` evaluated to a ``value``: ARM
+    evaluates them before the deployment, ``externalInputs('name')`` reading the value of
+    the request's ``externalInputs`` of that name (the REST specification's
+    PutDeploymentWithExternalInputs.json: ``{"expression": "[createObject('foo',
+    externalInputs('fooValue'))]"}`` deploys ``{"foo": "baz"}``)."""
+    if inputs is None:
+        inputs = {}
+    if not isinstance(inputs, dict) or not all(
+        isinstance(entry, dict) and "value" in entry for entry in inputs.values()
+    ):
+        raise ArmHttpError(
+            400,
+            "InvalidRequestContent",
+            "'properties.externalInputs' must map each name to an object with a 'value'.",
+        )
+    scope = TemplateScope()
+    scope.external_inputs = {name: entry["value"] for name, entry in inputs.items()}
+    resolved: dict[str, Any] = {}
+    for name, entry in parameters.items():
+        if not (isinstance(entry, dict) and "expression" in entry):
+            resolved[name] = entry
+            continue
+        text = entry["expression"]
+        try:
+            if not isinstance(text, str):
+                raise TemplateError(f"The expression of parameter '{name}' must be a string.")
+            resolved[name] = {"value": evaluate_expression(text, EvalContext(scope))}
+        except TemplateError as exc:
+            raise ArmHttpError(
+                400,
+                exc.code,
+                f"The expression of parameter '{name}' could not be evaluated: {exc.message}",
+            ) from None
+    return resolved
 
 
 class DeploymentRunner(ResourceSteps):
@@ -122,6 +160,10 @@ class DeploymentRunner(ResourceSteps):
         if not isinstance(parameters, dict):
             raise ArmHttpError(
                 400, "InvalidRequestContent", "'properties.parameters' must be a JSON object."
+            )
+        if any(isinstance(entry, dict) and "expression" in entry for entry in parameters.values()):
+            properties["parameters"] = expression_parameters(
+                parameters, properties.get("externalInputs")
             )
         return properties
 
@@ -302,7 +344,25 @@ class DeploymentRunner(ResourceSteps):
         on_error = properties.get("onErrorDeployment")
         if isinstance(on_error, dict):
             record["properties"]["onErrorDeployment"] = dict(on_error)
+            # ARM names the deployment LastSuccessful stands for from the start (the REST
+            # specification's PutDeploymentWithOnErrorDeploymentLastSuccessful.json: 201)
+            if on_error.get("type", "LastSuccessful") == "LastSuccessful":
+                earlier = self._last_successful(scope, name)
+                if earlier:
+                    record["properties"]["onErrorDeployment"]["deploymentName"] = earlier
         return record
+
+    def _last_successful(self, scope: DeploymentScope, name: str) -> str | None:
+        """The newest Succeeded deployment of ``scope`` other than ``name``."""
+        return next(
+            (
+                d["name"]
+                for d in self.backend.store.list_deployments(scope.id)
+                if d["name"].lower() != name.lower()
+                and d["properties"]["provisioningState"] == "Succeeded"
+            ),
+            None,
+        )
 
     # -- running --------------------------------------------------------------------------
     def _run(
@@ -370,8 +430,10 @@ class DeploymentRunner(ResourceSteps):
         props["provisioningState"] = state
         props["duration"] = iso_duration(time.monotonic() - started)
         props["timestamp"] = iso(utc_now())
-        # as ARM: a deployment that deployed nothing, or has no outputs, has no such keys
-        if deployed:
+        # as ARM: a deployment without outputs has no such key; a succeeded one lists the
+        # resources it deployed, none as [] (the REST specification's
+        # PutDeploymentWithExternalInputs.json, 200), a failed one those it got to
+        if deployed or state == "Succeeded":
             props["outputResources"] = [{"id": i} for i in dict.fromkeys(deployed)]
         if outputs:
             props["outputs"] = outputs
@@ -418,15 +480,7 @@ class DeploymentRunner(ResourceSteps):
         if kind == "SpecificDeployment":
             target_name = on_error.get("deploymentName")
         else:
-            target_name = next(
-                (
-                    d["name"]
-                    for d in store.list_deployments(scope.id)
-                    if d["name"].lower() != name.lower()
-                    and d["properties"]["provisioningState"] == "Succeeded"
-                ),
-                None,
-            )
+            target_name = self._last_successful(scope, name)
         record = store.get_deployment(scope.id, name)
         assert record is not None
         if not target_name:

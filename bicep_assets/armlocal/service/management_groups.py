@@ -316,7 +316,13 @@ class ManagementGroups:
                 for g in chain
             ]
         if "ancestors" in wanted:
+            # the definition (ManagementGroupDetails): the names, and the same chain with
+            # display names, from the immediate parent up to the root
             details["managementGroupAncestors"] = [g["name"] for g in reversed(chain)]
+            details["managementGroupAncestorsChain"] = [
+                {"name": g["name"], "displayName": g["properties"].get("displayName")}
+                for g in reversed(chain)
+            ]
         props["details"] = details
         props["tenantId"] = self.tenant_id
         if "children" in wanted:

@@ -287,23 +287,24 @@ def _json_type(value: Any) -> str:
 
 def providers_of(expansion: Expansion) -> list[dict[str, Any]]:
     """The deployment's ``providers``: each namespace with its resource types, and the
-    locations the deployment puts each type in (as ARM lists them)."""
-    seen: dict[str, dict[str, dict[str, None]]] = {}
+    locations the deployment puts each type in, as ARM lists them — ``null`` for a resource
+    without a location (a policy definition: the REST specification's PutDeploymentAtScope,
+    …AtTenant and …AtManagementGroup examples show ``"locations": [null]``)."""
+    seen: dict[str, dict[str, dict[str | None, None]]] = {}
     for resource in expansion.all_resources():
         namespace, _, rtype = resource.type.partition("/")
         where = seen.setdefault(namespace, {}).setdefault(rtype, {})
-        if isinstance(resource.location, str) and resource.location:
-            where.setdefault(resource.location, None)
-    result = []
-    for ns, types in seen.items():
-        entries = []
-        for rtype in sorted(types):
-            entry: dict[str, Any] = {"resourceType": rtype}
-            if types[rtype]:
-                entry["locations"] = list(types[rtype])
-            entries.append(entry)
-        result.append({"namespace": ns, "resourceTypes": entries})
-    return result
+        located = isinstance(resource.location, str) and resource.location
+        where.setdefault(resource.location if located else None, None)
+    return [
+        {
+            "namespace": ns,
+            "resourceTypes": [
+                {"resourceType": rtype, "locations": list(types[rtype])} for rtype in sorted(types)
+            ],
+        }
+        for ns, types in seen.items()
+    ]
 
 
 def dependencies_of(expansion: Expansion) -> list[dict[str, Any]]:

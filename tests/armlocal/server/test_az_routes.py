@@ -174,6 +174,9 @@ def test_subscriptions_locations_and_tenants(arm: LocalArm) -> None:
     assert west["metadata"]["pairedRegion"][0]["name"] == "northeurope"
     tenants = _get(arm, "/tenants?api-version=2022-12-01").json()["value"]
     assert [t["tenantId"] for t in tenants] == [arm.config.tenant_id]
+    # the same tenant a template's tenant() describes, with the keys GetTenants.json lists
+    assert (tenants[0]["countryCode"], tenants[0]["displayName"]) == ("US", "Local ARM tenant")
+    assert tenants[0]["tenantCategory"] == "Home" and tenants[0]["tenantType"] == "AAD"
 
 
 # -- ARM's lenient JSON reader ---------------------------------------------------------------

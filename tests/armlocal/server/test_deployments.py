@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import pytest
+import requests
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from bicep_assets.armlocal import LocalArm
@@ -14,6 +15,17 @@ from bicep_assets.armlocal import LocalArm
 from .conftest import deploy_body, storage, template
 
 SUB = "00000000-0000-0000-0000-000000000000"
+
+
+def raw_put(arm: LocalArm, path: str, body: Any) -> requests.Response:
+    conn = arm.connection
+    return requests.put(
+        f"{conn.base_url}{path}?api-version=2025-04-01",
+        json=body,
+        headers={"Authorization": f"Bearer {conn.token}"},
+        verify=conn.ca_file,
+        timeout=10,
+    )
 
 
 def rid(group: str, rtype: str, name: str) -> str:
@@ -338,6 +350,15 @@ def test_on_error_deployment_last_successful(
         )
     )
     body = deploy_body(template([storage("stg2")]), onErrorDeployment={"type": "LastSuccessful"})
+    # the PUT's own answer already names the deployment LastSuccessful stands for (the
+    # specification's PutDeploymentWithOnErrorDeploymentLastSuccessful.json example)
+    started = raw_put(arm, rid(group, "Microsoft.Resources/deployments", "bad"), body)
+    assert started.status_code == 201
+    assert started.json()["properties"]["onErrorDeployment"] == {
+        "type": "LastSuccessful",
+        "deploymentName": "good",
+    }
+    arm.backend.runner.wait_idle()
     with pytest.raises(HttpResponseError):
         ops.begin_create_or_update(group, "bad", body).result()
     arm.backend.runner.wait_idle()
@@ -423,3 +444,43 @@ def test_racing_puts_of_one_name_start_exactly_one_deployment(
     assert sorted(outcomes) == ["DeploymentActive"] * 4 + ["accepted"]
     arm.backend.runner.wait_idle()
     assert len(list(deployments.deployment_operations.list(group, "race"))) == 1
+
+
+def test_parameters_given_as_expressions_read_the_external_inputs(
+    deployments: Any, arm: LocalArm, group: str
+) -> None:
+    """The REST specification's PutDeploymentWithExternalInputs.json: a parameter given as
+    an ``expression`` is evaluated first, ``externalInputs('name')`` reading the request's
+    ``externalInputs``; the deployment records the value it deployed with."""
+    body = {
+        "properties": {
+            "mode": "Incremental",
+            "externalInputDefinitions": {"fooValue": {"kind": "sys.envVar", "config": "FOO"}},
+            "externalInputs": {"fooValue": {"value": "baz"}},
+            "parameters": {
+                "inputObj": {"expression": "[createObject('foo', externalInputs('fooValue'))]"}
+            },
+            "template": template(
+                parameters={"inputObj": {"type": "object"}},
+                outputs={"inputObj": {"type": "object", "value": "[parameters('inputObj')]"}},
+            ),
+        }
+    }
+    path = rid(group, "Microsoft.Resources/deployments", "ext")
+    started = raw_put(arm, path, body)
+    assert started.status_code == 201
+    assert started.json()["properties"]["parameters"] == {
+        "inputObj": {"type": "Object", "value": {"foo": "baz"}}
+    }
+    arm.backend.runner.wait_idle()
+    done = deployments.deployments.get(group, "ext").properties
+    assert done.outputs == {"inputObj": {"type": "Object", "value": {"foo": "baz"}}}
+    assert "externalInputs" not in started.json()["properties"]
+    body["properties"]["parameters"]["inputObj"]["expression"] = "[externalInputs('other')]"
+    refused = raw_put(arm, rid(group, "Microsoft.Resources/deployments", "ext2"), body)
+    assert refused.status_code == 400
+    assert refused.json()["error"] == {
+        "code": "InvalidTemplate",
+        "message": "The expression of parameter 'inputObj' could not be evaluated: "
+        "The external input 'other' is not defined in the deployment.",
+    }

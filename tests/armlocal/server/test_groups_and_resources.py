@@ -102,6 +102,11 @@ def test_provider_registration(resources: Any) -> None:
     assert provider.registration_state == "Registered"
     assert resources.providers.get("Microsoft.Web").registration_state == "Registered"
     assert "Microsoft.Web" in [p.namespace for p in resources.providers.list()]
+    # the specification's GetProviders.json: resource providers need registration,
+    # Microsoft.Resources does not
+    policies = {p.namespace: p.registration_policy for p in resources.providers.list()}
+    assert policies["Microsoft.Web"] == "RegistrationRequired"
+    assert policies["Microsoft.Resources"] == "RegistrationFree"
 
 
 def test_wrong_token_is_401_invalid_authentication_token(arm: LocalArm) -> None:

@@ -92,6 +92,10 @@ def test_linked_template_with_query_string_and_relative_path(
     assert result.properties.provisioning_state == "Succeeded"
     assert result.properties.outputs["link"]["value"] == f"{files.base}/t/main.json"
     assert result.properties.template_link.uri == f"{files.base}/t/main.json"
+    # ARM answers the linked template's contentVersion beside the link, never the SAS token
+    # (the REST specification's PutDeploymentResourceGroup.json example)
+    assert result.properties.template_link.content_version == "1.0.0.0"
+    assert result.properties.template_link.query_string is None
     assert list(dict.fromkeys(files.asked)) == [
         "/t/main.json?sv=1&sig=x",
         "/p/main.parameters.json",
@@ -152,6 +156,8 @@ def test_template_spec_versions_deploy_by_id(arm: LocalArm, deployments: Any, gr
     body["properties"]["templateLink"] = {"id": version.id}
     result = deployments.deployments.begin_create_or_update(group, "from-spec", body).result()
     assert result.properties.provisioning_state == "Succeeded"
+    assert result.properties.template_link.id == version.id
+    assert result.properties.template_link.content_version == "1.0.0.0"
     names = {r["name"] for r in arm.store.list_resources(SUB, "rg-test")}
     assert {"stspec01", "stspec02"} <= names
     # Bicep's `module m 'ts:…'` compiles to a nested deployment linked by id

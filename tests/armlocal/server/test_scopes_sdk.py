@@ -81,6 +81,13 @@ def test_management_groups_form_a_hierarchy_under_the_tenant_root_group(groups: 
     path = groups.management_groups.get("mg-b", expand="path").as_dict()["properties"]["details"]
     assert [p["name"] for p in path["path"]] == [TENANT, "mg-a"]
     assert path["parent"]["displayName"] == "Group A"
+    # $expand=ancestors: the names, and the chain with display names (ManagementGroupDetails)
+    up = groups.management_groups.get("mg-b", expand="ancestors").properties.details
+    assert up.management_group_ancestors == ["mg-a", TENANT]
+    assert [(a.name, a.display_name) for a in up.management_group_ancestors_chain] == [
+        ("mg-a", "Group A"),
+        (TENANT, "Tenant Root Group"),
+    ]
     assert sorted(g.name for g in groups.management_groups.list()) == sorted([TENANT, "mg-a",
                                                                               "mg-b"])  # fmt: skip
 

@@ -16,6 +16,9 @@ from bicep_assets.armlocal.http.api_versions import DEPLOYMENTS, LOCKS, RESOURCE
 from .conftest import deploy_body, storage, template
 
 SUB = "00000000-0000-0000-0000-000000000000"
+SUB_SCHEMA = (
+    "https://schema.management.azure.com/schemas/2018-05-01/subscriptionDeploymentTemplate.json#"
+)
 RG_ID = f"/subscriptions/{SUB}/resourceGroups/rg-test"
 VNET_ID = f"{RG_ID}/providers/Microsoft.Network/virtualNetworks/vnet1"
 SITE_PLAN_ID = f"{RG_ID}/providers/Microsoft.Web/serverfarms/plan1"
@@ -332,7 +335,7 @@ def test_each_service_takes_its_own_versions_only(arm: LocalArm, group: str) -> 
 
 
 # -- deployments and what-if --------------------------------------------------------------
-def test_deployment_record_lists_providers_and_omits_empty_keys(
+def test_deployment_record_lists_providers_and_omits_absent_outputs(
     arm: LocalArm, deployments: Any, group: str
 ) -> None:
     path = f"{RG_ID}/providers/Microsoft.Resources/deployments"
@@ -340,7 +343,9 @@ def test_deployment_record_lists_providers_and_omits_empty_keys(
     assert empty.status_code == 201
     props = raw(arm, "GET", f"{path}/nothing", "2025-04-01").json()["properties"]
     assert props["provisioningState"] == "Succeeded"
-    assert "outputs" not in props and "outputResources" not in props
+    # the specification's PutDeploymentWithExternalInputs.json: a succeeded deployment of no
+    # resource answers "outputResources": []; one without outputs has no "outputs"
+    assert "outputs" not in props and props["outputResources"] == []
     deployments.deployments.begin_create_or_update(
         group, "one", deploy_body(template([storage("stprov01")]))
     ).result()
@@ -355,6 +360,48 @@ def test_deployment_record_lists_providers_and_omits_empty_keys(
         {"id": f"{RG_ID}/providers/Microsoft.Storage/storageAccounts/stprov01"}
     ]
     assert "outputs" not in props
+    # a resource without a location is listed with a null one, as ARM lists a policy
+    # definition (the specification's PutDeploymentAtScope.json: "locations": [null])
+    policy = {
+        "type": "Microsoft.Authorization/policyDefinitions",
+        "apiVersion": "2021-06-01",
+        "name": "audit-west",
+        "properties": {"policyRule": {"if": {"field": "location", "equals": "westus"},
+                                      "then": {"effect": "audit"}}},
+    }  # fmt: skip
+    body = {"location": "westeurope", **deploy_body({**template([policy]), "$schema": SUB_SCHEMA})}
+    at_sub = f"/subscriptions/{SUB}/providers/Microsoft.Resources/deployments/policies"
+    started = raw(arm, "PUT", at_sub, "2025-04-01", body)
+    assert started.status_code == 201
+    assert started.json()["properties"]["providers"] == [
+        {
+            "namespace": "Microsoft.Authorization",
+            "resourceTypes": [{"resourceType": "policyDefinitions", "locations": [None]}],
+        }
+    ]
+
+
+def test_validate_carries_the_request_correlation_id(arm: LocalArm, group: str) -> None:
+    """Microsoft's PostDeploymentValidateOn*.json examples show ``properties.correlationId``
+    in every validate result: the request's, as in the deployment it would start."""
+    correlation = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
+    conn = arm.connection
+    answer = requests.post(
+        f"{conn.base_url}{RG_ID}/providers/Microsoft.Resources/deployments/v/validate"
+        "?api-version=2025-04-01",
+        json=deploy_body(template([storage("stvalid01")])),
+        headers={
+            "Authorization": f"Bearer {conn.token}",
+            "x-ms-correlation-request-id": correlation,
+        },
+        verify=conn.ca_file,
+        timeout=10,
+    )
+    assert answer.status_code == 200
+    assert answer.json()["properties"]["correlationId"] == correlation
+    assert answer.json()["properties"]["validatedResources"] == [
+        {"id": f"{RG_ID}/providers/Microsoft.Storage/storageAccounts/stvalid01"}
+    ]
 
 
 def test_what_if_carries_the_request_correlation_id(arm: LocalArm, group: str) -> None:
@@ -404,6 +451,12 @@ def test_operations_are_refused_at_versions_before_they_existed(arm: LocalArm, g
     assert message.endswith(",2019-08-01,2019-07-01'.")
     tenant = raw(arm, "GET", "/providers/Microsoft.Resources/deployments", "2019-05-01")
     assert tenant.json()["error"]["code"] == "InvalidApiVersionParameter"
+    # subscription deployments: from 2018-05-01, the first specification defining them
+    at_sub = f"/subscriptions/{SUB}/providers/Microsoft.Resources/deployments"
+    sub_old = raw(arm, "GET", at_sub, "2018-02-01")
+    assert sub_old.status_code == 400
+    assert sub_old.json()["error"]["message"].endswith(",2018-05-01'.")
+    assert raw(arm, "GET", at_sub, "2018-05-01").ok
     # the same versions serve the operations that existed then
     assert raw(arm, "POST", f"{RG_ID}/providers/Microsoft.Resources/deployments/d/validate",
                "2016-09-01", body).status_code == 200  # fmt: skip

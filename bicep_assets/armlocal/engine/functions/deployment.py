@@ -194,6 +194,16 @@ def resource_group(ctx: EvalContext) -> dict[str, Any]:
     return result
 
 
+@arm_function("externalInputs", min_args=1)
+def external_inputs(ctx: EvalContext, name: Any) -> Any:
+    """The value of one of the deployment's ``externalInputs``: what a parameter given as an
+    ``expression`` reads (the REST specification's PutDeploymentWithExternalInputs.json)."""
+    inputs = {str(k).lower(): v for k, v in ctx.scope.external_inputs.items()}
+    if not isinstance(name, str) or name.lower() not in inputs:
+        raise ExpressionError(f"The external input '{name}' is not defined in the deployment.")
+    return copy.deepcopy(inputs[name.lower()])
+
+
 @arm_function("tenant")
 def tenant(ctx: EvalContext) -> dict[str, Any]:
     """The tenant of the deployment (any scope)."""
