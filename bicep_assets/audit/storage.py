@@ -9,6 +9,12 @@ rename on POSIX. A reader that has the file open keeps reading the snapshot it o
 reader that opens it afterwards sees the new one; nobody waits. Writers queue on a lock file
 (``<file>.write.lock``), and whole refreshes on another (``<file>.refresh.lock``), so that two
 refreshes never interleave.
+
+Opening a DuckDB database costs ~15 ms of CPU (DuckDB 2.0: the instance and its catalog of
+functions), and a refresh opens the file some 30 times (each table written, read back by the
+steps after it, read by the checks). So a process opens one in-memory DuckDB instance (per
+connection config) once, and each connection here is a cursor of it with the file ``ATTACH``-ed
+under a name of its own and made its default (``USE``): ~3 ms. ``DETACH`` closes the file.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import os
 import shutil
 import threading
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -108,6 +115,45 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
+_instances: dict[tuple[int, str], duckdb.DuckDBPyConnection] = {}
+_instances_lock = threading.Lock()
+
+
+def _cursor(config: dict[str, Any] | None) -> duckdb.DuckDBPyConnection:
+    """A new connection to this process's in-memory DuckDB instance for ``config`` (a forked
+    child makes its own: an instance's threads do not survive a fork)."""
+    key = (os.getpid(), repr(sorted((config or {}).items())))
+    with _instances_lock:
+        found = _instances.get(key)
+        if found is None:
+            found = _instances[key] = duckdb.connect(":memory:", config=config or {})
+        return found.cursor()
+
+
+@contextlib.contextmanager
+def attached(
+    path: Path, config: dict[str, Any] | None = None, *, read_only: bool
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection whose default database is the file ``path`` — as ``duckdb.connect(path,
+    read_only=…)`` gives, for a few milliseconds instead of ~15 (see the module's docstring);
+    the file is closed when the block ends. Queries name tables ``schema.table``, and queries
+    of ``information_schema`` must filter on ``table_catalog = current_database()``: the
+    instance may have other files attached meanwhile."""
+    alias = f"file_{uuid.uuid4().hex}"
+    where = str(path).replace("'", "''")
+    connection = _cursor(config)
+    try:
+        connection.execute(f"ATTACH '{where}' AS {alias}" + (" (READ_ONLY)" if read_only else ""))
+        try:
+            connection.execute(f"USE {alias}")
+            yield connection
+        finally:
+            connection.execute("USE memory")
+            connection.execute(f"DETACH {alias}")
+    finally:
+        connection.close()
+
+
 @contextlib.contextmanager
 def publishing(
     path: Path, config: dict[str, Any] | None = None
@@ -122,16 +168,14 @@ def publishing(
         _remove(wal)
         if path.exists():
             shutil.copyfile(path, work)
-        connection = duckdb.connect(str(work), config=config or {})
         try:
-            yield connection
-            connection.execute("CHECKPOINT")
+            with attached(work, config, read_only=False) as connection:
+                yield connection
+                connection.execute("CHECKPOINT")
         except BaseException:
-            connection.close()
             _remove(work)
             _remove(wal)
             raise
-        connection.close()
         _fsync(work)
         os.replace(work, path)
         _fsync(path.parent)
@@ -146,11 +190,8 @@ def reading(
         raise AuditStorageError(
             f"{path}: no audit database yet; materialize the audit assets (job audit_refresh) first"
         )
-    connection = duckdb.connect(str(path), read_only=True, config=config or {})
-    try:
+    with attached(path, config, read_only=True) as connection:
         yield connection
-    finally:
-        connection.close()
 
 
 class PublishingDuckDbClient(DuckDbClient):
@@ -270,7 +311,8 @@ class AuditTables(DbIOManager):
         with self.read_only() as connection:
             rows = connection.execute(
                 "SELECT table_name, column_name FROM information_schema.columns "
-                "WHERE table_schema = ? ORDER BY table_name, ordinal_position",
+                "WHERE table_catalog = current_database() AND table_schema = ? "
+                "ORDER BY table_name, ordinal_position",
                 [self.schema],
             ).fetchall()
         columns: dict[str, list[str]] = {}
@@ -286,7 +328,8 @@ class AuditTables(DbIOManager):
             found = {
                 row[0]
                 for row in connection.execute(
-                    "SELECT table_name FROM information_schema.tables WHERE table_schema = ?",
+                    "SELECT table_name FROM information_schema.tables "
+                    "WHERE table_catalog = current_database() AND table_schema = ?",
                     [self.schema],
                 ).fetchall()
             }
