@@ -18,8 +18,10 @@ from typing import Any
 
 # private to Dagster: names below dagster._ or an integration's submodule
 from dagster._core.events import EngineEventData, JobFailureData, RunFailureReason
+from dagster._core.storage.compute_log_manager import CapturedLogContext
 from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, TableSlice
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+from dagster._core.storage.local_compute_log_manager import LocalComputeLogManager
 from dagster._utils.error import SerializableErrorInfo
 from dagster_duckdb.io_manager import DuckDbClient
 from dagster_msteams.adaptive_card import AdaptiveCard
@@ -51,6 +53,18 @@ PRIVATE_APIS: dict[str, tuple[str, str]] = {
         "skipping the per-run shard schema check before the audit reads runs (SQLite only)",
     ),
     "SerializableErrorInfo": ("dagster._utils.error", "a failure's error chain in the audit"),
+    "LocalComputeLogManager": (
+        "dagster._core.storage.local_compute_log_manager",
+        "compute logs whose helper processes ignore Ctrl-C (compute_logs.py)",
+    ),
+    "CapturedLogContext": (
+        "dagster._core.storage.compute_log_manager",
+        "what that manager's capture_logs yields",
+    ),
+    "ComputeLogManager.register_instance": (
+        "dagster._core.storage.compute_log_manager (method)",
+        "that manager's default folder, the instance's own",
+    ),
     "DuckDbClient": ("dagster_duckdb.io_manager", "the audit IO manager's DuckDB client"),
     "AdaptiveCard": ("dagster_msteams.adaptive_card", "the Teams failure alert's card"),
     # attributes and methods of Dagster's storage classes, not importable names
@@ -107,11 +121,13 @@ __all__ = [
     "IMPORTED_ELSEWHERE",
     "PRIVATE_APIS",
     "AdaptiveCard",
+    "CapturedLogContext",
     "DbIOManager",
     "DbTypeHandler",
     "DuckDbClient",
     "EngineEventData",
     "JobFailureData",
+    "LocalComputeLogManager",
     "RunFailureReason",
     "SerializableErrorInfo",
     "SqliteEventLogStorage",

@@ -27,6 +27,7 @@ ROOMS = [
     "check_plugins",
     "armlocal",
     "dagster_private",
+    "compute_logs",
     "instance",
     "environments",
     "failures",

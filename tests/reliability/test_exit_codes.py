@@ -12,12 +12,14 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
+from bicep_assets.armlocal import LocalArm, LocalArmConfig
 from tests.cli_helpers import run_bicep_assets
 from tests.conftest import free_port
 
@@ -251,3 +253,50 @@ def test_the_documented_exit_code(code: int, when: str, tmp_path: Path) -> None:
                 assert instance.get_runs() == []
     if code == 130:
         assert done.stderr.endswith("interrupted\n")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_ctrl_c_on_a_terminal_during_a_step_is_one_line_and_exit_130(tmp_path: Path) -> None:
+    """Ctrl-C as a terminal sends it — SIGINT to the whole foreground process group — while
+    the deploy step waits on ARM. Dagster's compute-log helpers (``tail -F`` and a Python
+    watcher per stream) are in that group: they ignore it (bicep_assets/compute_logs.py), so
+    the one line of an interrupted run is all the terminal gets, and they are gone after."""
+    setup = Setup(tmp_path)
+    arm = LocalArm(config=LocalArmConfig(resource_delay_s=1.0, retry_after=0)).start()
+    try:
+        env = {
+            **setup.env(),
+            "BICEP_ASSETS_LOCAL_ARM_ENDPOINT": arm.base_url,
+            "BICEP_ASSETS_LOCAL_ARM_TOKEN": arm.config.token,
+            "BICEP_ASSETS_LOCAL_ARM_CA_FILE": str(arm.ca_file),
+        }
+        process = subprocess.Popen(
+            [CLI, "deploy", "dev"],
+            cwd=setup.project,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,  # its own group, as a terminal's foreground job
+        )
+        assert process.stderr is not None
+        lines = []
+        while not (line := process.stderr.readline()).startswith("deploy  Create "):
+            assert line, "".join(lines)  # the command ended before deploy created a resource
+            lines.append(line)
+        os.killpg(process.pid, signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        arm.stop()
+    stderr = "".join(lines) + line + stderr
+    assert process.returncode == 130, stderr[-3000:]
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr[-3000:]
+    assert "Traceback" not in stdout
+    assert stderr.splitlines()[-1].startswith("interrupted (Ctrl-C): deploy_dev stopped after ")
+    with pytest.raises(ProcessLookupError):  # nothing of the group is left
+        for _ in range(100):
+            os.killpg(process.pid, 0)
+            time.sleep(0.05)
+    # the step's output was still captured where Dagster keeps it
+    assert list((setup.home / "storage").glob("*/compute_logs/*.err"))
