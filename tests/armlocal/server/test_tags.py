@@ -231,7 +231,7 @@ def test_a_predefined_name_in_use_is_not_deleted(arm: LocalArm, resources: Any, 
 
 
 # -- deployments of Microsoft.Resources/tags ------------------------------------------------------
-def _tags_resource(tags: dict[str, str], **extra: Any) -> dict[str, Any]:
+def _tags_resource(tags: dict[str, str] | str, **extra: Any) -> dict[str, Any]:
     return {
         "type": "Microsoft.Resources/tags",
         "apiVersion": "2021-04-01",
@@ -278,6 +278,30 @@ def test_a_deployment_tags_its_group_and_a_scoped_resource(
     assert resources.tags.get_at_scope(RG_ID).id == f"{RG_ID}/{TAGS}"
     again = deployments.deployments.begin_what_if(group, "tags", body).result()
     assert {c.resource_id: c.change_type for c in again.changes}[f"{RG_ID}/{TAGS}"] == "NoChange"
+
+
+def test_reference_to_the_tags_resource_reads_the_scopes_tags(
+    resources: Any, deployments: Any, group: str
+) -> None:
+    """Bicep's ``existing`` tags resource merged with ``union()``: the merge pattern of
+    Microsoft's "Apply tags with Bicep"."""
+    resources.resource_groups.create_or_update(
+        group, {"location": "westeurope", "tags": {"keep": "1"}}
+    )
+    current = "[reference(resourceId('Microsoft.Resources/tags', 'default'), '2021-04-01')]"
+    tpl = template(
+        [
+            _tags_resource(
+                "[union(reference(resourceId('Microsoft.Resources/tags', 'default'), "
+                "'2021-04-01').tags, createObject('added', '2'))]"
+            )
+        ],
+        outputs={"after": {"type": "object", "value": current}},
+    )
+    done = deployments.deployments.begin_create_or_update(group, "merge", deploy_body(tpl))
+    # outputs are evaluated once the resources are deployed: the merged set
+    assert done.result().properties.outputs["after"]["value"]["tags"] == {"keep": "1", "added": "2"}
+    assert resources.resource_groups.get(group).tags == {"keep": "1", "added": "2"}
 
 
 def test_a_subscription_deployment_tags_the_subscription(arm: LocalArm, deployments: Any) -> None:
