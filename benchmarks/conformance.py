@@ -186,6 +186,10 @@ WHAT_IF_KEYS = ("status", "properties.changes[].resourceId", "properties.changes
 LOCK_KEYS = ("id", "name", "type", "properties.level")
 LOCK_VALUES = {"type": "Microsoft.Authorization/locks", "name": "testlock"}
 LOCK_LIST_KEYS = ("value[].id", "value[].name", "value[].type", "value[].properties.level")
+TAGS = "providers/Microsoft.Resources/tags/default"
+TAGS_PUT = {"properties": {"tags": {"tagKey1": "tag-value-1", "tagKey2": "tag-value-2"}}}
+TAGS_KEYS = ("id", "properties.tags.tagKey1", "properties.tags.tagKey2")
+TAGS_VALUES = {"properties.tags.tagKey1": "tag-value-1", "properties.tags.tagKey2": "tag-value-2"}
 SUB_LOCK = f"{S}/providers/Microsoft.Authorization/locks/testlock"
 RG_LOCK = f"{RG}/providers/Microsoft.Authorization/locks/testlock"
 SITE_LOCK = f"{SITE}/providers/Microsoft.Authorization/locks/testlock"
@@ -306,6 +310,51 @@ CASES: list[Case] = [
          "Resources_ListByResourceGroup", "GET", f"{RG}/resources", "2025-04-01", (200,), None,
          ("value[].id", "value[].name", "value[].type", "value[].location"),
          setup=(GROUP, SITE_PUT)),
+    # -- tags at a scope (Microsoft.Resources/resources, 2025-04-01): the examples' resource
+    # -- (myPRNameSpace/VM/myVm) is a web app here. The examples show the scope as `id` and no
+    # -- name or type; TagsResource defines id, name and type of the tags wrapper resource,
+    # -- answered as {scope}/providers/Microsoft.Resources/tags/default, default,
+    # -- Microsoft.Resources/tags: the cases hold the keys, not the example's id value ----------
+    *[Case(f"{RES}/{name}.json", operation, method, f"{scope}/{TAGS}", "2025-04-01", statuses,
+           body, keys, values, setup=setup)
+      for name, operation, method, scope, statuses, body, keys, values, setup in (
+          ("GetTagsResource", "Tags_GetAtScope", "GET", SITE, (200,), None, TAGS_KEYS,
+           TAGS_VALUES, (GROUP, SITE_PUT, ("PUT", f"{SITE}/{TAGS}", "2025-04-01", TAGS_PUT))),
+          ("PutTagsResource", "Tags_CreateOrUpdateAtScope", "PUT", SITE, (200, 202), TAGS_PUT,
+           TAGS_KEYS, TAGS_VALUES, (GROUP, SITE_PUT)),
+          ("PatchTagsResource", "Tags_UpdateAtScope", "PATCH", SITE, (200, 202),
+           {"operation": "Replace", **TAGS_PUT}, TAGS_KEYS, TAGS_VALUES, (GROUP, SITE_PUT)),
+          ("DeleteTagsResource", "Tags_DeleteAtScope", "DELETE", SITE, (200, 202), None, (), {},
+           (GROUP, SITE_PUT, ("PUT", f"{SITE}/{TAGS}", "2025-04-01", TAGS_PUT))),
+          ("GetTagsSubscription", "Tags_GetAtScope", "GET", S, (200,), None, TAGS_KEYS,
+           TAGS_VALUES, (("PUT", f"{S}/{TAGS}", "2025-04-01", TAGS_PUT),)),
+          ("PutTagsSubscription", "Tags_CreateOrUpdateAtScope", "PUT", S, (200, 202), TAGS_PUT,
+           TAGS_KEYS, TAGS_VALUES, ()),
+          ("PatchTagsSubscription", "Tags_UpdateAtScope", "PATCH", S, (200, 202),
+           {"operation": "Replace", **TAGS_PUT}, TAGS_KEYS, TAGS_VALUES, ()),
+          ("DeleteTagsSubscription", "Tags_DeleteAtScope", "DELETE", S, (200, 202), None, (), {},
+           (("PUT", f"{S}/{TAGS}", "2025-04-01", TAGS_PUT),)))],
+    # -- tag names of a subscription: the operations' definitions (no example file is
+    # -- published): TagDetails, TagValue, TagCount ------------------------------------------
+    Case(f"{SWAGGER}#Tags_List", "Tags_List", "GET", f"{S}/tagNames", "2025-04-01", (200,),
+         None, ("value[].id", "value[].tagName", "value[].count.type", "value[].count.value",
+                "value[].values[].id", "value[].values[].tagValue",
+                "value[].values[].count.value"),
+         {"value[].tagName": "tagKey1", "value[].values[].tagValue": "tag-value-1"},
+         setup=(GROUP, ("PUT", f"{RG}/{TAGS}", "2025-04-01", TAGS_PUT))),
+    Case(f"{SWAGGER}#Tags_CreateOrUpdate", "Tags_CreateOrUpdate", "PUT", f"{S}/tagNames/team",
+         "2025-04-01", (200, 201), None, ("id", "tagName", "count.value"),
+         {"tagName": "team", "count.value": 0}),
+    Case(f"{SWAGGER}#Tags_CreateOrUpdateValue", "Tags_CreateOrUpdateValue", "PUT",
+         f"{S}/tagNames/team/tagValues/blue", "2025-04-01", (200, 201), None,
+         ("id", "tagValue", "count.value"), {"tagValue": "blue"},
+         setup=(("PUT", f"{S}/tagNames/team", "2025-04-01", None),)),
+    Case(f"{SWAGGER}#Tags_Delete", "Tags_Delete", "DELETE", f"{S}/tagNames/team", "2025-04-01",
+         (200, 204), setup=(("PUT", f"{S}/tagNames/team", "2025-04-01", None),)),
+    Case(f"{SWAGGER}#Tags_DeleteValue", "Tags_DeleteValue", "DELETE",
+         f"{S}/tagNames/team/tagValues/blue", "2025-04-01", (200, 204),
+         setup=(("PUT", f"{S}/tagNames/team", "2025-04-01", None),
+                ("PUT", f"{S}/tagNames/team/tagValues/blue", "2025-04-01", None))),
     # -- subscriptions and tenants (Microsoft.Resources/stable/2022-12-01) -------------------
     Case(f"{SUBS}/GetSubscription.json", "Subscriptions_Get", "GET", S, "2022-12-01", (200,),
          None, ("id", "subscriptionId", "tenantId", "displayName", "state",
@@ -711,13 +760,7 @@ NOT_SERVED_EXAMPLES: tuple[tuple[str, str], ...] = (
         ("ExportResourceGroupWithFiltering", "ResourceGroups_ExportTemplate"),
         ("GetNamedProviderAtTenant", "Providers_GetAtTenantScope"),
         ("GetProviderPermissions", "Providers_ProviderPermissions"),
-        ("GetProviderResourceTypes", "ProviderResourceTypes_List"),
-        ("GetTagsResource", "Tags_GetAtScope"), ("PutTagsResource", "Tags_CreateOrUpdateAtScope"),
-        ("PatchTagsResource", "Tags_UpdateAtScope"), ("DeleteTagsResource", "Tags_DeleteAtScope"),
-        ("GetTagsSubscription", "Tags_GetAtScope"),
-        ("PutTagsSubscription", "Tags_CreateOrUpdateAtScope"),
-        ("PatchTagsSubscription", "Tags_UpdateAtScope"),
-        ("DeleteTagsSubscription", "Tags_DeleteAtScope"))],
+        ("GetProviderResourceTypes", "ProviderResourceTypes_List"))],
     (f"{SUBS}/CheckResourceName.json", "CheckResourceName"),
     (f"{SUBS}/PostCheckZonePeers.json", "Subscriptions_CheckZonePeers"),
     (f"{DEPX}/CalculateTemplateHash.json", "Deployments_CalculateTemplateHash"),

@@ -115,3 +115,22 @@ def test_template_spec_and_linked_template_deploy(az: Az, web: tuple[str, list[s
     assert "/templates/storage.json?sv=2024&sig=abc" in asked
     names = [r["name"] for r in az.json("resource", "list", "-g", "rg-links")]
     assert {"stfromspec01", "stlinked01"} <= set(names)
+
+
+def test_tags_through_az(az: Az) -> None:
+    """``az tag`` calls the Tags API: create (PUT), update (PATCH), list (tag names)."""
+    group = az.json("group", "create", "-n", "rg-tagged", "-l", "westeurope")
+    created = az.json("tag", "create", "--resource-id", group["id"], "--tags", "team=a", "env=dev")
+    assert created["id"] == f"{group['id']}/providers/Microsoft.Resources/tags/default"
+    assert created["properties"]["tags"] == {"team": "a", "env": "dev"}
+    merged = az.json(
+        "tag", "update", "--resource-id", group["id"], "--operation", "merge", "--tags", "env=prod"
+    )
+    assert merged["properties"]["tags"] == {"team": "a", "env": "prod"}
+    deleted = az.json(
+        "tag", "update", "--resource-id", group["id"], "--operation", "delete", "--tags", "team"
+    )
+    assert deleted["properties"]["tags"] == {"env": "prod"}
+    assert az.json("group", "show", "-n", "rg-tagged")["tags"] == {"env": "prod"}
+    names = {t["tagName"]: t for t in az.json("tag", "list")}
+    assert [v["tagValue"] for v in names["env"]["values"]] == ["prod"]

@@ -457,6 +457,13 @@ class Resolver:
         return []
 
     # -- reference() and list*() ----------------------------------------------------------
+    def _is_own(self, resource: ExpandedResource) -> bool:
+        """Whether ``resource`` is the one whose body is being evaluated."""
+        if not self._collecting:
+            return False
+        current, info = self._collecting[-1], self.info[resource.key]
+        return current.declaration is info.declaration and current.ctx.copy == info.ctx.copy
+
     def _depend_on(self, resource: ExpandedResource) -> None:
         if self._collecting and not resource.existing:
             self._collecting[-1].implicit.add(resource.key)
@@ -469,7 +476,11 @@ class Resolver:
                 f"The template function 'reference' found {len(found)} resources named "
                 f"'{target}'; use the resource id."
             )
-        if resource is not None and not resource.existing:
+        if resource is not None and target.startswith("/") and self._is_own(resource):
+            # a resource reading its own id reads what exists (ARM: a reference by id adds no
+            # dependency): the merge of a scope's current tags into its tags resource
+            resource_id = resource.id
+        elif resource is not None and not resource.existing:
             self._depend_on(resource)
             if resource.type.lower() == DEPLOYMENTS and not self.deployed:
                 self.ensure_body(resource)
@@ -507,7 +518,11 @@ class Resolver:
         body = values[2] if len(values) > 2 else None
         found = self.find(target)
         resource = found[0] if len(found) == 1 else None
-        if resource is not None and not resource.existing:
+        if resource is not None and target.startswith("/") and self._is_own(resource):
+            # a resource reading its own id reads what exists (ARM: a reference by id adds no
+            # dependency): the merge of a scope's current tags into its tags resource
+            resource_id = resource.id
+        elif resource is not None and not resource.existing:
             self._depend_on(resource)
             if not self.deployed:
                 return Deferred(f"{function} of '{resource.id}', created by this deployment")

@@ -120,7 +120,8 @@ _FAMILIES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
         re.compile(
             r"/providers/Microsoft\.Resources/tags(?=/|$)"
             r"|/resourcegroups(/[^/]+)?(/resources)?/?$"
-            r"|^/subscriptions/[^/]+/(resources|providers(/[^/]+(/register)?)?)/?$",
+            r"|^/subscriptions/[^/]+/(resources|providers(/[^/]+(/register)?)?)/?$"
+            r"|^/subscriptions/[^/]+/tagNames(/|$)",
             re.IGNORECASE,
         ),
         RESOURCES,
@@ -132,7 +133,9 @@ _FAMILIES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
 # tenant deployments in 2019-07-01, management group deployments in 2019-05-01, subscription
 # deployments in 2018-05-01 (the first versions whose specifications define them:
 # ``Microsoft.Resources/deployments/stable/2018-02-01/deployments.json`` has resource group
-# deployments only, ``…/2018-05-01/deployments.json`` adds ``…AtSubscriptionScope``)
+# deployments only, ``…/2018-05-01/deployments.json`` adds ``…AtSubscriptionScope``); the
+# tags at a scope (``Tags_*AtScope``) in 2019-10-01 (``Microsoft.Resources/stable/2019-10-01/
+# examples`` is the first folder with ``PutTagsResource.json``; 2019-08-01's has none)
 _INTRODUCED: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         re.compile(r"^/subscriptions/[^/]+/providers/Microsoft\.Resources/deployments(/|$)", re.I),
@@ -143,6 +146,7 @@ _INTRODUCED: tuple[tuple[re.Pattern[str], str], ...] = (
         "2019-07-01",
     ),
     (re.compile(r"^/providers/Microsoft\.Resources/deployments(/|$)", re.I), "2019-07-01"),
+    (re.compile(r"/providers/Microsoft\.Resources/tags/default/?$", re.I), "2019-10-01"),
     (
         re.compile(
             r"^/providers/Microsoft\.Management/managementGroups/[^/]+/providers/"

@@ -42,6 +42,7 @@ from ..service.backend import ArmBackend
 from ..service.behaviors import regions
 from ..service.errors import ArmHttpError
 from ..service.principals import principal_id
+from ..service.tags import read_tags
 from .rest import API_VERSION, Router, json_response
 
 TOKEN_PATH = "/msi/token"
@@ -346,7 +347,8 @@ def subscription_body(backend: ArmBackend, subscription_id: str) -> dict[str, An
             "quotaId": "PayAsYouGo_2014-09-01",
             "spendingLimit": "Off",
         },
-        "tags": {},
+        # the subscription's own tags (the Tags API's ``…/providers/Microsoft.Resources/tags``)
+        "tags": read_tags(backend.store, f"/subscriptions/{subscription_id}") or {},
     }
 
 

@@ -27,6 +27,7 @@ from ..service.records import (
     redacted_parameters,
 )
 from ..service.secure_answers import exported_template, secure_what_if
+from ..service.tags import current_resource
 from ..service.whatif import what_if
 from .listing import filter_resources, list_collection, resource_types, tracked_resources
 from .rest import (
@@ -51,6 +52,7 @@ from .routes_surface import (
     post_action,
     put_by_id,
 )
+from .routes_tags import add_tag_routes
 
 RESOURCES_API = "2025-04-01"
 # a deployment's scope: a resource group, a subscription, a management group or (empty) the
@@ -422,7 +424,7 @@ def what_if_deployment(backend: ArmBackend, request: Request, scope: str, name: 
     # than ARM, whose what-if shows the other values it was sent, every secure one
     result = what_if(
         expansion,
-        backend.store.get_resource,
+        lambda rid: current_resource(backend.store, rid),
         mode=properties.get("mode", "Incremental"),
         existing_in_scope=existing,
         read_only_paths=behaviors.read_only_paths,
@@ -480,6 +482,7 @@ def build_router() -> Router:
     router = Router()
     add = router.add
     add_stack_routes(router)
+    add_tag_routes(router)
     add_surface_routes(router)
     add_scope_routes(router)
     add("PUT", DEPLOYMENT, put_deployment, "Deployments_CreateOrUpdate")

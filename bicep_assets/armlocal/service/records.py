@@ -19,6 +19,7 @@ from ..engine.parameters import KeyVaultReference, secure_parameter_names
 from . import behaviors
 from .errors import ArmHttpError
 from .host import ServiceHost
+from .tags import current_resource, is_tags_resource
 
 NAME_MAX = 64
 NAME_PATTERN = re.compile(r"^[-\w\.\(\)]+$")
@@ -91,7 +92,10 @@ class StoreState:
 
     def get_resource(self, resource_id: str) -> dict[str, Any] | None:
         # the store also answers resource group and deployment ids (for reference()), and
-        # the management groups the Tenant Root Group, which always exists
+        # the management groups the Tenant Root Group, which always exists; a scope's tags
+        # resource is the scope's own tags
+        if is_tags_resource(resource_id):
+            return current_resource(self.backend.store, resource_id)
         return self.backend.management_groups.get_resource(resource_id)
 
     def invoke_action(

@@ -13,7 +13,7 @@ from ..engine.resource_ids import parse_resource_id
 from ..state.store import ArmStoreError
 from ..state.timestamps import iso, iso_duration, utc_now
 from . import behaviors
-from .errors import parent_not_found, top_level_parent
+from .errors import ArmHttpError, parent_not_found, top_level_parent
 from .host import ServiceHost
 from .locks import blocking_locks, is_lock, scope_locked
 from .preflight import expanded_resource_errors
@@ -24,6 +24,7 @@ from .records import (
     deployment_failed,
     deployment_mask,
 )
+from .tags import check_tags, is_tags_resource, resolve_scope, tags_scope, write_tags
 
 
 class ResourceSteps:
@@ -99,6 +100,9 @@ class ResourceSteps:
             if is_group:
                 self._deploy_group(deployment_id, evaluated, operation, started)
                 return
+            if is_tags_resource(evaluated.id):
+                self._deploy_tags(deployment_id, evaluated, operation, started)
+                return
             previous = store.get_resource(evaluated.id)
             body = behaviors.apply_runtime_properties(
                 evaluated.to_arm(), previous, self.backend.service_context()
@@ -143,6 +147,27 @@ class ResourceSteps:
             self._fail_operation(deployment_id, operation, started, error, exc.status)
             raise DeploymentFailure(error) from None
         _settle(operation, started, "Succeeded", "OK" if existing else "Created")
+        store.put_operation(deployment_id, operation)
+
+    def _deploy_tags(
+        self,
+        deployment_id: str,
+        resource: ExpandedResource,
+        operation: dict[str, Any],
+        started: float,
+    ) -> None:
+        """A ``Microsoft.Resources/tags`` resource: its ``properties.tags`` become its scope's
+        whole set of tags, as its PUT (``Tags_CreateOrUpdateAtScope``) makes them."""
+        store = self.backend.store
+        scope = tags_scope(resource.id)
+        try:
+            scope = resolve_scope(store, scope, self.backend.config.subscription_id)
+            tags = check_tags((resource.body.get("properties") or {}).get("tags"))
+        except ArmHttpError as exc:  # the caller records the failed operation
+            error = {"code": exc.code, "message": exc.message, "target": resource.id}
+            raise DeploymentFailure(error, status=exc.status) from None
+        write_tags(store, scope, tags)
+        _settle(operation, started, "Succeeded", "OK")
         store.put_operation(deployment_id, operation)
 
     def _check_locks(self, resource_id: str, operation: str) -> None:

@@ -282,6 +282,26 @@ def test_evaluate_resource_after_dependencies_exist() -> None:
     assert app.deferred is True  # the planned expansion is left as it was
 
 
+def test_a_resource_reading_its_own_id_reads_the_current_state() -> None:
+    """ARM adds no dependency for a reference by id: a tags resource may merge the tags its
+    scope has now into its own (Bicep's ``existing`` tags and ``union()``)."""
+    own = "[reference(resourceId('Microsoft.Resources/tags', 'default'), '2021-04-01').tags]"
+    tags = {
+        "type": "Microsoft.Resources/tags",
+        "apiVersion": "2021-04-01",
+        "name": "default",
+        "properties": {"tags": f"[union({own[1:-1]}, createObject('b', '2'))]"},
+    }
+    state = DictState({rid("Microsoft.Resources/tags", "default"): {
+        "properties": {"tags": {"a": "1"}}}})  # fmt: skip
+    expansion = expand(template([tags]), context=DeploymentContext(state=state))
+    assert expansion.resources[0].body["properties"] == {"tags": {"a": "1", "b": "2"}}
+    # by name (not by id) it is still a reference to itself: a cycle
+    by_name = {**tags, "properties": {"tags": "[reference('default').tags]"}}
+    with pytest.raises(TemplateError, match="Circular dependency"):
+        expand(template([by_name]), context=DeploymentContext(state=state))
+
+
 def test_cycle_is_an_error_that_names_the_resources() -> None:
     t = template(
         [
