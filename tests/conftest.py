@@ -87,13 +87,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if workers < 2 or not items:
         return
     # the tests sharing a module's dagster dev go to one worker together (one start), and so
-    # do the tests reading the audit history (tests/audit: built once per worker, ~6 s)
+    # do the tests reading the audit history (tests/audit: built once per worker, ~6 s), those
+    # on the PostgreSQL cluster, and the az interop tests (an emulator, a login, a fork server)
     units: dict[object, list[pytest.Item]] = {}
     for item in (item for item in items if rank(item) < 2):
         if "shared_dagster_dev" in item.fixturenames:
             key: object = "shared_dagster_dev"
         elif POSTGRES in item.fixturenames:  # one PostgreSQL cluster: on one worker
             key = POSTGRES
+        elif "az" in item.fixturenames:  # one emulator, az login and az fork server: one worker
+            key = "az"
         else:
             key = "history" if "history" in item.fixturenames else item
         units.setdefault(key, []).append(item)
