@@ -15,6 +15,8 @@ The rules are ``service/tags.py``'s.
 
 from __future__ import annotations
 
+from typing import Any
+
 from werkzeug.wrappers import Request, Response
 
 from ..service.backend import ArmBackend
@@ -46,16 +48,21 @@ def _scope(backend: ArmBackend, scope: str) -> str:
     return resolve_scope(backend.store, scope, backend.config.subscription_id)
 
 
-def _body_tags(request: Request) -> dict[str, str]:
-    body = require_object(read_json(request), "the tags resource")
+def _properties(body: dict[str, Any], what: str) -> dict[str, Any]:
+    """``body``'s ``properties`` object, or ARM's 400 naming ``what`` lacks one."""
     properties = body.get("properties")
     if not isinstance(properties, dict):
         raise ArmHttpError(
             400,
             "InvalidRequestContent",
-            "The request content was invalid: the tags resource needs a 'properties' object.",
+            f"The request content was invalid: {what} needs a 'properties' object.",
         )
-    return check_tags(properties.get("tags"))
+    return properties
+
+
+def _body_tags(request: Request) -> dict[str, str]:
+    body = require_object(read_json(request), "the tags resource")
+    return check_tags(_properties(body, "the tags resource").get("tags"))
 
 
 def get_tags(backend: ArmBackend, request: Request, scope: str) -> Response:
@@ -73,14 +80,7 @@ def put_tags(backend: ArmBackend, request: Request, scope: str) -> Response:
 def patch_tags(backend: ArmBackend, request: Request, scope: str) -> Response:
     scope = _scope(backend, scope)
     body = require_object(read_json(request), "the tags patch")
-    properties = body.get("properties")
-    if not isinstance(properties, dict):
-        raise ArmHttpError(
-            400,
-            "InvalidRequestContent",
-            "The request content was invalid: the tags patch needs a 'properties' object.",
-        )
-    tags = check_tags(properties.get("tags"))
+    tags = check_tags(_properties(body, "the tags patch").get("tags"))
     current = read_tags(backend.store, scope) or {}
     desired = patched(current, body.get("operation"), tags)
     check_unlocked(backend.store, tags_id(scope), "write")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import requests
 
 from bicep_assets.armlocal import LocalArm
 from tests.conftest import fresh_arm
@@ -70,3 +71,17 @@ def deploy_body(
     return {
         "properties": {"mode": mode, "template": tpl, "parameters": parameters or {}, **properties}
     }
+
+
+def raw(arm: LocalArm, method: str, path: str, version: str, body: Any = None) -> Any:
+    """``METHOD path?api-version=version`` with ``body`` as JSON, as a client library would
+    send it (the local ARM's token and CA), answered as it is."""
+    conn = arm.connection
+    return requests.request(
+        method,
+        f"{conn.base_url}{path}?api-version={version}",
+        json=body,
+        headers={"Authorization": f"Bearer {conn.token}"},
+        verify=conn.ca_file,
+        timeout=10,
+    )

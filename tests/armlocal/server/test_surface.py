@@ -13,7 +13,7 @@ from azure.mgmt.resource.locks import ManagementLockClient
 from bicep_assets.armlocal import LocalArm
 from bicep_assets.armlocal.http.api_versions import DEPLOYMENTS, LOCKS, RESOURCES
 
-from .conftest import deploy_body, storage, template
+from .conftest import deploy_body, raw, storage, template
 
 SUB = "00000000-0000-0000-0000-000000000000"
 SUB_SCHEMA = (
@@ -26,18 +26,6 @@ VNET = {
     "location": "westeurope",
     "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]}},
 }
-
-
-def raw(arm: LocalArm, method: str, path: str, version: str, body: Any = None) -> Any:
-    conn = arm.connection
-    return requests.request(
-        method,
-        f"{conn.base_url}{path}?api-version={version}",
-        json=body,
-        headers={"Authorization": f"Bearer {conn.token}"},
-        verify=conn.ca_file,
-        timeout=10,
-    )
 
 
 @pytest.fixture

@@ -7,13 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import requests
 from azure.core.exceptions import HttpResponseError
 from azure.mgmt.resource.locks import ManagementLockClient
 
 from bicep_assets.armlocal import LocalArm
 
-from .conftest import deploy_body, storage, template
+from .conftest import deploy_body, raw, storage, template
 
 SUB = "00000000-0000-0000-0000-000000000000"
 SUB_ID = f"/subscriptions/{SUB}"
@@ -23,18 +22,6 @@ TAGS = "providers/Microsoft.Resources/tags/default"
 SUB_SCHEMA = (
     "https://schema.management.azure.com/schemas/2018-05-01/subscriptionDeploymentTemplate.json#"
 )
-
-
-def raw(arm: LocalArm, method: str, path: str, version: str, body: Any = None) -> Any:
-    conn = arm.connection
-    return requests.request(
-        method,
-        f"{conn.base_url}{path}?api-version={version}",
-        json=body,
-        headers={"Authorization": f"Bearer {conn.token}"},
-        verify=conn.ca_file,
-        timeout=10,
-    )
 
 
 @pytest.fixture
