@@ -148,6 +148,10 @@ def attached(
             connection.execute(f"USE {alias}")
             yield connection
         finally:
+            # a block that failed inside a transaction left it aborted: end it first, so the
+            # file is detached and the block's own error is the one raised
+            with contextlib.suppress(duckdb.Error):
+                connection.rollback()
             connection.execute("USE memory")
             connection.execute(f"DETACH {alias}")
     finally:

@@ -68,14 +68,22 @@ def test_the_file_is_closed_when_the_block_ends(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir() if "writing" in p.name) == []
 
 
-def test_a_failed_write_leaves_the_published_file_as_it_was(tmp_path: Path) -> None:
+@pytest.mark.parametrize("transaction", [False, True], ids=["autocommit", "in-a-transaction"])
+def test_a_failed_write_leaves_the_published_file_as_it_was(
+    tmp_path: Path, transaction: bool
+) -> None:
     path = tmp_path / "history.duckdb"
     write_table(path, "t", 1)
     before = path.read_bytes()
-    with pytest.raises(duckdb.Error), publishing(path) as connection:
+    with pytest.raises(duckdb.CatalogException), publishing(path) as connection:
+        if transaction:
+            connection.execute("BEGIN")
         connection.execute("UPDATE audit.t SET v = 2")
         connection.execute("SELECT * FROM audit.missing")
     assert path.read_bytes() == before
+    write_table(path, "t", 3)  # the next write works: nothing of the failed one stays attached
+    with reading(path) as connection:
+        assert connection.execute("SELECT v FROM audit.t").fetchall() == [(3,)]
     # the private copy and its WAL are gone; the writers' lock file stays
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "history.duckdb",
