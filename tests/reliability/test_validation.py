@@ -759,6 +759,19 @@ def test_listening_on_loopback_does_not_warn(tmp_path: Path, host: str) -> None:
     assert "warning" not in _stop(process)
 
 
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_a_stop_signal_as_soon_as_it_serves_stops_it(tmp_path: Path, signum: int) -> None:
+    """The signal comes the moment the server has printed where it listens — when a
+    KeyboardInterrupt raised into its serving loop could land before the loop began, and the
+    stop then waited for good (a CI run's 30 s timeout caught it once)."""
+    for attempt in range(3):
+        process, _ = _serve(tmp_path / str(attempt))
+        process.send_signal(signum)
+        _, err = process.communicate(timeout=30)
+        assert process.returncode == 0, err
+        assert "Traceback" not in err
+
+
 def test_arm_validate_prints_the_inner_errors_as_az_does(tmp_path: Path) -> None:
     state = str(tmp_path / "arm.sqlite")
     assert (

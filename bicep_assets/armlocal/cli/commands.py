@@ -20,6 +20,7 @@ import re
 import signal
 import socket
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -222,13 +223,15 @@ def run_emulator(args: argparse.Namespace) -> int:
         reason = getattr(exc, "strerror", None) or "the server could not start"
         return _input_error(f"cannot serve on {args.host} port {args.port}: {reason}")
 
-    def stop(*_: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
-    print(json.dumps(arm.describe()), flush=True)
+    # The server runs in its thread; this one waits for SIGTERM or Ctrl-C and stops it. (A
+    # KeyboardInterrupt raised into the serving loop itself, as before, hung the stop for
+    # good when SIGTERM came just before the loop began: the loop never marked itself done.)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    arm.start()
     try:
-        arm.serve_forever()
+        print(json.dumps(arm.describe()), flush=True)
+        stopping.wait()
     except KeyboardInterrupt:
         pass
     finally:
