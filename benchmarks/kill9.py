@@ -54,11 +54,18 @@ STEPS = ("lint", "plan", "gate", "deploy", "verify")
 POINTS = ("process", "run", *STEPS, "arm-deployment")
 
 
-class Workspace:
-    """A copy of the project in a git repository, with its own DAGSTER_HOME and TMPDIR."""
+Runner = Callable[..., "subprocess.CompletedProcess[str]"]
 
-    def __init__(self, root: Path) -> None:
+
+class Workspace:
+    """A copy of the project in a git repository, with its own DAGSTER_HOME and TMPDIR.
+    ``runner(args, cwd=, env=, timeout=)``, when given, runs the deploys that follow the kills
+    (``bicep-assets ARGS`` as a process of its own: the tests fork them from a process that
+    imported the program once); the killed deploys are always fresh interpreters."""
+
+    def __init__(self, root: Path, runner: Runner | None = None) -> None:
         self.root = root
+        self.runner = runner
         self.project = root / "deployments"
         self.home = root / "home"
         self.tmp = root / "tmp"
@@ -87,8 +94,11 @@ class Workspace:
             "PYTHONUNBUFFERED": "1",
         }
 
+    def args(self, *args: str) -> list[str]:
+        return [*args, "--project", str(self.project)]
+
     def command(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "bicep_assets.cli", *args, "--project", str(self.project)]
+        return [sys.executable, "-m", "bicep_assets.cli", *self.args(*args)]
 
     def instance(self) -> dg.DagsterInstance:
         return dg.DagsterInstance.from_config(str(self.home))
@@ -233,15 +243,19 @@ def deploy(ws: Workspace, *args: str, timeout_s: float = 300) -> Deploy:
     environment: a run left behind by a killed process must not hold it)."""
     known = ws.run_ids()
     started, clock = time.time(), time.monotonic()
-    done = subprocess.run(
-        ws.command("deploy", "dev", *(args or ("--wait-timeout", "0"))),
-        cwd=ws.project,
-        env=ws.env,
-        capture_output=True,
-        text=True,
-        timeout=timeout_s,
-        check=False,
-    )
+    deploy_args = ("deploy", "dev", *(args or ("--wait-timeout", "0")))
+    if ws.runner is not None:
+        done = ws.runner(ws.args(*deploy_args), cwd=ws.project, env=ws.env, timeout=timeout_s)
+    else:
+        done = subprocess.run(
+            ws.command(*deploy_args),
+            cwd=ws.project,
+            env=ws.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+        )
     elapsed = time.monotonic() - clock
     new = ws.run_ids() - known
     return Deploy(
