@@ -457,9 +457,11 @@ class Resolver:
         return []
 
     # -- reference() and list*() ----------------------------------------------------------
-    def _is_own(self, resource: ExpandedResource) -> bool:
-        """Whether ``resource`` is the one whose body is being evaluated."""
-        if not self._collecting:
+    def _reads_itself(self, resource: ExpandedResource, target: str) -> bool:
+        """Whether ``target`` is ``resource``'s id, read from ``resource``'s own body. Such a
+        read is of what exists (ARM: a reference by id adds no dependency) — the merge of a
+        scope's current tags into its tags resource; by name it is a circular dependency."""
+        if not self._collecting or not target.startswith("/"):
             return False
         current, info = self._collecting[-1], self.info[resource.key]
         return current.declaration is info.declaration and current.ctx.copy == info.ctx.copy
@@ -476,11 +478,11 @@ class Resolver:
                 f"The template function 'reference' found {len(found)} resources named "
                 f"'{target}'; use the resource id."
             )
-        if resource is not None and target.startswith("/") and self._is_own(resource):
-            # a resource reading its own id reads what exists (ARM: a reference by id adds no
-            # dependency): the merge of a scope's current tags into its tags resource
-            resource_id = resource.id
-        elif resource is not None and not resource.existing:
+        if (
+            resource is not None
+            and not resource.existing
+            and not self._reads_itself(resource, target)
+        ):
             self._depend_on(resource)
             if resource.type.lower() == DEPLOYMENTS and not self.deployed:
                 self.ensure_body(resource)
@@ -489,11 +491,7 @@ class Resolver:
                     return preview if full else preview["properties"]
             if not self.deployed:
                 return Deferred(f"reference to '{resource.id}', created by this deployment")
-            resource_id = resource.id
-        elif resource is not None:
-            resource_id = resource.id
-        else:
-            resource_id = self._absolute_id(target)
+        resource_id = resource.id if resource is not None else self._absolute_id(target)
         found_state = self.state.get_resource(resource_id)
         if found_state is None:
             if self.strict:
@@ -518,11 +516,11 @@ class Resolver:
         body = values[2] if len(values) > 2 else None
         found = self.find(target)
         resource = found[0] if len(found) == 1 else None
-        if resource is not None and target.startswith("/") and self._is_own(resource):
-            # a resource reading its own id reads what exists (ARM: a reference by id adds no
-            # dependency): the merge of a scope's current tags into its tags resource
-            resource_id = resource.id
-        elif resource is not None and not resource.existing:
+        if (
+            resource is not None
+            and not resource.existing
+            and not self._reads_itself(resource, target)
+        ):
             self._depend_on(resource)
             if not self.deployed:
                 return Deferred(f"{function} of '{resource.id}', created by this deployment")
