@@ -4,6 +4,7 @@ jobs built from the project the way definitions.py builds them."""
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -122,3 +123,12 @@ def copy_example(project: Project) -> None:
 
 def step_events(result: dg.ExecuteInProcessResult, step: str, event_type: str) -> list[Any]:
     return [e for e in result.all_events if e.step_key == step and e.event_type_value == event_type]
+
+
+def step_warnings(project: Project, result: dg.ExecuteInProcessResult, step: str) -> list[str]:
+    """The WARNING lines ``step`` logged in the run of ``result``."""
+    return [
+        record.user_message
+        for record in project.instance.all_logs(result.run_id)
+        if record.level == logging.WARNING and record.step_key == step
+    ]

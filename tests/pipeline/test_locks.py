@@ -4,7 +4,6 @@ plan deletes."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import dagster as dg
@@ -15,7 +14,7 @@ from bicep_assets.models import Plan, WhatIfChange
 from bicep_assets.pipeline.locks import refusing_locks
 from bicep_assets.pipeline.plan import LOCKS_KEY
 
-from .conftest import SUB, Project, step_events, storage, template
+from .conftest import SUB, Project, step_events, step_warnings, storage, template
 
 GROUP = f"/subscriptions/{SUB}/resourceGroups/rg-dev"
 
@@ -135,11 +134,7 @@ def test_the_plan_tells_the_reviewer_which_lock_the_gate_will_refuse_it_for(
     lock_drop1_and_plan_its_deletion(project)
     planned = project.run("plan_dev")
     assert planned.success
-    warnings = [
-        record.user_message
-        for record in project.instance.all_logs(planned.run_id)
-        if record.level == logging.WARNING and record.step_key == "plan"
-    ]
+    warnings = step_warnings(project, planned, "plan")
     assert [w for w in warnings if w.startswith("The gate will refuse this plan. Management")]
     (materialized,) = step_events(planned, "plan", "ASSET_MATERIALIZATION")
     note = materialized.event_specific_data.materialization.metadata[LOCKS_KEY].value

@@ -7,7 +7,6 @@ subscriptions deploying at once, each as its own principal."""
 from __future__ import annotations
 
 import json
-import logging
 import threading
 from typing import Any
 
@@ -27,7 +26,7 @@ from bicep_assets.pipeline.scopes import (
 )
 from bicep_assets.triggers.drift import judge_drift
 
-from .conftest import SUB, Project, copy_example, step_events, storage, template
+from .conftest import SUB, Project, copy_example, step_events, step_warnings, storage, template
 
 MG_PREFIX = "/providers/Microsoft.Management/managementGroups"
 # the server's static token: the local ARM's system identity (a token without a client id)
@@ -277,11 +276,7 @@ def test_locations_that_cannot_be_read_are_left_to_arm(project: Project) -> None
     project.faults(FaultRule(kind="status", status=403, operation="Subscriptions_ListLocations"))
     result = project.run("plan_dev")
     assert result.success
-    warnings = [
-        record.user_message
-        for record in project.instance.all_logs(result.run_id)
-        if record.level == logging.WARNING and record.step_key == "plan"
-    ]
+    warnings = step_warnings(project, result, "plan")
     assert [w for w in warnings if w.startswith("Could not read the subscription's locations")]
 
 
