@@ -81,7 +81,8 @@ def plan_from_what_if(environment: str, result: dict[str, Any], ignore: Iterable
         kind = change.get("changeType", "Modify")
         body = change.get("after") or change.get("before") or {}
         rtype = (body.get("type") if isinstance(body, dict) else None) or _type_from_id(resource_id)
-        raw_delta, write_only = _write_only(change, sorted(write_only_paths(rtype)), is_noise)
+        secret_paths = sorted(write_only_paths(rtype))
+        raw_delta, write_only = _write_only(change, secret_paths, is_noise)
         delta = _property_changes(raw_delta, is_noise)
         if kind == "Modify" and not delta:
             kind = "NoChange"
@@ -93,7 +94,7 @@ def plan_from_what_if(environment: str, result: dict[str, Any], ignore: Iterable
                 change_type=kind,
                 unsupported_reason=change.get("unsupportedReason"),
                 delta=delta,
-                after=_masked(after, write_only_paths(rtype)) if after else after,
+                after=_masked(after, secret_paths) if after else after,
                 before=_body(change.get("before"), is_noise) if kind == "Delete" else None,
                 write_only=write_only,
             )
