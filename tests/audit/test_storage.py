@@ -92,3 +92,20 @@ def test_a_failed_write_leaves_the_published_file_as_it_was(
     missing = reading(tmp_path / "none.duckdb")
     with pytest.raises(AuditStorageError, match="no audit database yet"), missing:
         pass
+
+
+def test_a_file_that_is_not_a_database_is_refused_and_leaves_nothing_attached(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "history.duckdb"
+    path.write_bytes(b"not a DuckDB file, a text a user put here\n" * 100)
+    with pytest.raises(duckdb.Error), reading(path):
+        pass
+    path.unlink()
+    write_table(path, "t", 5)  # the same path, a database now: attached afresh
+    with reading(path) as connection:
+        assert connection.execute("SELECT v FROM audit.t").fetchall() == [(5,)]
+        files = connection.execute(
+            "SELECT path FROM duckdb_databases() WHERE path IS NOT NULL"
+        ).fetchall()
+    assert files == [(str(path),)]  # nothing of the failed attach
