@@ -218,9 +218,12 @@ def _reset_connection(environ: dict[str, Any]) -> None:
         pass
 
 
-# An idle kept-alive connection is closed after this long (Azure's front door closes idle ones
-# too; clients open a new connection for their next request).
+# An idle kept-alive connection is closed after this long (the client opens a new connection
+# for its next request). What the app left unread of a body is read past, so that the client
+# sees the answer (a 413 for a body over ARM's 4 MB) rather than a reset, up to DRAIN_LIMIT;
+# beyond it, the connection closes after the answer instead of being read to its end.
 IDLE_CONNECTION_S = 60.0
+DRAIN_LIMIT = 64 << 20
 
 
 class _BodyReader:
@@ -243,9 +246,13 @@ class _BodyReader:
         self.left -= len(data)
         return data
 
-    def drain(self) -> None:
+    def drain(self) -> bool:
+        """Read what the app left, when it is at most DRAIN_LIMIT; whether it was read."""
+        if self.left > DRAIN_LIMIT:
+            return False
         while self.left and self.read(1 << 16):
             pass
+        return not self.left
 
 
 class _OpenConnections:
@@ -321,7 +328,8 @@ class _KeepAliveHandler(WSGIRequestHandler):
                 self.close_connection = True
                 started[:] = ["500 Internal Server Error", []]
                 data = b""
-            body.drain()
+            if not body.drain():  # the connection cannot be read from the next request on
+                self.close_connection = True
             status, headers = started
             code, _, reason = status.partition(" ")
             self.send_response(int(code), reason)
