@@ -142,10 +142,8 @@ class ResourceSteps:
                 tags=resource.body.get("tags") or {},
                 managed_by=resource.body.get("managedBy"),
             )
-        except ArmStoreError as exc:
-            error = {"code": exc.code, "message": exc.message, "target": resource.id}
-            self._fail_operation(deployment_id, operation, started, error, exc.status)
-            raise DeploymentFailure(error) from None
+        except ArmStoreError as exc:  # the caller records the failed operation
+            raise _refused(resource, exc) from None
         _settle(operation, started, "Succeeded", "OK" if existing else "Created")
         store.put_operation(deployment_id, operation)
 
@@ -164,8 +162,7 @@ class ResourceSteps:
             scope = resolve_scope(store, scope, self.backend.config.subscription_id)
             tags = check_tags((resource.body.get("properties") or {}).get("tags"))
         except ArmHttpError as exc:  # the caller records the failed operation
-            error = {"code": exc.code, "message": exc.message, "target": resource.id}
-            raise DeploymentFailure(error, status=exc.status) from None
+            raise _refused(resource, exc) from None
         write_tags(store, scope, tags)
         _settle(operation, started, "Succeeded", "OK")
         store.put_operation(deployment_id, operation)
@@ -364,6 +361,12 @@ class ResourceSteps:
             with store.transaction():
                 store.delete_resource(resource["id"])
                 store.put_operation(deployment_id, operation)
+
+
+def _refused(resource: ExpandedResource, exc: ArmHttpError | ArmStoreError) -> DeploymentFailure:
+    """A resource's step refused as ARM refuses the request ``exc`` stands for."""
+    error = {"code": exc.code, "message": exc.message, "target": resource.id}
+    return DeploymentFailure(error, status=exc.status)
 
 
 def _settle(
