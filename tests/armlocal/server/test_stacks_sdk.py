@@ -497,11 +497,15 @@ def test_a_lock_on_the_group_refuses_the_stacks_own_delete(
         assert updated.properties.provisioning_state == "succeeded"
     # the lock gone, the stack goes (detached: its resources stay)
     locks.delete_at_resource_group_level(group, "keep")
-    stacks.begin_delete_at_resource_group(
-        group, "gone", unmanage_action_resources="detach"
-    ).result()
+    detach(stacks, resources, group, "gone", account)
+
+
+def detach(stacks: Any, resources: Any, group: str, name: str, account: str) -> None:
+    """Delete the group's stack ``name`` detaching its resources: the stack is gone, the
+    storage ``account`` it managed stays."""
+    stacks.begin_delete_at_resource_group(group, name, unmanage_action_resources="detach").result()
     with pytest.raises(ResourceNotFoundError):
-        stacks.get_at_resource_group(group, "gone")
+        stacks.get_at_resource_group(group, name)
     assert resources.resources.check_existence_by_id(account, api_version=STORAGE_API)
 
 
@@ -555,12 +559,7 @@ def test_a_lock_on_a_managed_resource_fails_the_stacks_delete_and_keeps_it(
     assert [(r.id, r.status) for r in stack.properties.resources] == [(account, "deleteFailed")]
     assert resources.resources.check_existence_by_id(account, api_version=STORAGE_API)
     # detaching is not a delete: no lock stands in its way
-    stacks.begin_delete_at_resource_group(
-        group, "gone", unmanage_action_resources="detach"
-    ).result()
-    with pytest.raises(ResourceNotFoundError):
-        stacks.get_at_resource_group(group, "gone")
-    assert resources.resources.check_existence_by_id(account, api_version=STORAGE_API)
+    detach(stacks, resources, group, "gone", account)
 
 
 def test_a_subscription_stack_leaves_a_group_holding_a_locked_resource(
