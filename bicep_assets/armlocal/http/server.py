@@ -309,29 +309,11 @@ class _KeepAliveHandler(WSGIRequestHandler):
         environ = self.make_environ()
         body = _BodyReader(self.rfile, length)
         environ["wsgi.input"] = body
-        started: list[Any] = []
-
-        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None):
-            started[:] = [status, headers]
-            return lambda data: None  # the app returns its body; it never writes
-
+        status, headers, data = self._answer(environ)
+        code, _, reason = status.partition(" ")
         try:
-            try:
-                chunks = self.server.app(environ, start_response)
-                try:
-                    data = b"".join(chunks)
-                finally:
-                    if hasattr(chunks, "close"):
-                        chunks.close()
-            except Exception:
-                log.exception("local ARM failed on %s %s", self.command, self.path)
-                self.close_connection = True
-                started[:] = ["500 Internal Server Error", []]
-                data = b""
             if not body.drain():  # the connection cannot be read from the next request on
                 self.close_connection = True
-            status, headers = started
-            code, _, reason = status.partition(" ")
             self.send_response(int(code), reason)
             given = None
             for key, value in headers:
@@ -351,6 +333,28 @@ class _KeepAliveHandler(WSGIRequestHandler):
                 self.wfile.write(data)
         except (OSError, ValueError):  # the connection went away (or a fault reset it)
             self.close_connection = True
+
+    def _answer(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+        """The app's status, headers and body; a 500 (and the connection closed after it)
+        when the app raises, as werkzeug answers."""
+        started: list[Any] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None):
+            started[:] = [status, headers]
+            return lambda data: None  # the app returns its body; it never writes
+
+        try:
+            chunks = self.server.app(environ, start_response)
+            try:
+                data = b"".join(chunks)
+            finally:
+                if hasattr(chunks, "close"):
+                    chunks.close()
+        except Exception:
+            log.exception("local ARM failed on %s %s", self.command, self.path)
+            self.close_connection = True
+            return "500 Internal Server Error", [], b""
+        return started[0], started[1], data
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         log.debug("%s %s", self.requestline, code)

@@ -141,3 +141,25 @@ def test_stopping_the_service_closes_the_connections_it_kept_open(tmp_path: Path
         assert conn.sock is not None and not served_after(conn)
     finally:
         conn.close()
+
+
+def test_an_app_that_raises_is_a_500_and_its_connection_closed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the app does not answer itself (a bug past its own error handling) is a 500 with
+    nothing of the exception in it, and the connection closes after it, as werkzeug does."""
+    arm = LocalArm(state=tmp_path / "arm.sqlite", config=LocalArmConfig()).start()
+
+    def broken(environ: dict[str, object], start_response: object) -> list[bytes]:
+        raise RuntimeError("a bug planted by the test")
+
+    monkeypatch.setattr(arm.server, "app", broken)
+    conn = connect(arm)
+    try:
+        answer, body = send(conn, "GET", f"{GROUPS}?{VERSION}", token=arm.config.token)
+        assert (answer.status, body) == (500, b"")
+        assert answer.getheader("Connection") == "close"
+        assert not served_after(conn)
+    finally:
+        conn.close()
+        arm.stop()
