@@ -63,8 +63,9 @@ def _cache_alembic_scripts() -> None:
     database (three when an instance opens) and each time it creates one (one a run, for its
     event log): alembic executes every one of the ~90 scripts to read its revision each time.
     In the tests' processes the map is built once per script folder: half the CPU of a new
-    instance and two small runs (0.58 → 0.30 s), ~4 % of the suite's CPU. The product leaves
-    Dagster and alembic as they are; the scripts do not change while the tests run."""
+    instance and two small runs (0.58 → 0.30 s), ~4 % of the suite's Python time by a
+    whole-suite profile. The product leaves Dagster and alembic as they are; the scripts do
+    not change while the tests run."""
     built: dict[tuple[object, ...], ScriptDirectory] = {}
     from_config = ScriptDirectory.from_config.__func__  # type: ignore[attr-defined]
 
