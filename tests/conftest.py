@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import os
 import shutil
@@ -124,6 +125,14 @@ def _reuse_sqlite_engines(keep: int = 128) -> None:
 
 
 _reuse_sqlite_engines()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What the collection imported and built (Dagster, the project, every test module) out
+    of the garbage collector's reach: a worker's full collections then walk what its tests
+    made, not the half a million objects it holds for the whole session."""
+    gc.collect()
+    gc.freeze()
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
