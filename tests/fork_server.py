@@ -7,10 +7,14 @@ so that a command costs its own work instead of a fresh interpreter importing th
 again.
 
 Run as ``python fork_server.py TARGET ARGV0 [PRELOAD …]``, standard library only (it runs in
-az's virtual environment too). One request per line on stdin, as JSON: ``{"args", "cwd",
-"env", "stdout", "stderr"}``; one answer per line on stdout: ``{"returncode": n}``
-(negative: killed by that signal). The modules a child imported are imported here after it
-answered, so the next child starts with them. :class:`ForkServer` is the client.
+az's virtual environment too). One request per line on stdin, as JSON: ``{"id", "args",
+"cwd", "env", "stdout", "stderr", "append"}`` (``stderr`` null: to stdout's file; ``append``:
+the files are added to, not emptied); answers per line on stdout, as JSON: ``{"id", "pid"}``
+once the child is forked, ``{"id", "returncode"}`` when it ended (negative: killed by that
+signal). Children run side by side. The modules a child imported are imported here after
+it ended, so the next child starts with them. :class:`ForkServer` is the client:
+:meth:`ForkServer.run` runs a command to its end, :meth:`ForkServer.start` starts one and
+returns a :class:`ForkedProcess` (its pid, ``poll``, ``wait``, ``kill``).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import atexit
 import contextlib
 import gc
 import importlib
+import itertools
 import json
 import os
 import runpy
@@ -43,8 +48,12 @@ def _child(request: dict, target: str, argv0: str, report: int) -> NoReturn:
     tempfile.tempdir = None  # TMPDIR as the request sets it, not as this server found it
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
+    mode = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if request.get("append") else os.O_TRUNC)
     for fd, key in ((1, "stdout"), (2, "stderr")):
-        out = os.open(request[key], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        if request[key] is None:  # stderr to stdout's file
+            os.dup2(1, fd)
+            continue
+        out = os.open(request[key], mode, 0o600)
         os.dup2(out, fd)
         os.close(out)
     before = set(sys.modules)
@@ -93,31 +102,56 @@ def _learn(names: list[str]) -> None:
     gc.freeze()
 
 
+def _answer(message: dict) -> None:
+    os.write(1, (json.dumps(message) + "\n").encode())
+
+
 def serve(target: str, argv0: str, preload: list[str]) -> None:
     _learn(preload)
-    for line in sys.stdin:
-        request = json.loads(line)
-        sys.stdout.flush()
-        read, write = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            os.close(read)
-            _child(request, target, argv0, write)
-        os.close(write)
-        chunks = []
-        while chunk := os.read(read, 1 << 16):
-            chunks.append(chunk)
-        os.close(read)
-        _, status = os.waitpid(pid, 0)
-        sys.stdout.write(json.dumps({"returncode": os.waitstatus_to_exitcode(status)}) + "\n")
-        sys.stdout.flush()
-        _learn([name for name in b"".join(chunks).decode().split("\n") if name])
+    # a child's pidfd -> (request id, pid, the read end of its report of imported modules);
+    # a report is read as it comes (one larger than a pipe holds would stop its writer)
+    children: dict[int, tuple[object, int, int]] = {}
+    reports: dict[int, list[bytes]] = {}
+    pending = b""
+    while True:
+        readable, _, _ = select.select([0, *children, *reports], [], [])
+        for fd in readable:
+            if fd in reports and (chunk := os.read(fd, 1 << 16)):
+                reports[fd].append(chunk)
+        for fd in (fd for fd in readable if fd in children):
+            ident, pid, report = children.pop(fd)
+            os.close(fd)
+            _, status = os.waitpid(pid, 0)
+            while chunk := os.read(report, 1 << 16):
+                reports[report].append(chunk)
+            os.close(report)
+            _answer({"id": ident, "returncode": os.waitstatus_to_exitcode(status)})
+            names = b"".join(reports.pop(report)).decode().split("\n")
+            _learn([name for name in names if name])
+        if 0 not in readable:
+            continue
+        data = os.read(0, 1 << 16)
+        if not data:  # the client is gone
+            return
+        pending += data
+        while b"\n" in pending:
+            line, pending = pending.split(b"\n", 1)
+            request = json.loads(line)
+            read, write = os.pipe()
+            pid = os.fork()
+            if pid == 0:
+                os.close(read)
+                _child(request, target, argv0, write)
+            os.close(write)
+            children[os.pidfd_open(pid)] = (request["id"], pid, read)
+            reports[read] = []
+            _answer({"id": request["id"], "pid": pid})
 
 
 class ForkServer:
     """Runs ``target``'s commands through a fork server started on first use with ``python``
-    (whose environment has ``target``) and ``server_env``; ``scratch`` holds the
-    commands' stdout and stderr files. Modules that read the environment when imported see
+    (whose environment has ``target``) and ``server_env``; ``scratch`` holds the output
+    files of :meth:`run`'s commands. Modules that read the environment when imported see
     ``server_env``: give the server the environment the commands get when that matters."""
 
     def __init__(
@@ -133,6 +167,9 @@ class ForkServer:
         self.python, self.target, self.argv0, self.preload = python, target, argv0, preload
         self.server_env, self.scratch = server_env, scratch
         self.server: subprocess.Popen[bytes] | None = None
+        self.answers: dict[int, dict[str, int]] = {}  # request id -> its pid, its returncode
+        self.requests = itertools.count()
+        self.unread = b""
 
     def run(
         self,
@@ -142,7 +179,40 @@ class ForkServer:
         env: dict[str, str],
         timeout: float = TIMEOUT_S,
     ) -> subprocess.CompletedProcess[str]:
-        command = [self.argv0, *args]
+        """``ARGV0 ARGS`` in ``cwd`` with exactly ``env``, to its end: its exit status and
+        output, as ``subprocess.run(..., capture_output=True, text=True)`` gives them."""
+        out, err = self._scratch_file(".out"), self._scratch_file(".err")
+        process = self.start(args, cwd=cwd, env=env, stdout=out, stderr=err)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(30)
+            raise
+        try:
+            return subprocess.CompletedProcess(
+                process.args,
+                process.returncode,
+                out.read_text(encoding="utf-8"),
+                err.read_text(encoding="utf-8"),
+            )
+        finally:
+            out.unlink()
+            err.unlink()
+
+    def start(
+        self,
+        args: list[str],
+        *,
+        cwd: Path,
+        env: dict[str, str],
+        stdout: Path,
+        stderr: Path | None = None,
+        append: bool = False,
+    ) -> ForkedProcess:
+        """``ARGV0 ARGS`` started in ``cwd`` with exactly ``env``, its output written to the
+        file ``stdout`` and its errors to ``stderr`` (None: to ``stdout`` too), those
+        files emptied first unless ``append``."""
         if self.server is None or self.server.poll() is not None:
             self.server = subprocess.Popen(
                 [str(self.python), __file__, self.target, self.argv0, *self.preload],
@@ -152,38 +222,78 @@ class ForkServer:
                 start_new_session=True,
                 bufsize=0,
             )
-        out, err = self.scratch / "stdout", self.scratch / "stderr"
+            self.answers, self.unread = {}, b""
+        ident = next(self.requests)
         request = {
+            "id": ident,
             "args": args,
             "cwd": str(cwd),
             "env": env,
-            "stdout": str(out),
-            "stderr": str(err),
+            "stdout": str(stdout),
+            "stderr": None if stderr is None else str(stderr),
+            "append": append,
         }
-        assert self.server.stdin is not None and self.server.stdout is not None
+        assert self.server.stdin is not None
         self.server.stdin.write(json.dumps(request).encode() + b"\n")
-        answer = b""
-        deadline = time.monotonic() + timeout
-        while not answer.endswith(b"\n"):
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self.server.stdout], [], [], left)[0]:
-                self.close()
-                raise subprocess.TimeoutExpired(command, timeout)
-            chunk = os.read(self.server.stdout.fileno(), 4096)
-            assert chunk, f"the fork server stopped (exit {self.server.wait()})"
-            answer += chunk
-        return subprocess.CompletedProcess(
-            command,
-            json.loads(answer)["returncode"],
-            out.read_text(encoding="utf-8"),
-            err.read_text(encoding="utf-8"),
-        )
+        while "pid" not in self.answers.get(ident, {}):
+            self._read_answers(None)
+        return ForkedProcess(self, ident, self.answers[ident]["pid"], [self.argv0, *args])
+
+    def _scratch_file(self, suffix: str) -> Path:
+        fd, name = tempfile.mkstemp(suffix=suffix, dir=self.scratch)
+        os.close(fd)
+        return Path(name)
+
+    def _read_answers(self, timeout: float | None) -> None:
+        """The server's answers that come within ``timeout`` seconds (None: the next one)."""
+        assert self.server is not None and self.server.stdout is not None
+        if not select.select([self.server.stdout], [], [], timeout)[0]:
+            return
+        chunk = os.read(self.server.stdout.fileno(), 1 << 16)
+        assert chunk, f"the fork server stopped (exit {self.server.wait()})"
+        self.unread += chunk
+        *lines, self.unread = self.unread.split(b"\n")
+        for line in lines:
+            answer = json.loads(line)
+            self.answers.setdefault(answer.pop("id"), {}).update(answer)
 
     def close(self) -> None:
+        """Stop the server and every command it started that still runs."""
         if self.server is not None:
             os.killpg(self.server.pid, signal.SIGKILL)
             self.server.wait()
             self.server = None
+
+
+class ForkedProcess:
+    """A command :meth:`ForkServer.start` started: its ``pid``, and ``returncode`` once it
+    ended (negative: killed by that signal), as :class:`subprocess.Popen` has them."""
+
+    def __init__(self, server: ForkServer, ident: int, pid: int, args: list[str]) -> None:
+        self.server, self.ident, self.pid, self.args = server, ident, pid, args
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            self.server._read_answers(0)
+            self.returncode = self.server.answers[self.ident].get("returncode")
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise subprocess.TimeoutExpired(self.args, timeout or 0)
+            self.server._read_answers(left)
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        if self.poll() is None:  # not yet reaped by the server: the pid is still its own
+            os.kill(self.pid, signum)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
 
 
 if __name__ == "__main__":
