@@ -55,17 +55,22 @@ POINTS = ("process", "run", *STEPS, "arm-deployment")
 
 
 Runner = Callable[..., "subprocess.CompletedProcess[str]"]
+Starter = Callable[..., Any]  # -> a process: pid, poll(), wait(timeout), kill()
 
 
 class Workspace:
     """A copy of the project in a git repository, with its own DAGSTER_HOME and TMPDIR.
-    ``runner(args, cwd=, env=, timeout=)``, when given, runs the deploys that follow the kills
+    ``runner(args, cwd=, env=, timeout=)`` and ``starter(args, cwd=, env=, stdout=,
+    append=)``, when given, run the deploys that follow the kills and start the killed ones
     (``bicep-assets ARGS`` as a process of its own: the tests fork them from a process that
-    imported the program once); the killed deploys are always fresh interpreters."""
+    imported the program once); else each is a fresh interpreter."""
 
-    def __init__(self, root: Path, runner: Runner | None = None) -> None:
+    def __init__(
+        self, root: Path, runner: Runner | None = None, starter: Starter | None = None
+    ) -> None:
         self.root = root
         self.runner = runner
+        self.starter = starter
         self.project = root / "deployments"
         self.home = root / "home"
         self.tmp = root / "tmp"
@@ -181,14 +186,20 @@ def kill_at(ws: Workspace, point: str, rng: random.Random, *, timeout_s: float =
     """Start ``deploy dev`` and SIGKILL it at ``point`` (plus a random delay)."""
     known = ws.run_ids()
     delay = rng.uniform(0.3, 3.5) if point == "process" else rng.uniform(0.0, 0.25)
-    with (ws.root / "victim.log").open("ab") as log:
-        process = subprocess.Popen(
-            ws.command("deploy", "dev"),
-            cwd=ws.project,
-            env=ws.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+    log = ws.root / "victim.log"
+    if ws.starter is not None:
+        process = ws.starter(
+            ws.args("deploy", "dev"), cwd=ws.project, env=ws.env, stdout=log, append=True
         )
+    else:
+        with log.open("ab") as out:
+            process = subprocess.Popen(
+                ws.command("deploy", "dev"),
+                cwd=ws.project,
+                env=ws.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
     try:
         if point != "process":
             _wait_for(ws, known, reached(point), process, time.monotonic() + timeout_s)
@@ -218,7 +229,7 @@ def _wait_for(
     ws: Workspace,
     known: set[str],
     test: Callable[[Any], bool],
-    process: subprocess.Popen[bytes],
+    process: Any,  # subprocess.Popen or the starter's process
     deadline: float,
 ) -> None:
     """Until the new run's event log holds an entry passing ``test`` (or the process ends)."""

@@ -220,17 +220,6 @@ class TeamStack:
             raise RuntimeError(f"launching {job}: {result}")
         return result["run"]["runId"]
 
-    def cli(self, *args: str) -> subprocess.Popen[str]:
-        """``bicep-assets ARGS`` as a CI runner would start it on this instance."""
-        return subprocess.Popen(
-            [str(BIN / "bicep-assets"), *args],
-            cwd=self.project,
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-
     def stop(self) -> None:
         for process in self.processes.values():
             if process.poll() is None:

@@ -42,7 +42,7 @@ from bicep_assets.triggers.crashed import (
     process_tags,
 )
 from bicep_assets.triggers.exclusive import EnvironmentBusy, exclusive_environment
-from tests.cli_helpers import run_bicep_assets
+from tests.cli_helpers import run_bicep_assets, start_bicep_assets
 
 REPO = Path(__file__).resolve().parents[2]
 HOST = socket.gethostname()
@@ -452,7 +452,7 @@ def test_kill_9_at_random_points_then_the_next_deploy_succeeds_unaided(
     are like plan, and ``benchmarks/kill9.py`` kills at every point."""
     kill9 = load_benchmark("kill9")
     seed = int(os.environ.get("KILL9_SEED") or random.randrange(1 << 30))
-    ws = kill9.Workspace(tmp_path, runner=run_bicep_assets)  # the recoveries: forked
+    ws = kill9.Workspace(tmp_path, runner=run_bicep_assets, starter=start_bicep_assets)  # forked
     rounds = kill9.soak(ws, len(among), seed, among=among)
     context = f"(seed {seed}: KILL9_SEED={seed} repeats these kill points)"
     assert sorted(r.kill.point for r in rounds) == sorted(among), context
