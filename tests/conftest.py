@@ -325,9 +325,13 @@ class DagsterDev:
 
     def __init__(self, root: Path, env: dict[str, str] | None = None) -> None:
         self.root = root
+        (root / "tmp").mkdir(exist_ok=True)
         self.env = {
             **os.environ,
             "DAGSTER_HOME": str(root / "home"),
+            # dagster dev's temporary workspace file, which a SIGKILL leaves behind: in the
+            # test's folder, not the machine's /tmp
+            "TMPDIR": str(root / "tmp"),
             "DEV_APP_SECRET": "dagster-dev-secret",
             "PROD_APP_SECRET": "dagster-dev-prod-secret",
             **(env or {}),
