@@ -8,8 +8,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -20,6 +18,7 @@ import pytest
 from bicep_assets.instance import EnvironmentHeld, environment_held
 from bicep_assets.resources.environment import EnvironmentHold
 from bicep_assets.triggers.exclusive import EnvironmentBusy, exclusive_environment
+from tests.cli_helpers import run_bicep_assets, start_bicep_assets
 from tests.conftest import hold_environment_elsewhere
 
 REPO = Path(__file__).resolve().parents[2]
@@ -55,17 +54,8 @@ def start_blocking_run(home: Path, environment: str = "dev") -> dg.DagsterRun:
         )
 
 
-def cli(project: Path, *args: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "bicep_assets.cli",
-        "deploy",
-        "dev",
-        "--project",
-        str(project),
-        *args,
-    ]
+def deploy_dev(project: Path, *args: str) -> list[str]:
+    return ["deploy", "dev", "--project", str(project), *args]
 
 
 def env(home: Path) -> dict[str, str]:
@@ -75,14 +65,7 @@ def env(home: Path) -> dict[str, str]:
 @pytest.mark.slow
 def test_deploy_refuses_at_once_with_wait_timeout_zero(project: Path, home: Path) -> None:
     blocker = start_blocking_run(home)
-    done = subprocess.run(
-        cli(project, "--wait-timeout", "0"),
-        env=env(home),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = run_bicep_assets(deploy_dev(project, "--wait-timeout", "0"), cwd=project, env=env(home))
     assert done.returncode == 1, done.stderr[-2000:]
     assert (
         f"error: dev is busy: run {blocker.run_id} (deploy_dev, STARTED) is in progress; gave up "
@@ -94,28 +77,22 @@ def test_deploy_refuses_at_once_with_wait_timeout_zero(project: Path, home: Path
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-def test_deploy_waits_for_the_run_in_progress_then_deploys(project: Path, home: Path) -> None:
+def test_deploy_waits_for_the_run_in_progress_then_deploys(
+    project: Path, home: Path, tmp_path: Path
+) -> None:
     blocker = start_blocking_run(home)
-    process = subprocess.Popen(
-        cli(project),
-        env=env(home),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert process.stdout is not None
+    log = tmp_path / "deploy.log"
+    process = start_bicep_assets(deploy_dev(project), cwd=project, env=env(home), stdout=log)
     waiting = f"waiting: run {blocker.run_id} (deploy_dev, STARTED) is in progress for dev"
-    seen: list[str] = []
-    for line in process.stdout:  # until the CLI says it waits (EOF first: it did not wait)
-        seen.append(line)
-        if waiting in line:
-            break
-    assert waiting in "".join(seen), "".join(seen)[-3000:]
+    deadline = time.monotonic() + 120
+    while waiting not in log.read_text():  # until the CLI says it waits
+        assert process.poll() is None or waiting in log.read_text(), log.read_text()[-3000:]
+        assert time.monotonic() < deadline, log.read_text()[-3000:]
+        time.sleep(0.1)
     with dg.DagsterInstance.from_config(str(home)) as instance:
         instance.report_run_failed(blocker)
-    rest = process.stdout.read()
-    assert process.wait(timeout=240) == 0, rest[-3000:]
-    assert "deploy_dev succeeded" in rest
+    assert process.wait(timeout=240) == 0, log.read_text()[-3000:]
+    assert "deploy_dev succeeded" in log.read_text().split(waiting, 1)[1]
     with dg.DagsterInstance.from_config(str(home)) as instance:
         records = {r.dagster_run.run_id: r for r in instance.get_run_records()}
         (mine,) = [r for run_id, r in records.items() if run_id != blocker.run_id]
@@ -169,19 +146,19 @@ def test_a_run_holds_its_environment_until_it_ends_or_its_process_dies(home: Pat
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_a_cli_run_started_while_another_run_holds_the_environment_waits_for_it(
-    project: Path, home: Path
+    project: Path, home: Path, tmp_path: Path
 ) -> None:
     """The moment between the CLI's check and its run's start: another run (a run worker the
     daemon launched then) holds dev although no run shows as in progress yet. The CLI's run
     starts, says in its log that it waits, and deploys only after the other let go."""
     holder = hold_environment_elsewhere(home, "dev")
     try:
-        process = subprocess.Popen(
-            cli(project, "--wait-timeout", "0"),  # the check before the run passes: no run
+        log = tmp_path / "deploy.log"
+        process = start_bicep_assets(
+            deploy_dev(project, "--wait-timeout", "0"),  # the check before the run passes
+            cwd=project,
             env=env(home),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
+            stdout=log,
         )
         waiting = "waiting: another deployment run holds dev; this run starts when it ends"
         deadline = time.monotonic() + 120
@@ -191,14 +168,13 @@ def test_a_cli_run_started_while_another_run_holds_the_environment_waits_for_it(
                 for run in instance.get_runs()
                 for entry in instance.all_logs(run.run_id)
             ):
-                assert process.poll() is None, process.communicate()[0][-3000:]
+                assert process.poll() is None, log.read_text()[-3000:]
                 assert time.monotonic() < deadline, "the run did not say it waits"
                 time.sleep(0.2)
         released = time.time()
         holder.stdin.close()  # type: ignore[union-attr]
         holder.wait(30)
-        output = process.communicate(timeout=240)[0]
-        assert process.returncode == 0, output[-3000:]
+        assert process.wait(timeout=240) == 0, log.read_text()[-3000:]
     finally:
         holder.kill()
         holder.wait(30)
