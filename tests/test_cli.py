@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from bicep_assets.cli import main
 
 from .armlocal.engine.conftest import template
+from .cli_helpers import run_bicep_assets
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bicep_assets.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_bicep_assets(list(args), cwd=Path.cwd(), env=dict(os.environ), timeout=60)
 
 
 def write(tmp_path: Path, name: str, data: object) -> Path:

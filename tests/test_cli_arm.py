@@ -5,8 +5,8 @@ entry point in this process over a state file)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from .armlocal.server.test_standalone_crash import serve
+from .cli_helpers import run_bicep_assets
 
 TEMPLATE = {
     "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
@@ -46,13 +47,7 @@ def here(cli_here: Cli, tmp_path: Path) -> Cli:
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     """``bicep-assets ARGS`` as a process of its own."""
-    return subprocess.run(
-        [sys.executable, "-m", "bicep_assets.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_bicep_assets(list(args), cwd=Path.cwd(), env=dict(os.environ), timeout=120)
 
 
 def test_arm_commands_over_a_state_file(tmp_path: Path, here: Cli) -> None:

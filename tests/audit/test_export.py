@@ -5,34 +5,20 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
+from pathlib import Path
 
 import pytest
 
 from bicep_assets.cli import main
 
+from ..cli_helpers import run_bicep_assets
 from .conftest import CANARY, SHA, History
 
 
 def export(history: History, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DAGSTER_HOME": str(history.home)}
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bicep_assets.cli",
-            "audit",
-            "export",
-            *args,
-            "--project",
-            str(history.project.root),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    arguments = ["audit", "export", *args, "--project", str(history.project.root)]
+    return run_bicep_assets(arguments, cwd=Path.cwd(), env=env, timeout=120)
 
 
 @pytest.mark.slow
