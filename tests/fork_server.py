@@ -223,6 +223,9 @@ class ForkServer:
                 bufsize=0,
             )
             self.answers, self.unread = {}, b""
+        for path in (stdout, stderr):  # there when start() returns, as Popen's would be
+            if path is not None:
+                path.open("ab").close()
         ident = next(self.requests)
         request = {
             "id": ident,
