@@ -419,7 +419,9 @@ def start_dagster_daemon(tmp_path: Path, dagster_dev_home: Path) -> Iterator[Cal
 SENSORS_QUERY = """{ workspaceOrError { ... on Workspace { locationEntries {
   locationOrLoadError { ... on RepositoryLocation { repositories { sensors { id name } } } }
 } } } }"""
-STOP_SENSOR = "mutation($id: String) { stopSensor(id: $id) { __typename } }"
+STOP_SENSOR = """mutation($id: String) {
+  stopSensor(id: $id) { __typename ... on PythonError { message } }
+}"""
 
 
 def stop_sensor(webserver: str, name: str) -> None:
@@ -440,10 +442,16 @@ def stop_sensor(webserver: str, name: str) -> None:
             break
         assert time.monotonic() < deadline, f"no sensor {name} after 120 s"
         time.sleep(0.5)
-    done = requests.post(
-        f"{webserver}/graphql", json={"query": STOP_SENSOR, "variables": {"id": ids[0]}}, timeout=30
-    ).json()
-    assert done["data"]["stopSensor"]["__typename"] == "StopSensorMutationResult", done
+    while True:  # the daemon's first tick may be storing the sensor's state at this moment
+        done = requests.post(
+            f"{webserver}/graphql",
+            json={"query": STOP_SENSOR, "variables": {"id": ids[0]}},
+            timeout=30,
+        ).json()
+        if done["data"]["stopSensor"]["__typename"] == "StopSensorMutationResult":
+            return
+        assert time.monotonic() < deadline, done
+        time.sleep(0.5)
 
 
 class SharedDagsterDev:
