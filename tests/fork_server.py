@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import dataclasses
 import gc
 import importlib
 import itertools
@@ -106,28 +107,41 @@ def _answer(message: dict) -> None:
     os.write(1, (json.dumps(message) + "\n").encode())
 
 
+@dataclasses.dataclass
+class _Child:
+    ident: object  # the request's id
+    pid: int
+    report: int | None  # the read end of its report of imported modules, until its end
+    chunks: list[bytes] = dataclasses.field(default_factory=list)
+
+
 def serve(target: str, argv0: str, preload: list[str]) -> None:
     _learn(preload)
-    # a child's pidfd -> (request id, pid, the read end of its report of imported modules);
-    # a report is read as it comes (one larger than a pipe holds would stop its writer)
-    children: dict[int, tuple[object, int, int]] = {}
-    reports: dict[int, list[bytes]] = {}
+    children: dict[int, _Child] = {}  # by pidfd: readable once the child ended
+    reading: dict[int, _Child] = {}  # by report: read as it comes (one larger than a pipe
+    # holds would stop its writer), and no longer once it ended (its end stays readable)
     pending = b""
     while True:
-        readable, _, _ = select.select([0, *children, *reports], [], [])
-        for fd in readable:
-            if fd in reports and (chunk := os.read(fd, 1 << 16)):
-                reports[fd].append(chunk)
+        readable, _, _ = select.select([0, *children, *reading], [], [])
+        for fd in (fd for fd in readable if fd in reading):
+            child = reading[fd]
+            if chunk := os.read(fd, 1 << 16):
+                child.chunks.append(chunk)
+            else:
+                del reading[fd]
+                os.close(fd)
+                child.report = None
         for fd in (fd for fd in readable if fd in children):
-            ident, pid, report = children.pop(fd)
+            child = children.pop(fd)
             os.close(fd)
-            _, status = os.waitpid(pid, 0)
-            while chunk := os.read(report, 1 << 16):
-                reports[report].append(chunk)
-            os.close(report)
-            _answer({"id": ident, "returncode": os.waitstatus_to_exitcode(status)})
-            names = b"".join(reports.pop(report)).decode().split("\n")
-            _learn([name for name in names if name])
+            _, status = os.waitpid(child.pid, 0)
+            if child.report is not None:
+                while chunk := os.read(child.report, 1 << 16):
+                    child.chunks.append(chunk)
+                del reading[child.report]
+                os.close(child.report)
+            _answer({"id": child.ident, "returncode": os.waitstatus_to_exitcode(status)})
+            _learn([name for name in b"".join(child.chunks).decode().split("\n") if name])
         if 0 not in readable:
             continue
         data = os.read(0, 1 << 16)
@@ -143,8 +157,8 @@ def serve(target: str, argv0: str, preload: list[str]) -> None:
                 os.close(read)
                 _child(request, target, argv0, write)
             os.close(write)
-            children[os.pidfd_open(pid)] = (request["id"], pid, read)
-            reports[read] = []
+            child = _Child(request["id"], pid, read)
+            children[os.pidfd_open(pid)] = reading[read] = child
             _answer({"id": request["id"], "pid": pid})
 
 
