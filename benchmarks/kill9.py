@@ -71,6 +71,9 @@ class Workspace:
         self.root = root
         self.runner = runner
         self.starter = starter
+        # the "process" point: a random moment among the imports and the run's first moments
+        # of a fresh interpreter; a forked one starts with its imports done
+        self.process_window = (0.3, 3.5) if starter is None else (0.0, 0.6)
         self.project = root / "deployments"
         self.home = root / "home"
         self.tmp = root / "tmp"
@@ -185,7 +188,7 @@ def reached(point: str) -> Callable[[Any], bool]:
 def kill_at(ws: Workspace, point: str, rng: random.Random, *, timeout_s: float = 120) -> Kill:
     """Start ``deploy dev`` and SIGKILL it at ``point`` (plus a random delay)."""
     known = ws.run_ids()
-    delay = rng.uniform(0.3, 3.5) if point == "process" else rng.uniform(0.0, 0.25)
+    delay = rng.uniform(*ws.process_window) if point == "process" else rng.uniform(0.0, 0.25)
     log = ws.root / "victim.log"
     if ws.starter is not None:
         process = ws.starter(
