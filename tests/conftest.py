@@ -33,7 +33,7 @@ from bicep_assets.resources.arm import stop_embedded_local_arms
 from .postgres_cluster import PostgresCluster
 
 REPO = Path(__file__).resolve().parents[1]
-POSTGRES = "postgres_url"  # the fixture of a database on the session's PostgreSQL server
+POSTGRES = "postgres_cluster"  # the session's PostgreSQL server: every test on it uses it
 
 # Compiled modules are cached in __pycache__ (ignored by git) even where the environment sets
 # PYTHONDONTWRITEBYTECODE: on a fresh checkout every xdist worker and every process a test
