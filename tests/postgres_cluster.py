@@ -154,6 +154,10 @@ class CuttableProxy:
         return url.replace(f":{self.target_port}/", f":{self.port}/", 1)
 
     def cut(self) -> None:
+        # shut down first: closing alone leaves the accept in progress waiting, and the next
+        # connection would still be taken and forwarded
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)
         self.listener.close()
         with self.lock:
             for end in self.sockets:

@@ -140,6 +140,31 @@ def test_runs_on_several_hosts_hold_an_environment_through_postgres(
         holder.wait(30)
 
 
+def test_postgres_gone_when_a_run_takes_its_environment_is_one_line_without_the_password(
+    tmp_path: Path, postgres_cluster: PostgresCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run takes its environment's hold with a connection of its own: when the server is
+    gone by then, the hold fails with one line naming the environment and what PostgreSQL's
+    client said, the password scrubbed (the run's resource makes it an environmental failure,
+    retried)."""
+    proxy = CuttableProxy(postgres_cluster.port)
+    url = with_driver(proxy.url(postgres_cluster.create_database()))
+    monkeypatch.setenv(POSTGRES_URL_VAR, url)
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(instance_yaml("", url))
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        proxy.cut()
+        with (
+            pytest.raises(EnvironmentHeld) as held,
+            environment_held(instance, "dev", timeout_s=0),
+        ):
+            pass
+    message = str(held.value)
+    assert message.startswith("dev: cannot take the environment's lock on PostgreSQL ("), message
+    assert "\n" not in message and PASSWORD not in message
+
+
 @pytest.mark.parametrize(
     ("change", "code", "expected"),
     [
