@@ -329,6 +329,7 @@ def test_deployment_record_lists_providers_and_omits_absent_outputs(
     path = f"{RG_ID}/providers/Microsoft.Resources/deployments"
     empty = raw(arm, "PUT", f"{path}/nothing", "2025-04-01", deploy_body(template([])))
     assert empty.status_code == 201
+    arm.backend.runner.wait_idle()  # accepted: it runs in the background, as in ARM
     props = raw(arm, "GET", f"{path}/nothing", "2025-04-01").json()["properties"]
     assert props["provisioningState"] == "Succeeded"
     # the specification's PutDeploymentWithExternalInputs.json: a succeeded deployment of no
