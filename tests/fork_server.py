@@ -11,8 +11,9 @@ az's virtual environment too). One request per line on stdin, as JSON: ``{"id", 
 "cwd", "env", "stdout", "stderr", "append"}`` (``stderr`` null: to stdout's file; ``append``:
 the files are added to, not emptied); answers per line on stdout, as JSON: ``{"id", "pid"}``
 once the child is forked, ``{"id", "returncode"}`` when it ended (negative: killed by that
-signal). Children run side by side. The modules a child imported are imported here after
-it ended, so the next child starts with them. :class:`ForkServer` is the client:
+signal; 127: it could not start, the reason on its stderr). Children run side by side. The
+modules a child imported are imported here after it ended, so the next child starts with
+them. :class:`ForkServer` is the client:
 :meth:`ForkServer.run` runs a command to its end, :meth:`ForkServer.start` starts one and
 returns a :class:`ForkedProcess` (its pid, ``poll``, ``wait``, ``kill``).
 """
@@ -43,20 +44,20 @@ TIMEOUT_S = 300
 
 
 def _child(request: dict, target: str, argv0: str, report: int) -> NoReturn:
-    os.chdir(request["cwd"])
-    os.environ.clear()
-    os.environ.update(request["env"])
-    tempfile.tempdir = None  # TMPDIR as the request sets it, not as this server found it
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     mode = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if request.get("append") else os.O_TRUNC)
-    for fd, key in ((1, "stdout"), (2, "stderr")):
+    for fd, key in ((1, "stdout"), (2, "stderr")):  # first: a failure below is written there
         if request[key] is None:  # stderr to stdout's file
             os.dup2(1, fd)
             continue
         out = os.open(request[key], mode, 0o600)
         os.dup2(out, fd)
         os.close(out)
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    tempfile.tempdir = None  # TMPDIR as the request sets it, not as this server found it
     before = set(sys.modules)
     sys.argv = [argv0, *request["args"]]
     code = 0
@@ -154,8 +155,12 @@ def serve(target: str, argv0: str, preload: list[str]) -> None:
             read, write = os.pipe()
             pid = os.fork()
             if pid == 0:
-                os.close(read)
-                _child(request, target, argv0, write)
+                try:
+                    os.close(read)
+                    _child(request, target, argv0, write)
+                except BaseException:  # it could not start (its folder is gone…): exit 127,
+                    traceback.print_exc()  # never back into this loop as a second server
+                    os._exit(127)
             os.close(write)
             child = _Child(request["id"], pid, read)
             children[os.pidfd_open(pid)] = reading[read] = child
@@ -246,8 +251,8 @@ class ForkServer:
             "args": args,
             "cwd": str(cwd),
             "env": env,
-            "stdout": str(stdout),
-            "stderr": None if stderr is None else str(stderr),
+            "stdout": str(stdout.absolute()),  # the child opens them before its chdir
+            "stderr": None if stderr is None else str(stderr.absolute()),
             "append": append,
         }
         assert self.server.stdin is not None
@@ -294,6 +299,8 @@ class ForkedProcess:
         if self.returncode is None:
             self.server._read_answers(0)
             self.returncode = self.server.answers[self.ident].get("returncode")
+            if self.returncode is not None:  # nothing more will come for it
+                del self.server.answers[self.ident]
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:

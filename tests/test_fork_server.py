@@ -127,3 +127,13 @@ def test_a_run_past_its_timeout_is_killed_alone(forks: ForkServer, tmp_path: Pat
     assert other.poll() is None  # still running
     (tmp_path / "go").write_text("")
     assert other.wait(timeout=60) == 0
+
+
+def test_a_command_that_cannot_start_exits_127_and_the_server_carries_on(
+    forks: ForkServer, tmp_path: Path
+) -> None:
+    done = forks.run(["both"], cwd=tmp_path / "gone", env={})
+    assert done.returncode == 127
+    assert "FileNotFoundError" in done.stderr and str(tmp_path / "gone") in done.stderr
+    assert forks.run(["both"], cwd=tmp_path, env={}).stdout == "to stdout\n"
+    assert forks.answers == {}  # nothing kept of the ended commands
