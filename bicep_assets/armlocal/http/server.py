@@ -235,14 +235,14 @@ class _BodyReader:
         self._stream, self.left = stream, length
 
     def read(self, size: int = -1) -> bytes:
-        size = self.left if size is None or size < 0 else min(size, self.left)
-        data = self._stream.read(size) if size else b""
-        self.left -= len(data)
-        return data
+        return self._take(self._stream.read, size)
 
     def readline(self, size: int = -1) -> bytes:
+        return self._take(self._stream.readline, size)
+
+    def _take(self, reader: Any, size: int | None) -> bytes:
         size = self.left if size is None or size < 0 else min(size, self.left)
-        data = self._stream.readline(size) if size else b""
+        data = reader(size) if size else b""
         self.left -= len(data)
         return data
 
